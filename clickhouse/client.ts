@@ -1,0 +1,77 @@
+import { mkdirSync } from "node:fs";
+import { createClient, type ClickHouseClient } from "@clickhouse/client";
+import { createChdbConnection } from "chdb/connection";
+
+export type ClickhouseTarget = { url: string; user: string; password: string } | { embeddedPath: string };
+
+export interface Clickhouse {
+  client: ClickHouseClient;
+  kind: "chdb" | "server";
+  /**
+   * Every statement names its tables as `database.table`: chDB has no per-connection default
+   * database, so qualified names are what keeps one code path for both engines.
+   */
+  database: string;
+  /** When set, DDL runs `ON CLUSTER` with Replicated engines. */
+  cluster: string | undefined;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ClickhouseOptions {
+  target: ClickhouseTarget;
+  database: string;
+  cluster?: string | undefined;
+}
+
+export function openClickhouse(options: ClickhouseOptions): Clickhouse {
+  const { target, database, cluster } = options;
+  let client: ClickHouseClient;
+  let kind: Clickhouse["kind"];
+  if ("url" in target) {
+    kind = "server";
+    client = createClient({
+      url: target.url,
+      username: target.user,
+      password: target.password,
+      request_timeout: 30_000,
+      // Large group-commit inserts compress well; queries return compressed too.
+      compression: { request: true, response: true },
+    });
+  } else {
+    kind = "chdb";
+    mkdirSync(target.embeddedPath, { recursive: true });
+    client = createClient({ connection: createChdbConnection({ path: target.embeddedPath }) } as Parameters<
+      typeof createClient
+    >[0]);
+  }
+  return {
+    client,
+    kind,
+    database,
+    cluster,
+    ping: async () => {
+      const result = await client.ping();
+      if (!result.success) throw result.error;
+    },
+    close: async () => {
+      await client.close();
+      if (kind === "chdb") {
+        // A chDB connection closed while the engine still runs a query is only really gone once
+        // drained; exiting (or reopening the directory) before that can abort the engine.
+        const { drainPending } = await import("chdb");
+        await drainPending();
+      }
+    },
+  };
+}
+
+/** Runs a query with `{name:Type}` parameters and returns its rows. */
+export async function queryRows<T>(
+  ch: Clickhouse,
+  query: string,
+  params: Record<string, unknown> = {},
+): Promise<T[]> {
+  const result = await ch.client.query({ query, query_params: params, format: "JSONEachRow" });
+  return result.json<T>();
+}

@@ -1,0 +1,75 @@
+import { eq, sql } from "drizzle-orm";
+import { foldForSearch } from "../../shared/text";
+import type { Db } from "../client";
+import { sites, species } from "../schema";
+import { speciesCatalog } from "./species-data";
+import type { SpeciesSeed } from "./species-types";
+
+export const DEMO_SITE_NAME = "Demo balcony";
+
+function speciesRow(s: SpeciesSeed) {
+  return {
+    slug: s.slug,
+    scientificName: s.scientificName,
+    commonNames: s.commonNames,
+    family: s.family,
+    category: s.category,
+    soilMoistureMin: s.soilMoisture[0],
+    soilMoistureMax: s.soilMoisture[1],
+    temperatureMin: s.temperature[0],
+    temperatureMax: s.temperature[1],
+    humidityMin: s.humidity[0],
+    humidityMax: s.humidity[1],
+    lightLuxMin: s.lightLux[0],
+    lightLuxMax: s.lightLux[1],
+    dliMin: s.dli[0],
+    dliMax: s.dli[1],
+    wateringIntervalDays: s.wateringIntervalDays,
+    ecMin: s.ec[0],
+    ecMax: s.ec[1],
+    toxicToPets: s.toxicToPets,
+    careNotes: s.careNotes,
+    searchText: foldForSearch([s.scientificName, ...s.commonNames, s.family].join(" ")),
+  };
+}
+
+/**
+ * The catalog is reference data shipped with the code: upserted by slug on every start, so a
+ * corrected care range reaches existing installations and plants keep pointing at the same row.
+ */
+export async function syncSpeciesCatalog(db: Db, catalog: SpeciesSeed[] = speciesCatalog): Promise<number> {
+  if (catalog.length === 0) return 0;
+  const rows = catalog.map(speciesRow);
+  await db
+    .insert(species)
+    .values(rows)
+    .onConflictDoUpdate({
+      target: species.slug,
+      set: Object.fromEntries(
+        Object.keys(rows[0]!)
+          .filter((key) => key !== "slug")
+          .map((key) => {
+            const column = species[key as keyof typeof species.$inferInsert];
+            return [key, sql.raw(`excluded.${column.name}`)];
+          }),
+      ),
+    });
+  return rows.length;
+}
+
+/** Creates the demo site once; later calls find it. */
+export async function ensureDemoSite(db: Db): Promise<{ id: string; created: boolean }> {
+  const existing = await db.select({ id: sites.id }).from(sites).where(eq(sites.isDemo, true)).limit(1);
+  if (existing[0]) return { id: existing[0].id, created: false };
+  const [created] = await db
+    .insert(sites)
+    .values({ name: DEMO_SITE_NAME, timezone: "Europe/Berlin", isDemo: true })
+    .returning({ id: sites.id });
+  return { id: created!.id, created: true };
+}
+
+export async function seed(db: Db): Promise<{ species: number; demoSiteId: string; demoSiteCreated: boolean }> {
+  const speciesCount = await syncSpeciesCatalog(db);
+  const demo = await ensureDemoSite(db);
+  return { species: speciesCount, demoSiteId: demo.id, demoSiteCreated: demo.created };
+}

@@ -1,0 +1,107 @@
+import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import { Elysia } from "elysia";
+import { adminCommands, AdminCommandError, type AdminArgs } from "./admin/commands";
+import { secretMatches } from "./admin/server-lock";
+import { metaOf } from "./http";
+import type { Logger } from "./logger";
+import { messageOf, type Stores } from "./stores";
+import { appRouter } from "./trpc/root";
+
+export interface AppDeps {
+  stores: Stores;
+  log: Logger;
+  now?: () => Date;
+  /** Secret the CLI presents on the loopback admin endpoint; without it the endpoint is off. */
+  adminSecret?: string;
+  /** Set while shutting down: /readyz turns 503 so load balancers stop sending traffic. */
+  isShuttingDown?: () => boolean;
+}
+
+/** HTTP errors outside tRPC share one JSON shape: `{ error, details }`. */
+export function httpError(status: number, error: string, details?: unknown): Response {
+  return Response.json({ error, details: details ?? null }, { status });
+}
+
+/** The Elysia app. Routes only wire: each calls a module and shapes the response. */
+export function createApp(deps: AppDeps) {
+  const { stores, log } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  return new Elysia()
+    .onError(({ request, code, error }) => {
+      if (code === "NOT_FOUND") return httpError(404, "not found", { path: new URL(request.url).pathname });
+      if (code === "PARSE") return httpError(400, "malformed request body", { reason: messageOf(error) });
+      if (code === "VALIDATION") return httpError(400, "invalid request", { reason: messageOf(error) });
+      const requestId = metaOf(request).id;
+      log.error({ requestId, err: error }, "unhandled error");
+      return httpError(500, "internal error", { requestId });
+    })
+    .get("/healthz", () => ({ status: "ok", uptimeSeconds: Math.round(process.uptime()) }))
+    .get("/readyz", async () => {
+      if (deps.isShuttingDown?.()) return Response.json({ status: "shutting down" }, { status: 503 });
+      const readiness = await stores.readiness();
+      if (readiness.ready) return { status: "ready", stores: readiness.stores };
+      const reason = Object.entries(readiness.stores)
+        .filter(([, s]) => !s.ok)
+        .map(([name, s]) => `${name}: ${s.error}`)
+        .join("; ");
+      return Response.json({ status: "not ready", reason, stores: readiness.stores }, { status: 503 });
+    })
+    .all(
+      "/trpc/*",
+      ({ request }) =>
+        fetchRequestHandler({
+          endpoint: "/trpc",
+          req: request,
+          router: appRouter,
+          createContext: ({ req, resHeaders }) => {
+            const requestId = metaOf(request).id;
+            return { requestId, log: log.child({ requestId }), stores, now, req, resHeaders };
+          },
+          onError: ({ error, path }) => {
+            if (error.code === "INTERNAL_SERVER_ERROR") {
+              log.error({ requestId: metaOf(request).id, procedure: path, err: error.cause ?? error }, "procedure failed");
+            }
+          },
+        }),
+      // tRPC reads the body itself.
+      { parse: "none" },
+    )
+    .post(
+      "/admin/:command",
+      async ({ request, params }) => {
+        const secret = deps.adminSecret;
+        const ip = metaOf(request).remoteAddress;
+        if (!secret || !isLoopback(ip)) return httpError(404, "not found", { path: new URL(request.url).pathname });
+        const presented = request.headers.get("authorization")?.replace(/^Bearer /, "") ?? "";
+        if (!secretMatches(presented, secret)) return httpError(401, "invalid admin secret");
+        const command = adminCommands[params.command];
+        if (!command) return httpError(404, "unknown command", { command: params.command });
+        if (!command.whileServing) {
+          return httpError(409, `${params.command} cannot run while the server is running`, {
+            hint: "stop the server, then run the command again",
+          });
+        }
+        let args: AdminArgs = {};
+        try {
+          const text = await request.text();
+          args = text ? (JSON.parse(text) as AdminArgs) : {};
+        } catch (error) {
+          return httpError(400, "malformed request body", { reason: messageOf(error) });
+        }
+        try {
+          return await command.run({ postgres: stores.postgres, clickhouse: stores.clickhouse }, args);
+        } catch (error) {
+          if (error instanceof AdminCommandError) return httpError(400, error.message);
+          throw error;
+        }
+      },
+      { parse: "none" },
+    );
+}
+
+function isLoopback(address: string): boolean {
+  return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,144 @@
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * Configuration is read once, from the environment, validated here and passed down.
+ * Nothing else in the code base reads `process.env`.
+ */
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** ClickHouse identifiers we interpolate into DDL (database, cluster) must be plain names. */
+const identifier = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, "must be a plain identifier: letters, digits and _, not starting with a digit");
+
+const port = z.coerce
+  .number({ message: "must be a number" })
+  .int("must be a whole number")
+  .min(0, "must be between 0 and 65535")
+  .max(65535, "must be between 0 and 65535");
+
+const booleanFlag = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}` },
+  );
+
+const envSchema = z.object({
+  PORT: port.default(3000),
+  HOST: z.string().min(1, "must not be empty").default("0.0.0.0"),
+  DATA_DIR: z.string().min(1, "must not be empty").default("./data"),
+  DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
+  CLICKHOUSE_URL: url(["http:", "https:"]).optional(),
+  CLICKHOUSE_USER: z.string().default("default"),
+  CLICKHOUSE_PASSWORD: z.string().default(""),
+  CLICKHOUSE_DATABASE: identifier.default("verdant"),
+  CLICKHOUSE_CLUSTER: identifier.optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
+  DEMO_DATA: booleanFlag.optional(),
+  SHUTDOWN_TIMEOUT_MS: z.coerce
+    .number({ message: "must be a number" })
+    .int("must be a whole number")
+    .min(0, "must not be negative")
+    .default(10_000),
+});
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Absolute path; embedded stores live in `pg/` and `ch/` below it. */
+  dataDir: string;
+  postgres: { url: string } | { embeddedPath: string };
+  clickhouse: {
+    target: { url: string; user: string; password: string } | { embeddedPath: string };
+    database: string;
+    cluster: string | undefined;
+  };
+  logLevel: LogLevel;
+  /** Create the demo site (with the species catalog) at start-up when none exists. */
+  demoData: boolean;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: { variable: string; message: string }[]) {
+    super(
+      `Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join("\n")}`,
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/** Empty strings count as unset, as in most .env tooling. */
+function withoutEmpty(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== "") out[key] = value;
+  return out;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(withoutEmpty(env));
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const variable = String(issue.path[0] ?? "environment");
+        const got = env[variable];
+        return { variable, message: got === undefined ? issue.message : `${issue.message} (got ${JSON.stringify(got)})` };
+      }),
+    );
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    postgres: e.DATABASE_URL ? { url: e.DATABASE_URL } : { embeddedPath: path.join(dataDir, "pg") },
+    clickhouse: {
+      target: e.CLICKHOUSE_URL
+        ? { url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD }
+        : { embeddedPath: path.join(dataDir, "ch") },
+      database: e.CLICKHOUSE_DATABASE,
+      cluster: e.CLICKHOUSE_CLUSTER,
+    },
+    logLevel: e.LOG_LEVEL,
+    // Demo data is for trying Verdant out: on by default with the embedded stores, off with servers.
+    demoData: e.DEMO_DATA ?? !e.DATABASE_URL,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}
+
+/** A description of the configuration that is safe to log: no passwords, no credentials in URLs. */
+export function describeConfig(config: Config) {
+  const redactUrl = (value: string) => {
+    const u = new URL(value);
+    if (u.password) u.password = "***";
+    return u.toString();
+  };
+  return {
+    port: config.port,
+    host: config.host,
+    dataDir: config.dataDir,
+    postgres: "url" in config.postgres ? redactUrl(config.postgres.url) : `pglite:${config.postgres.embeddedPath}`,
+    clickhouse:
+      "url" in config.clickhouse.target
+        ? redactUrl(config.clickhouse.target.url)
+        : `chdb:${config.clickhouse.target.embeddedPath}`,
+    clickhouseDatabase: config.clickhouse.database,
+    clickhouseCluster: config.clickhouse.cluster ?? null,
+    demoData: config.demoData,
+  };
+}

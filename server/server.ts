@@ -1,0 +1,71 @@
+import { openClickhouse } from "../clickhouse/client";
+import { openDatabase } from "../db/client";
+import { claimDataDir, updateServerLockPort } from "./admin/server-lock";
+import { createApp } from "./app";
+import { serveHttp } from "./http";
+import { describeConfig, type Config } from "./config";
+import type { Logger } from "./logger";
+import { Stores } from "./stores";
+
+export interface RunningServer {
+  port: number;
+  stores: Stores;
+  /** Stops accepting, lets in-flight requests finish, closes both stores. Idempotent. */
+  shutdown(reason: string): Promise<void>;
+}
+
+/**
+ * Starts the HTTP server at once and brings the stores up behind it. Start-up only fails for
+ * reasons that no retry can fix (another server owns DATA_DIR, the port is taken).
+ */
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  log.info({ config: describeConfig(config) }, "starting");
+  const dataDir = claimDataDir(config.dataDir, { port: config.port, host: config.host });
+  const stores = new Stores(
+    {
+      openPostgres: () => openDatabase(config.postgres),
+      openClickhouse: () =>
+        openClickhouse({
+          target: config.clickhouse.target,
+          database: config.clickhouse.database,
+          cluster: config.clickhouse.cluster,
+        }),
+      demoData: config.demoData,
+    },
+    log,
+  );
+  let shuttingDown = false;
+  const app = createApp({ stores, log, adminSecret: dataDir.secret, isShuttingDown: () => shuttingDown });
+  let http;
+  try {
+    http = serveHttp({ port: config.port, hostname: config.host, log, handle: app.handle });
+  } catch (error) {
+    dataDir.release();
+    throw error;
+  }
+  const port = http.port!;
+  updateServerLockPort(config.dataDir, port);
+  log.info({ port, host: config.host }, "listening");
+  void stores.start().then(() => {
+    if (stores.ready) log.info("ready");
+  });
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason: string) => {
+    stopping ??= (async () => {
+      shuttingDown = true;
+      log.info({ reason }, "shutting down: no new requests, draining in-flight work");
+      const drained = http.stop(false).then(() => true);
+      const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), config.shutdownTimeoutMs).unref());
+      if (!(await Promise.race([drained, timedOut]))) {
+        log.warn({ timeoutMs: config.shutdownTimeoutMs }, "in-flight requests did not finish in time; closing them");
+        await http.stop(true);
+      }
+      await stores.close();
+      dataDir.release();
+      log.info("stopped");
+    })();
+    return stopping;
+  };
+  return { port, stores, shutdown };
+}

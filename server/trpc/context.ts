@@ -1,0 +1,14 @@
+import type { Logger } from "../logger";
+import type { Stores } from "../stores";
+
+/** What every procedure can reach. Built once per HTTP request by the tRPC adapter. */
+export interface Context {
+  requestId: string;
+  log: Logger;
+  stores: Stores;
+  /** The clock procedures use, injectable so tests can move time. */
+  now: () => Date;
+  /** The raw request, for headers (auth, origin) and the response headers to set. */
+  req: Request;
+  resHeaders: Headers;
+}

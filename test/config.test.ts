@@ -1,0 +1,66 @@
+import { describe, expect, test } from "bun:test";
+import path from "node:path";
+import { ConfigError, describeConfig, loadConfig } from "../server/config";
+
+function problemsOf(env: Record<string, string>): { variable: string; message: string }[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("configuration", () => {
+  test("with nothing set, the server runs on the embedded stores under ./data", () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.dataDir).toBe(path.resolve("./data"));
+    expect(config.postgres).toEqual({ embeddedPath: path.resolve("./data/pg") });
+    expect(config.clickhouse.target).toEqual({ embeddedPath: path.resolve("./data/ch") });
+    expect(config.clickhouse.database).toBe("verdant");
+    expect(config.demoData).toBe(true);
+  });
+
+  test("DATABASE_URL and CLICKHOUSE_URL switch to servers and turn demo data off", () => {
+    const config = loadConfig({
+      DATABASE_URL: "postgres://u:p@db:5432/verdant",
+      CLICKHOUSE_URL: "http://ch:8123",
+      CLICKHOUSE_USER: "ingest",
+      CLICKHOUSE_PASSWORD: "s3cret",
+      CLICKHOUSE_CLUSTER: "plants",
+    });
+    expect(config.postgres).toEqual({ url: "postgres://u:p@db:5432/verdant" });
+    expect(config.clickhouse.target).toEqual({ url: "http://ch:8123", user: "ingest", password: "s3cret" });
+    expect(config.clickhouse.cluster).toBe("plants");
+    expect(config.demoData).toBe(false);
+  });
+
+  test("a bad value fails with a message naming the variable and what was given", () => {
+    const problems = problemsOf({ PORT: "eighty", LOG_LEVEL: "loud", DATABASE_URL: "mysql://x" });
+    const byVariable = Object.fromEntries(problems.map((p) => [p.variable, p.message]));
+    expect(Object.keys(byVariable).sort()).toEqual(["DATABASE_URL", "LOG_LEVEL", "PORT"]);
+    expect(byVariable.PORT).toContain('"eighty"');
+    expect(byVariable.LOG_LEVEL).toContain("must be one of");
+    expect(byVariable.DATABASE_URL).toContain("postgres://");
+  });
+
+  test("identifiers that end up in DDL must be plain names", () => {
+    const problems = problemsOf({ CLICKHOUSE_DATABASE: "verdant; DROP TABLE x", CLICKHOUSE_CLUSTER: "1abc" });
+    expect(problems.map((p) => p.variable).sort()).toEqual(["CLICKHOUSE_CLUSTER", "CLICKHOUSE_DATABASE"]);
+  });
+
+  test("ports out of range are refused", () => {
+    expect(problemsOf({ PORT: "70000" })[0]!.message).toContain("between 0 and 65535");
+  });
+
+  test("the loggable description never contains passwords", () => {
+    const described = JSON.stringify(
+      describeConfig(
+        loadConfig({ DATABASE_URL: "postgres://u:hunter2@db/v", CLICKHOUSE_URL: "http://a:hunter3@ch:8123", CLICKHOUSE_PASSWORD: "hunter4" }),
+      ),
+    );
+    expect(described).not.toContain("hunter");
+  });
+});

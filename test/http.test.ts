@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { postgresEngines } from "./support/stores";
+import { startTestServer, type TestServer } from "./support/server";
+
+for (const engine of postgresEngines) {
+  describe(`HTTP entry points on ${engine}`, () => {
+    let server: TestServer;
+    beforeAll(async () => {
+      server = await startTestServer(engine);
+    });
+    afterAll(() => server.close());
+
+    test("/healthz answers while the process is alive", async () => {
+      const response = await fetch(`${server.url}/healthz`);
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { status: string }).status).toBe("ok");
+    });
+
+    test("/readyz is 200 when both stores answer and are migrated", async () => {
+      const response = await fetch(`${server.url}/readyz`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ status: "ready", stores: { postgres: { ok: true }, clickhouse: { ok: true } } });
+    });
+
+    test("the typed client calls the health query over tRPC with superjson dates", async () => {
+      const health = await server.client().health.query();
+      expect(health.ok).toBe(true);
+      expect(health.ready).toBe(true);
+      expect(health.time).toBeInstanceOf(Date);
+    });
+
+    test("every response carries a request id, and a sane one from the client is kept", async () => {
+      const own = await fetch(`${server.url}/healthz`, { headers: { "x-request-id": "trace-123" } });
+      expect(own.headers.get("x-request-id")).toBe("trace-123");
+      const hostile = await fetch(`${server.url}/healthz`, { headers: { "x-request-id": "not a valid id <script>" } });
+      expect(hostile.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    });
+
+    test("unknown paths get a JSON 404", async () => {
+      const response = await fetch(`${server.url}/no/such/path`);
+      expect(response.status).toBe(404);
+      expect(await response.json()).toEqual({ error: "not found", details: { path: "/no/such/path" } });
+    });
+
+    test("an unknown procedure is a tRPC NOT_FOUND", async () => {
+      const response = await fetch(`${server.url}/trpc/nope`);
+      expect(response.status).toBe(404);
+      const body = (await response.json()) as { error: { json: { data: { code: string } } } };
+      expect(body.error.json.data.code).toBe("NOT_FOUND");
+    });
+
+    test("the admin endpoint does not exist without an admin secret", async () => {
+      const response = await fetch(`${server.url}/admin/status`, { method: "POST" });
+      expect(response.status).toBe(404);
+    });
+  });
+}

@@ -1,0 +1,111 @@
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, statSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { runCli, spawnServer, waitForStatus } from "./support/process";
+
+/** The server as a user runs it: a real process on a real DATA_DIR, stopped with real signals. */
+
+const freshDataDir = () => mkdtempSync(path.join(tmpdir(), "verdant-data-"));
+
+/** A loopback port with nothing listening on it. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe("the server process", () => {
+  const dataDir = freshDataDir();
+
+  test("first start on an empty DATA_DIR migrates both stores, seeds demo data, and stops cleanly on SIGTERM", async () => {
+    const server = await spawnServer({ DATA_DIR: dataDir });
+    const pg = await server.waitForLog((l) => l.msg === "postgres ready");
+    const ch = await server.waitForLog((l) => l.msg === "clickhouse ready");
+    expect(pg.migrationsApplied).toBeGreaterThan(0);
+    expect(pg.demoSiteCreated).toBe(true);
+    expect((ch.migrationsApplied as number) > 0).toBe(true);
+    await waitForStatus(`${server.url}/readyz`, 200);
+    expect(existsSync(path.join(dataDir, "pg"))).toBe(true);
+    expect(existsSync(path.join(dataDir, "ch"))).toBe(true);
+    // The admin secret the CLI uses is readable by the owner only.
+    expect(statSync(path.join(dataDir, "admin.secret")).mode & 0o777).toBe(0o600);
+
+    // While the server holds the embedded stores, the CLI goes through it.
+    const status = await runCli(["status"], { DATA_DIR: dataDir });
+    expect(status.code).toBe(0);
+    expect(status.json().postgres.rows.sites).toBe(1);
+    expect(status.json().clickhouse.migrations.pending).toEqual([]);
+    const reset = await runCli(["reset", "--yes"], { DATA_DIR: dataDir });
+    expect(reset.code).toBe(1);
+    expect(JSON.parse(reset.stderr).error).toContain("cannot run while the server is running");
+
+    // A second server on the same DATA_DIR is refused instead of corrupting the stores.
+    const second = Bun.spawn([process.execPath, "server/main.ts"], {
+      cwd: path.resolve(import.meta.dir, ".."),
+      env: { ...process.env, DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(await second.exited).toBe(1);
+    expect(await new Response(second.stdout).text()).toContain("another Verdant server");
+
+    server.proc.kill("SIGTERM");
+    expect(await server.proc.exited).toBe(0);
+    expect(server.logs.some((l) => l.msg === "stopped")).toBe(true);
+    expect(existsSync(path.join(dataDir, "server.json"))).toBe(false);
+  });
+
+  test("a second start applies no migration and creates no second demo site", async () => {
+    const server = await spawnServer({ DATA_DIR: dataDir });
+    const pg = await server.waitForLog((l) => l.msg === "postgres ready");
+    const ch = await server.waitForLog((l) => l.msg === "clickhouse ready");
+    expect(pg.migrationsApplied).toBe(0);
+    expect(pg.demoSiteCreated).toBe(false);
+    expect(ch.migrationsApplied).toBe(0);
+    await waitForStatus(`${server.url}/readyz`, 200);
+    server.proc.kill("SIGINT");
+    expect(await server.proc.exited).toBe(0);
+  });
+
+  test("with no server running, the CLI opens the stores itself", async () => {
+    const status = await runCli(["status"], { DATA_DIR: dataDir });
+    expect(status.code).toBe(0);
+    expect(status.json().postgres.engine).toBe("pglite");
+    expect(status.json().postgres.rows.sites).toBe(1);
+    const refused = await runCli(["reset"], { DATA_DIR: dataDir });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("--yes");
+  });
+
+  test("an unreachable Postgres keeps /healthz up and makes /readyz 503 with the reason", async () => {
+    const port = await closedPort();
+    const server = await spawnServer({ DATA_DIR: freshDataDir(), DATABASE_URL: `postgres://verdant@127.0.0.1:${port}/verdant` });
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    await server.waitForLog((l) => l.msg === "postgres not ready, retrying");
+    const response = await waitForStatus(`${server.url}/readyz`, 503);
+    const body = (await response.json()) as { status: string; reason: string; stores: Record<string, { ok: boolean }> };
+    expect(body.status).toBe("not ready");
+    expect(body.reason).toMatch(/^postgres: .*(ECONNREFUSED|connect|refused)/i);
+    expect(body.stores.postgres!.ok).toBe(false);
+    server.proc.kill("SIGTERM");
+    expect(await server.proc.exited).toBe(0);
+  });
+
+  test("a bad environment value stops start-up with a message naming the variable", async () => {
+    const proc = Bun.spawn([process.execPath, "server/main.ts"], {
+      cwd: path.resolve(import.meta.dir, ".."),
+      env: { ...process.env, PORT: "eighty", CLICKHOUSE_URL: "ftp://nope" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(await proc.exited).toBe(78);
+    const stderr = await new Response(proc.stderr).text();
+    expect(stderr).toContain("PORT");
+    expect(stderr).toContain("CLICKHOUSE_URL");
+    expect(stderr).toContain('"eighty"');
+  });
+});
