@@ -2,6 +2,7 @@ import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { Elysia } from "elysia";
 import { adminCommands, AdminCommandError, type AdminArgs } from "./admin/commands";
 import { secretMatches } from "./admin/server-lock";
+import type { DeviceAuthenticator } from "./devices/device-auth";
 import { metaOf } from "./http";
 import type { Logger } from "./logger";
 import { messageOf, type Stores } from "./stores";
@@ -9,6 +10,7 @@ import { appRouter } from "./trpc/root";
 
 export interface AppDeps {
   stores: Stores;
+  deviceAuth: DeviceAuthenticator;
   log: Logger;
   now?: () => Date;
   /** Secret the CLI presents on the loopback admin endpoint; without it the endpoint is off. */
@@ -24,7 +26,7 @@ export function httpError(status: number, error: string, details?: unknown): Res
 
 /** The Elysia app. Routes only wire: each calls a module and shapes the response. */
 export function createApp(deps: AppDeps) {
-  const { stores, log } = deps;
+  const { stores, log, deviceAuth } = deps;
   const now = deps.now ?? (() => new Date());
 
   return new Elysia()
@@ -56,7 +58,16 @@ export function createApp(deps: AppDeps) {
           router: appRouter,
           createContext: ({ req, resHeaders }) => {
             const requestId = metaOf(request).id;
-            return { requestId, log: log.child({ requestId }), stores, now, req, resHeaders };
+            return {
+              requestId,
+              log: log.child({ requestId }),
+              stores,
+              deviceAuth,
+              now,
+              req,
+              resHeaders,
+              clientIp: metaOf(request).remoteAddress || undefined,
+            };
           },
           onError: ({ error, path }) => {
             if (error.code === "INTERNAL_SERVER_ERROR") {
@@ -67,6 +78,12 @@ export function createApp(deps: AppDeps) {
       // tRPC reads the body itself.
       { parse: "none" },
     )
+    // Devices check their token (and learn their id and site) here during setup.
+    .get("/v1/whoami", async ({ request }) => {
+      const auth = await deviceAuth.authenticate(bearerOf(request));
+      if (!auth.ok) return deviceAuthError(auth.reason);
+      return { deviceId: auth.device.id, siteId: auth.device.siteId, name: auth.device.name };
+    })
     .post(
       "/admin/:command",
       async ({ request, params }) => {
@@ -90,7 +107,7 @@ export function createApp(deps: AppDeps) {
           return httpError(400, "malformed request body", { reason: messageOf(error) });
         }
         try {
-          return await command.run({ postgres: stores.postgres, clickhouse: stores.clickhouse }, args);
+          return await command.run({ postgres: stores.postgres, clickhouse: stores.clickhouse, deviceAuth, now: now() }, args);
         } catch (error) {
           if (error instanceof AdminCommandError) return httpError(400, error.message);
           throw error;
@@ -98,6 +115,20 @@ export function createApp(deps: AppDeps) {
       },
       { parse: "none" },
     );
+}
+
+function bearerOf(request: Request): string | undefined {
+  const header = request.headers.get("authorization");
+  return header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
+}
+
+/** 401 for a missing or unknown token (authenticate again), 403 for a revoked device (a person must act). */
+export function deviceAuthError(reason: "malformed" | "unknown" | "revoked"): Response {
+  if (reason === "revoked") return httpError(403, "device revoked", { hint: "rotate the device token to enable it again" });
+  return new Response(JSON.stringify({ error: "invalid device token", details: { reason } }), {
+    status: 401,
+    headers: { "content-type": "application/json", "www-authenticate": 'Bearer realm="verdant-device"' },
+  });
 }
 
 function isLoopback(address: string): boolean {

@@ -63,6 +63,11 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 1;
   }
   if (!adminCommands[command]) throw new AdminCommandError(`unknown command ${JSON.stringify(command)}; run "npm run cli -- help"`);
+  if (args["password-stdin"] === true) {
+    // Keeps the password out of shell history and the process list.
+    args.password = (await new Response(Bun.stdin.stream()).text()).replace(/\r?\n$/, "");
+    delete args["password-stdin"];
+  }
   const config = loadConfig();
   const server = readServerLock(config.dataDir);
   const result = server

@@ -2,6 +2,7 @@ import { openClickhouse } from "../clickhouse/client";
 import { openDatabase } from "../db/client";
 import { claimDataDir, updateServerLockPort } from "./admin/server-lock";
 import { createApp } from "./app";
+import { DeviceAuthenticator } from "./devices/device-auth";
 import { serveHttp } from "./http";
 import { describeConfig, type Config } from "./config";
 import type { Logger } from "./logger";
@@ -35,7 +36,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     log,
   );
   let shuttingDown = false;
-  const app = createApp({ stores, log, adminSecret: dataDir.secret, isShuttingDown: () => shuttingDown });
+  const deviceAuth = new DeviceAuthenticator(() => stores.db);
+  const app = createApp({ stores, log, deviceAuth, adminSecret: dataDir.secret, isShuttingDown: () => shuttingDown });
   let http;
   try {
     http = serveHttp({ port: config.port, hostname: config.host, log, handle: app.handle });

@@ -1,2 +1,4 @@
+export * from "./accounts";
+export * from "./devices";
 export * from "./sites";
 export * from "./species";

@@ -9,30 +9,16 @@ import {
 import { tableRowCounts, type Database } from "../../db/client";
 import { dropPostgresData, migratePostgresStore, postgresMigrationStatus } from "../../db/migrate";
 import { seed, syncSpeciesCatalog } from "../../db/seed";
+import { accountCommands } from "./accounts-commands";
+import { AdminCommandError, type AdminCommand, type AdminTarget } from "./types";
+
+export { AdminCommandError, type AdminArgs, type AdminCommand, type AdminTarget } from "./types";
 
 /**
  * Administrative commands, shared by the CLI (stores opened directly) and the running server's
  * loopback admin endpoint (the CLI forwards to it while the server holds the embedded stores).
  * Each returns a JSON-serialisable result; the CLI prints it.
  */
-
-export interface AdminTarget {
-  postgres: Database;
-  clickhouse: Clickhouse;
-}
-
-export class AdminCommandError extends Error {
-  override name = "AdminCommandError";
-}
-
-export type AdminArgs = Record<string, string | boolean>;
-
-export interface AdminCommand {
-  summary: string;
-  /** Whether a running server may execute it (reset may not: it would pull the stores from under it). */
-  whileServing: boolean;
-  run(target: AdminTarget, args: AdminArgs): Promise<unknown>;
-}
 
 async function migrate(target: AdminTarget) {
   const postgres = await migratePostgresStore(target.postgres);
@@ -63,7 +49,7 @@ async function status(target: AdminTarget) {
   };
 }
 
-export const adminCommands: Record<string, AdminCommand> = {
+const storeCommands: Record<string, AdminCommand> = {
   migrate: {
     summary: "apply pending Postgres and ClickHouse migrations",
     whileServing: true,
@@ -98,3 +84,5 @@ export const adminCommands: Record<string, AdminCommand> = {
     },
   },
 };
+
+export const adminCommands: Record<string, AdminCommand> = { ...storeCommands, ...accountCommands };

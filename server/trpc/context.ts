@@ -1,3 +1,4 @@
+import type { DeviceAuthenticator } from "../devices/device-auth";
 import type { Logger } from "../logger";
 import type { Stores } from "../stores";
 
@@ -6,9 +7,13 @@ export interface Context {
   requestId: string;
   log: Logger;
   stores: Stores;
+  /** Device token cache: procedures that rotate or revoke invalidate it. */
+  deviceAuth: DeviceAuthenticator;
   /** The clock procedures use, injectable so tests can move time. */
   now: () => Date;
   /** The raw request, for headers (auth, origin) and the response headers to set. */
   req: Request;
   resHeaders: Headers;
+  /** Peer address, for login throttling. */
+  clientIp: string | undefined;
 }

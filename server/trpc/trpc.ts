@@ -1,29 +1,33 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError } from "zod";
+import { siteIdInput, type SiteRole } from "../../shared/schemas/accounts";
+import { readCookie, originMatchesHost, SESSION_COOKIE, isHttps, sessionCookie } from "../auth/cookies";
+import { validateSessionToken } from "../auth/sessions";
+import { AppError } from "../errors";
+import { membershipOf, roleAllows } from "../sites/sites";
 import { StoreUnavailableError } from "../stores";
 import type { Context } from "./context";
 
 /**
  * The whole tRPC core: one instance, one error shape, and procedures built by chaining
- * middlewares (public → authed → site role as the accounts work adds them).
+ * middlewares: publicProcedure → authedProcedure → siteProcedure(role). The site middleware reads
+ * `siteId` from the input and checks membership once, so routers never repeat access checks.
  */
 const t = initTRPC.context<Context>().create({
   transformer: superjson,
   errorFormatter({ shape, error }) {
     const cause = error.cause;
+    const issues =
+      cause instanceof ZodError
+        ? cause.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }))
+        : cause instanceof AppError && cause.options.path
+          ? [{ path: cause.options.path, message: cause.message }]
+          : undefined;
     return {
       ...shape,
-      data: {
-        ...shape.data,
-        // Never leak stack traces to clients; the server log has them with the request id.
-        stack: undefined,
-        // Invalid input names each field and the reason, e.g. [{ path: "email", message: "Invalid email" }].
-        issues:
-          cause instanceof ZodError
-            ? cause.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }))
-            : undefined,
-      },
+      // Never leak stack traces to clients; the server log has them with the request id.
+      data: { ...shape.data, stack: undefined, issues },
     };
   },
 });
@@ -31,13 +35,67 @@ const t = initTRPC.context<Context>().create({
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-/** Store outages become 503s that clients can retry, not opaque 500s. */
-const mapStoreOutages = t.middleware(async ({ next }) => {
+/** Domain errors and store outages become tRPC errors here, once, for every procedure. */
+const mapErrors = t.middleware(async ({ ctx, next }) => {
   const result = await next();
-  if (!result.ok && result.error.cause instanceof StoreUnavailableError) {
-    throw new TRPCError({ code: "SERVICE_UNAVAILABLE", message: result.error.cause.message, cause: result.error.cause });
+  if (result.ok) return result;
+  const cause = result.error.cause;
+  if (cause instanceof StoreUnavailableError) {
+    throw new TRPCError({ code: "SERVICE_UNAVAILABLE", message: cause.message, cause });
+  }
+  if (cause instanceof AppError) {
+    if (cause.options.retryAfterSeconds !== undefined) ctx.resHeaders.set("retry-after", String(cause.options.retryAfterSeconds));
+    throw new TRPCError({ code: cause.code, message: cause.message, cause });
   }
   return result;
 });
 
-export const publicProcedure = t.procedure.use(mapStoreOutages);
+function bearerToken(req: Request): string | undefined {
+  const header = req.headers.get("authorization");
+  return header?.startsWith("Bearer ") ? header.slice(7).trim() || undefined : undefined;
+}
+
+/**
+ * CSRF: a state change authenticated by the session cookie must come from our own origin; and
+ * any browser request naming a foreign Origin is refused (that also stops login CSRF).
+ */
+const csrfGuard = t.middleware(({ ctx, type, next }) => {
+  if (type !== "query") {
+    const origin = ctx.req.headers.get("origin");
+    const cookieAuth = !bearerToken(ctx.req) && readCookie(ctx.req.headers.get("cookie"), SESSION_COOKIE) !== undefined;
+    if ((origin !== null || cookieAuth) && !originMatchesHost(ctx.req)) {
+      throw new TRPCError({ code: "FORBIDDEN", message: "cross-site request refused: the Origin header must match this server" });
+    }
+  }
+  return next();
+});
+
+export const publicProcedure = t.procedure.use(mapErrors).use(csrfGuard);
+
+/** Resolves the session from `Authorization: Bearer` (apps) or the session cookie (browsers). */
+export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const bearer = bearerToken(ctx.req);
+  const token = bearer ?? readCookie(ctx.req.headers.get("cookie"), SESSION_COOKIE);
+  const auth = token ? await validateSessionToken(ctx.stores.db, token, ctx.now()) : null;
+  if (!auth || !token) throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in first: no valid session" });
+  if (auth.session.renewed && !bearer) {
+    // Sliding expiry: re-send the cookie with the pushed-forward expiry.
+    ctx.resHeaders.append("set-cookie", sessionCookie(token, auth.session.expiresAt, isHttps(ctx.req)));
+  }
+  return next({ ctx: { user: auth.user, session: auth.session, viaCookie: !bearer } });
+});
+
+/**
+ * Procedures on one site's resources: `siteId` in the input, the caller's role at least `required`.
+ * A site the caller is not a member of is "not found", so its existence does not leak.
+ */
+export function siteProcedure(required: SiteRole) {
+  return authedProcedure.input(siteIdInput).use(async ({ ctx, input, next }) => {
+    const role = await membershipOf(ctx.stores.db, input.siteId, ctx.user.id);
+    if (!role) throw new AppError("NOT_FOUND", "site not found", { path: "siteId" });
+    if (!roleAllows(role, required)) {
+      throw new AppError("FORBIDDEN", `this needs the ${required} role in the site; you are ${role}`);
+    }
+    return next({ ctx: { siteId: input.siteId, role } });
+  });
+}

@@ -1,4 +1,5 @@
 import { createAppClient, type AppClient } from "../../client";
+import { DeviceAuthenticator } from "../../server/devices/device-auth";
 import { createApp } from "../../server/app";
 import { serveHttp } from "../../server/http";
 import { createLogger } from "../../server/logger";
@@ -8,6 +9,7 @@ import { openTestClickhouse, openTestDatabase, type PostgresEngine } from "./sto
 export interface TestServer {
   url: string;
   stores: Stores;
+  deviceAuth: DeviceAuthenticator;
   client: (token?: string) => AppClient;
   close(): Promise<void>;
 }
@@ -25,12 +27,14 @@ export async function startTestServer(engine: PostgresEngine, options: { now?: (
     log,
   );
   await stores.start();
-  const app = createApp({ stores, log, now: options.now });
+  const deviceAuth = new DeviceAuthenticator(() => stores.db);
+  const app = createApp({ stores, log, deviceAuth, now: options.now });
   const http = serveHttp({ port: 0, hostname: "127.0.0.1", log, handle: app.handle });
   const url = `http://127.0.0.1:${http.port}`;
   return {
     url,
     stores,
+    deviceAuth,
     client: (token) => createAppClient({ url, token }),
     close: async () => {
       await http.stop(true);

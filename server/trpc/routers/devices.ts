@@ -1,0 +1,28 @@
+import { deviceIdInput, provisionDeviceInput } from "../../../shared/schemas/accounts";
+import { getDevice, listDevices, provisionDevice, revokeDevice, rotateDeviceToken } from "../../devices/credentials";
+import { router, siteProcedure } from "../trpc";
+
+export const devicesRouter = router({
+  list: siteProcedure("viewer").query(({ ctx }) => listDevices(ctx.stores.db, ctx.siteId)),
+  get: siteProcedure("viewer")
+    .input(deviceIdInput)
+    .query(({ ctx, input }) => getDevice(ctx.stores.db, ctx.siteId, input.deviceId)),
+  /** Returns the device token once; it cannot be shown again (rotate to get a new one). */
+  provision: siteProcedure("editor")
+    .input(provisionDeviceInput)
+    .mutation(({ ctx, input }) => provisionDevice(ctx.stores.db, ctx.siteId, { name: input.name })),
+  rotateToken: siteProcedure("editor")
+    .input(deviceIdInput)
+    .mutation(async ({ ctx, input }) => {
+      const { device, token, previousTokenHash } = await rotateDeviceToken(ctx.stores.db, ctx.siteId, input.deviceId, ctx.now());
+      ctx.deviceAuth.invalidate(previousTokenHash);
+      return { device, token };
+    }),
+  revoke: siteProcedure("editor")
+    .input(deviceIdInput)
+    .mutation(async ({ ctx, input }) => {
+      const { device, tokenHash } = await revokeDevice(ctx.stores.db, ctx.siteId, input.deviceId, ctx.now());
+      ctx.deviceAuth.invalidate(tokenHash);
+      return device;
+    }),
+});

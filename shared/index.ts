@@ -1,0 +1,2 @@
+export * from "./schemas/accounts";
+export * from "./text";
