@@ -55,3 +55,34 @@ for (const engine of postgresEngines) {
     });
   });
 }
+
+describe("with Postgres unreachable", () => {
+  test("procedures that need it answer 503 SERVICE_UNAVAILABLE, not 500", async () => {
+    const { Stores } = await import("../server/stores");
+    const { createApp } = await import("../server/app");
+    const { serveHttp } = await import("../server/http");
+    const { createLogger } = await import("../server/logger");
+    const { DeviceAuthenticator } = await import("../server/devices/device-auth");
+    const { openTestClickhouse } = await import("./support/stores");
+    const log = createLogger("silent");
+    const ch = openTestClickhouse();
+    const stores = new Stores(
+      { openPostgres: () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:1")), openClickhouse: () => ch.clickhouse, demoData: false },
+      log,
+    );
+    void stores.start();
+    const app = createApp({ stores, log, deviceAuth: new DeviceAuthenticator(() => stores.db) });
+    const http = serveHttp({ port: 0, hostname: "127.0.0.1", log, handle: app.handle });
+    try {
+      const response = await fetch(`http://127.0.0.1:${http.port}/trpc/auth.me`, { headers: { authorization: "Bearer abc" } });
+      expect(response.status).toBe(503);
+      const body = (await response.json()) as { error: { json: { message: string; data: { code: string } } } };
+      expect(body.error.json.data.code).toBe("SERVICE_UNAVAILABLE");
+      expect(body.error.json.message).toContain("postgres is not available: connect ECONNREFUSED");
+    } finally {
+      await http.stop(true);
+      await ch.cleanup();
+      await stores.close();
+    }
+  });
+});

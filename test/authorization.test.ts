@@ -1,0 +1,187 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
+import { rowsOf } from "../db/client";
+import { devices, siteMembers, sites, users } from "../db/schema";
+import { createSession } from "../server/auth/sessions";
+import { hashPassword } from "../server/auth/passwords";
+import { appRouter } from "../server/trpc/root";
+import type { SiteRole } from "../shared/schemas/accounts";
+import { startTestServer, type TestServer } from "./support/server";
+import { postgresEngines } from "./support/stores";
+import { outcomeOf } from "./support/trpc";
+
+/**
+ * Every procedure of the router, called as every kind of caller. The table below must name every
+ * procedure: a new procedure without a row fails the first test. Each row says who may call it;
+ * the expected outcome for each caller follows from that, and a refused call must change nothing.
+ */
+
+type Access = "public" | "authed" | SiteRole;
+type Actor = "anonymous" | "outsider" | "viewer" | "editor" | "owner";
+const ACTORS: Actor[] = ["anonymous", "outsider", "viewer", "editor", "owner"];
+
+interface Fixture {
+  siteId: string;
+  deviceId: string;
+  userIds: Record<Exclude<Actor, "anonymous">, string>;
+  emails: Record<Exclude<Actor, "anonymous">, string>;
+  unique: string;
+}
+
+interface Case {
+  access: Access;
+  kind: "query" | "mutation";
+  input?: (fx: Fixture) => unknown;
+  /** Outcomes that differ from "allowed" for a caller who passes the access check (business rules). */
+  allowedOutcome?: Partial<Record<Actor, string>>;
+}
+
+const PASSWORD = "correct horse battery";
+
+const cases: Record<string, Case> = {
+  health: { access: "public", kind: "query" },
+  "auth.register": {
+    access: "public",
+    kind: "mutation",
+    input: (fx) => ({ email: `new-${fx.unique}@example.com`, password: PASSWORD, displayName: "New", client: "app" }),
+  },
+  "auth.login": { access: "public", kind: "mutation", input: (fx) => ({ email: fx.emails.owner, password: PASSWORD, client: "app" }) },
+  "auth.logout": { access: "authed", kind: "mutation" },
+  "auth.logoutEverywhere": { access: "authed", kind: "mutation" },
+  "auth.me": { access: "authed", kind: "query" },
+  "auth.changePassword": {
+    access: "authed",
+    kind: "mutation",
+    input: () => ({ currentPassword: PASSWORD, newPassword: "another long password" }),
+  },
+  "sites.list": { access: "authed", kind: "query" },
+  "sites.create": { access: "authed", kind: "mutation", input: () => ({ name: "New site" }) },
+  "sites.get": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
+  "sites.update": { access: "owner", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, name: "Renamed" }) },
+  "sites.delete": { access: "owner", kind: "mutation", input: (fx) => ({ siteId: fx.siteId }) },
+  "sites.members": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
+  "sites.invite": {
+    access: "owner",
+    kind: "mutation",
+    input: (fx) => ({ siteId: fx.siteId, email: fx.emails.outsider, role: "viewer" }),
+  },
+  "sites.changeRole": {
+    access: "owner",
+    kind: "mutation",
+    input: (fx) => ({ siteId: fx.siteId, userId: fx.userIds.viewer, role: "editor" }),
+  },
+  "sites.removeMember": { access: "owner", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, userId: fx.userIds.viewer }) },
+  // The only owner may not leave: authorized, then refused by the one-owner rule.
+  "sites.leave": { access: "viewer", kind: "mutation", input: (fx) => ({ siteId: fx.siteId }), allowedOutcome: { owner: "CONFLICT" } },
+  "devices.list": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
+  "devices.get": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, deviceId: fx.deviceId }) },
+  "devices.provision": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, name: "new device" }) },
+  "devices.rotateToken": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, deviceId: fx.deviceId }) },
+  "devices.revoke": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, deviceId: fx.deviceId }) },
+};
+
+const RANK: Record<Actor, number> = { anonymous: 0, outsider: 1, viewer: 2, editor: 3, owner: 4 };
+
+function expectedOutcome(c: Case, actor: Actor): string {
+  if (c.access === "public") return c.allowedOutcome?.[actor] ?? "OK";
+  if (actor === "anonymous") return "UNAUTHORIZED";
+  if (c.access === "authed") return c.allowedOutcome?.[actor] ?? "OK";
+  if (actor === "outsider") return "NOT_FOUND";
+  return RANK[actor] >= RANK[c.access] ? (c.allowedOutcome?.[actor] ?? "OK") : "FORBIDDEN";
+}
+
+test("the table covers every procedure of the router", () => {
+  const procedures = Object.keys(appRouter._def.procedures).sort();
+  expect(Object.keys(cases).sort()).toEqual(procedures);
+});
+
+for (const engine of postgresEngines) {
+  describe(`authorization of every procedure on ${engine}`, () => {
+    let server: TestServer;
+    let passwordHash: string;
+    const actorUsers = {} as Record<Exclude<Actor, "anonymous">, { id: string; email: string }>;
+    let counter = 0;
+
+    beforeAll(async () => {
+      server = await startTestServer(engine);
+      passwordHash = await hashPassword(PASSWORD);
+      for (const actor of ["outsider", "viewer", "editor", "owner"] as const) {
+        const [user] = await server.stores.db
+          .insert(users)
+          .values({ email: `${actor}@authz.example`, displayName: actor, passwordHash })
+          .returning({ id: users.id, email: users.email });
+        actorUsers[actor] = user!;
+      }
+      // The outsider is an owner elsewhere: being someone matters, not just being signed in.
+      const [elsewhere] = await server.stores.db.insert(sites).values({ name: "Elsewhere" }).returning();
+      await server.stores.db.insert(siteMembers).values({ siteId: elsewhere!.id, userId: actorUsers.outsider.id, role: "owner" });
+    });
+    afterAll(() => server.close());
+
+    /** A fresh site with owner, editor and viewer, and one device: every call starts from the same state. */
+    async function fixture(): Promise<Fixture> {
+      const db = server.stores.db;
+      // Undo what earlier allowed calls changed for the shared users (passwords).
+      await db.update(users).set({ passwordHash }).where(sql`${users.email} like '%@authz.example'`);
+      const [site] = await db.insert(sites).values({ name: `Site ${++counter}` }).returning();
+      await db.insert(siteMembers).values([
+        { siteId: site!.id, userId: actorUsers.owner.id, role: "owner" },
+        { siteId: site!.id, userId: actorUsers.editor.id, role: "editor" },
+        { siteId: site!.id, userId: actorUsers.viewer.id, role: "viewer" },
+      ]);
+      const [device] = await db
+        .insert(devices)
+        .values({ siteId: site!.id, name: "d", tokenHash: `hash-${counter}-${Math.random()}`, tokenHint: "vdt_…" })
+        .returning();
+      const pick = <K extends "id" | "email">(k: K) =>
+        Object.fromEntries(Object.entries(actorUsers).map(([a, u]) => [a, u[k]])) as Record<Exclude<Actor, "anonymous">, string>;
+      return { siteId: site!.id, deviceId: device!.id, userIds: pick("id"), emails: pick("email"), unique: `${counter}-${Date.now()}` };
+    }
+
+    /** Every row of every table, to prove a refused call wrote nothing. */
+    async function snapshot(): Promise<string> {
+      const db = server.stores.db;
+      const tables = rowsOf<{ table_name: string }>(
+        await db.execute(sql`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by 1`),
+      );
+      const out: Record<string, unknown> = {};
+      for (const { table_name } of tables) {
+        out[table_name] = rowsOf(await db.execute(sql`select * from ${sql.identifier(table_name)} order by 1, 2`));
+      }
+      return JSON.stringify(out);
+    }
+
+    async function call(path: string, c: Case, actor: Actor, fx: Fixture): Promise<string> {
+      let token: string | undefined;
+      if (actor !== "anonymous") token = (await createSession(server.stores.db, fx.userIds[actor], new Date())).token;
+      const client = server.client(token) as unknown as Record<string, Record<string, { query: (i: unknown) => Promise<unknown>; mutate: (i: unknown) => Promise<unknown> }>>;
+      const [head, tail] = path.includes(".") ? path.split(".") : [path, undefined];
+      const procedure = (tail ? client[head!]![tail] : (client[head!] as unknown)) as { query: (i: unknown) => Promise<unknown>; mutate: (i: unknown) => Promise<unknown> };
+      const input = c.input?.(fx);
+      return outcomeOf(c.kind === "query" ? procedure.query(input) : procedure.mutate(input));
+    }
+
+    for (const [path, c] of Object.entries(cases)) {
+      test(`${path}: ${c.access === "public" ? "anyone" : c.access === "authed" ? "any signed-in user" : `${c.access} or above`}`, async () => {
+        for (const actor of ACTORS) {
+          const fx = await fixture();
+          const expected = expectedOutcome(c, actor);
+          const refused = ["UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"].includes(expected);
+          // Sessions are minted per call, so compare everything but the sessions table's new row.
+          const before = refused ? await snapshot() : "";
+          const outcome = await call(path, c, actor, fx);
+          expect(`${actor}: ${outcome}`).toBe(`${actor}: ${expected}`);
+          if (refused) {
+            const after = await snapshot();
+            const withoutSessions = (s: string) => {
+              const parsed = JSON.parse(s) as Record<string, unknown>;
+              delete parsed.sessions;
+              return parsed;
+            };
+            expect(withoutSessions(after)).toEqual(withoutSessions(before));
+          }
+        }
+      });
+    }
+  });
+}
