@@ -1,2 +1,3 @@
+export * from "./metrics";
 export * from "./schemas/accounts";
 export * from "./text";

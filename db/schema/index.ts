@@ -1,4 +1,5 @@
 export * from "./accounts";
 export * from "./devices";
+export * from "./plants";
 export * from "./sites";
 export * from "./species";
