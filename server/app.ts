@@ -4,6 +4,10 @@ import { adminCommands, AdminCommandError, type AdminArgs } from "./admin/comman
 import { secretMatches } from "./admin/server-lock";
 import type { DeviceAuthenticator } from "./devices/device-auth";
 import { metaOf } from "./http";
+import { deviceAuthError, httpError } from "./http-errors";
+import type { IngestPipeline } from "./ingest/pipeline";
+import type { IngestLimits } from "./config";
+import { ingestRoutes } from "./routes/ingest";
 import type { Logger } from "./logger";
 import { messageOf, type Stores } from "./stores";
 import { appRouter } from "./trpc/root";
@@ -15,14 +19,13 @@ export interface AppDeps {
   now?: () => Date;
   /** Secret the CLI presents on the loopback admin endpoint; without it the endpoint is off. */
   adminSecret?: string;
+  /** The ingest pipeline and its limits; without them /v1/ingest is not mounted. */
+  ingest?: { pipeline: () => IngestPipeline; limits: IngestLimits; degraded: () => string | undefined };
   /** Set while shutting down: /readyz turns 503 so load balancers stop sending traffic. */
   isShuttingDown?: () => boolean;
 }
 
-/** HTTP errors outside tRPC share one JSON shape: `{ error, details }`. */
-export function httpError(status: number, error: string, details?: unknown): Response {
-  return Response.json({ error, details: details ?? null }, { status });
-}
+export { deviceAuthError, httpError } from "./http-errors";
 
 /** The Elysia app. Routes only wire: each calls a module and shapes the response. */
 export function createApp(deps: AppDeps) {
@@ -42,11 +45,14 @@ export function createApp(deps: AppDeps) {
     .get("/readyz", async () => {
       if (deps.isShuttingDown?.()) return Response.json({ status: "shutting down" }, { status: 503 });
       const readiness = await stores.readiness();
-      if (readiness.ready) return { status: "ready", stores: readiness.stores };
-      const reason = Object.entries(readiness.stores)
-        .filter(([, s]) => !s.ok)
-        .map(([name, s]) => `${name}: ${s.error}`)
-        .join("; ");
+      const ingestProblem = deps.ingest?.degraded();
+      if (readiness.ready && !ingestProblem) return { status: "ready", stores: readiness.stores };
+      const reason = [
+        ...Object.entries(readiness.stores)
+          .filter(([, s]) => !s.ok)
+          .map(([name, s]) => `${name}: ${s.error}`),
+        ...(ingestProblem ? [`ingest: last insert failed: ${ingestProblem}`] : []),
+      ].join("; ");
       return Response.json({ status: "not ready", reason, stores: readiness.stores }, { status: 503 });
     })
     .all(
@@ -77,6 +83,11 @@ export function createApp(deps: AppDeps) {
         }),
       // tRPC reads the body itself.
       { parse: "none" },
+    )
+    .use(
+      deps.ingest
+        ? ingestRoutes({ deviceAuth, pipeline: deps.ingest.pipeline, limits: deps.ingest.limits, now: () => now().getTime() })
+        : new Elysia(),
     )
     // Devices check their token (and learn their id and site) here during setup.
     .get("/v1/whoami", async ({ request }) => {
@@ -120,15 +131,6 @@ export function createApp(deps: AppDeps) {
 function bearerOf(request: Request): string | undefined {
   const header = request.headers.get("authorization");
   return header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
-}
-
-/** 401 for a missing or unknown token (authenticate again), 403 for a revoked device (a person must act). */
-export function deviceAuthError(reason: "malformed" | "unknown" | "revoked"): Response {
-  if (reason === "revoked") return httpError(403, "device revoked", { hint: "rotate the device token to enable it again" });
-  return new Response(JSON.stringify({ error: "invalid device token", details: { reason } }), {
-    status: 401,
-    headers: { "content-type": "application/json", "www-authenticate": 'Bearer realm="verdant-device"' },
-  });
 }
 
 function isLoopback(address: string): boolean {

@@ -19,6 +19,13 @@ const port = z.coerce
   .min(0, "must be between 0 and 65535")
   .max(65535, "must be between 0 and 65535");
 
+const positiveInt = (max: number) =>
+  z.coerce
+    .number({ message: "must be a number" })
+    .int("must be a whole number")
+    .min(1, "must be at least 1")
+    .max(max, `must be at most ${max}`);
+
 const booleanFlag = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
   .transform((v) => v === "true" || v === "1" || v === "yes");
@@ -47,6 +54,15 @@ const envSchema = z.object({
   CLICKHOUSE_CLUSTER: identifier.optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
   DEMO_DATA: booleanFlag.optional(),
+  READINGS_RAW_TTL_DAYS: positiveInt(36_500).default(90),
+  ROLLUP_TTL_DAYS: positiveInt(36_500).default(730),
+  INGEST_MAX_READINGS: positiveInt(1_000_000).default(10_000),
+  INGEST_MAX_BODY_BYTES: positiveInt(256 * 1024 * 1024).default(4 * 1024 * 1024),
+  INGEST_MAX_CLOCK_SKEW_SECONDS: positiveInt(86_400).default(300),
+  INGEST_FLUSH_ROWS: positiveInt(1_000_000).default(50_000),
+  INGEST_FLUSH_MS: positiveInt(10_000).default(10),
+  INGEST_MAX_QUEUE_ROWS: positiveInt(100_000_000).default(1_000_000),
+  DEVICE_SENSOR_LIMIT: positiveInt(10_000).default(64),
   SHUTDOWN_TIMEOUT_MS: z.coerce
     .number({ message: "must be a number" })
     .int("must be a whole number")
@@ -71,6 +87,25 @@ export interface Config {
   /** Create the demo site (with the species catalog) at start-up when none exists. */
   demoData: boolean;
   shutdownTimeoutMs: number;
+  retention: { rawDays: number; rollupDays: number };
+  ingest: IngestLimits;
+}
+
+export interface IngestLimits {
+  /** Readings in one batch; more is 413. */
+  maxReadings: number;
+  /** Request body bytes, before and after gzip; more is 413. */
+  maxBodyBytes: number;
+  /** How far in the future a timestamp may be (device clocks drift). */
+  maxClockSkewMs: number;
+  /** Group commit: flush when this many rows wait … */
+  flushRows: number;
+  /** … or when the oldest has waited this long. */
+  flushMs: number;
+  /** Rows accepted but not yet committed beyond which new batches get 429. */
+  maxQueueRows: number;
+  /** Sensors a device may create by reporting new keys. */
+  sensorLimit: number;
 }
 
 export class ConfigError extends Error {
@@ -118,6 +153,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // Demo data is for trying Verdant out: on by default with the embedded stores, off with servers.
     demoData: e.DEMO_DATA ?? !e.DATABASE_URL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    retention: { rawDays: e.READINGS_RAW_TTL_DAYS, rollupDays: e.ROLLUP_TTL_DAYS },
+    ingest: {
+      maxReadings: e.INGEST_MAX_READINGS,
+      maxBodyBytes: e.INGEST_MAX_BODY_BYTES,
+      maxClockSkewMs: e.INGEST_MAX_CLOCK_SKEW_SECONDS * 1000,
+      flushRows: e.INGEST_FLUSH_ROWS,
+      flushMs: e.INGEST_FLUSH_MS,
+      maxQueueRows: e.INGEST_MAX_QUEUE_ROWS,
+      sensorLimit: e.DEVICE_SENSOR_LIMIT,
+    },
   };
 }
 

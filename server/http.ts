@@ -27,6 +27,8 @@ export interface HttpOptions {
   hostname: string;
   log: Logger;
   handle: (request: Request) => Response | Promise<Response>;
+  /** Bodies beyond this are refused by Bun before they reach a route (default 8 MiB). */
+  maxRequestBodySize?: number;
 }
 
 export function serveHttp(options: HttpOptions): Server<undefined> {
@@ -36,6 +38,7 @@ export function serveHttp(options: HttpOptions): Server<undefined> {
     hostname: options.hostname,
     // Long-polls (commands) and large ingest bodies need more than Bun's 10 s default.
     idleTimeout: 60,
+    maxRequestBodySize: Math.max(options.maxRequestBodySize ?? 0, 8 * 1024 * 1024),
     async fetch(request, server) {
       const startedAt = performance.now();
       const presented = request.headers.get("x-request-id");

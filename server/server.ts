@@ -4,6 +4,7 @@ import { claimDataDir, updateServerLockPort } from "./admin/server-lock";
 import { createApp } from "./app";
 import { DeviceAuthenticator } from "./devices/device-auth";
 import { serveHttp } from "./http";
+import { createIngest } from "./ingest";
 import { describeConfig, type Config } from "./config";
 import type { Logger } from "./logger";
 import { Stores } from "./stores";
@@ -32,15 +33,22 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           cluster: config.clickhouse.cluster,
         }),
       demoData: config.demoData,
+      retention: config.retention,
     },
     log,
   );
   let shuttingDown = false;
   const deviceAuth = new DeviceAuthenticator(() => stores.db);
-  const app = createApp({ stores, log, deviceAuth, adminSecret: dataDir.secret, isShuttingDown: () => shuttingDown });
+  const ingest = createIngest(stores, config.ingest, log);
+  const app = createApp({
+    stores,
+    log,
+    deviceAuth,
+    ingest: { pipeline: () => ingest.pipeline, limits: config.ingest, degraded: () => ingest.groupCommit.degraded },
+    adminSecret: dataDir.secret, isShuttingDown: () => shuttingDown });
   let http;
   try {
-    http = serveHttp({ port: config.port, hostname: config.host, log, handle: app.handle });
+    http = serveHttp({ port: config.port, hostname: config.host, log, handle: app.handle, maxRequestBodySize: config.ingest.maxBodyBytes });
   } catch (error) {
     dataDir.release();
     throw error;
@@ -63,6 +71,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         log.warn({ timeoutMs: config.shutdownTimeoutMs }, "in-flight requests did not finish in time; closing them");
         await http.stop(true);
       }
+      // Requests waiting on a commit finished above; commit anything still queued.
+      await ingest.stop().catch((error) => log.error({ err: error }, "ingest drain failed"));
       await stores.close();
       dataDir.release();
       log.info("stopped");

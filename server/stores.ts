@@ -1,5 +1,6 @@
 import type { Clickhouse } from "../clickhouse/client";
 import { migrateClickhouse } from "../clickhouse/migrate";
+import { applyRetention, type RetentionDays } from "../clickhouse/retention";
 import type { Database, Db } from "../db/client";
 import { migratePostgresStore } from "../db/migrate";
 import { ensureDemoSite, syncSpeciesCatalog } from "../db/seed";
@@ -26,6 +27,8 @@ export interface StoreOpeners {
   openClickhouse: () => Clickhouse;
   /** Create the demo site after migrating (the species catalog is always synced). */
   demoData: boolean;
+  /** Readings and rollup TTLs, applied after ClickHouse migrations. */
+  retention?: RetentionDays;
 }
 
 export class StoreUnavailableError extends Error {
@@ -130,8 +133,9 @@ export class Stores {
   async #bringUpClickhouse(): Promise<StoreStatus> {
     this.#clickhouse ??= this.openers.openClickhouse();
     const migrations = await migrateClickhouse(this.#clickhouse);
+    const retention = this.openers.retention ? await applyRetention(this.#clickhouse, this.openers.retention) : [];
     this.log.info(
-      { store: "clickhouse", kind: this.#clickhouse.kind, migrationsApplied: migrations.applied.length, migrationsTotal: migrations.total },
+      { store: "clickhouse", kind: this.#clickhouse.kind, migrationsApplied: migrations.applied.length, migrationsTotal: migrations.total, retentionChanged: retention },
       "clickhouse ready",
     );
     return { state: "ready", migrations: { applied: migrations.applied.length, total: migrations.total } };

@@ -1,7 +1,9 @@
 import { createAppClient, type AppClient } from "../../client";
-import { DeviceAuthenticator } from "../../server/devices/device-auth";
 import { createApp } from "../../server/app";
+import type { IngestLimits } from "../../server/config";
+import { DeviceAuthenticator } from "../../server/devices/device-auth";
 import { serveHttp } from "../../server/http";
+import { createIngest, type Ingest } from "../../server/ingest";
 import { createLogger } from "../../server/logger";
 import { Stores } from "../../server/stores";
 import { openTestClickhouse, openTestDatabase, type PostgresEngine } from "./stores";
@@ -10,36 +12,73 @@ export interface TestServer {
   url: string;
   stores: Stores;
   deviceAuth: DeviceAuthenticator;
+  ingest: Ingest;
   client: (token?: string) => AppClient;
+  /** Forget everything the ingest pipeline holds in memory, as a server restart would. */
+  restartIngest(): Promise<void>;
   close(): Promise<void>;
 }
+
+export const TEST_INGEST_LIMITS: IngestLimits = {
+  maxReadings: 10_000,
+  maxBodyBytes: 4 * 1024 * 1024,
+  maxClockSkewMs: 300_000,
+  flushRows: 50_000,
+  flushMs: 5,
+  maxQueueRows: 1_000_000,
+  sensorLimit: 64,
+};
 
 /**
  * The real Elysia app on a free loopback port, over fresh real stores: what a test talks to
  * through HTTP and the typed client.
  */
-export async function startTestServer(engine: PostgresEngine, options: { now?: () => Date } = {}): Promise<TestServer> {
+export async function startTestServer(
+  engine: PostgresEngine,
+  options: { now?: () => Date; ingest?: Partial<IngestLimits> } = {},
+): Promise<TestServer> {
   const pg = await openTestDatabase(engine);
   const ch = openTestClickhouse();
   const log = createLogger(process.env.TEST_LOG_LEVEL === "debug" ? "debug" : "silent");
   const stores = new Stores(
-    { openPostgres: async () => pg.database, openClickhouse: () => ch.clickhouse, demoData: false },
+    {
+      openPostgres: async () => pg.database,
+      openClickhouse: () => ch.clickhouse,
+      demoData: false,
+      retention: { rawDays: 90, rollupDays: 730 },
+    },
     log,
   );
   await stores.start();
   const deviceAuth = new DeviceAuthenticator(() => stores.db);
-  const app = createApp({ stores, log, deviceAuth, now: options.now });
-  const http = serveHttp({ port: 0, hostname: "127.0.0.1", log, handle: app.handle });
+  const limits = { ...TEST_INGEST_LIMITS, ...options.ingest };
+  let ingest = createIngest(stores, limits, log);
+  const app = createApp({
+    stores,
+    log,
+    deviceAuth,
+    now: options.now,
+    ingest: { pipeline: () => ingest.pipeline, limits, degraded: () => ingest.groupCommit.degraded },
+  });
+  const http = serveHttp({ port: 0, hostname: "127.0.0.1", log, handle: app.handle, maxRequestBodySize: limits.maxBodyBytes });
   const url = `http://127.0.0.1:${http.port}`;
-  return {
+  const server: TestServer = {
     url,
     stores,
     deviceAuth,
+    ingest,
     client: (token) => createAppClient({ url, token }),
+    restartIngest: async () => {
+      await ingest.stop();
+      ingest = createIngest(stores, limits, log);
+      server.ingest = ingest;
+    },
     close: async () => {
       await http.stop(true);
+      await ingest.stop();
       await pg.cleanup();
       await ch.cleanup();
     },
   };
+  return server;
 }

@@ -1,0 +1,88 @@
+import { gunzipSync } from "node:zlib";
+import { Elysia } from "elysia";
+import type { IngestLimits } from "../config";
+import type { DeviceAuthenticator } from "../devices/device-auth";
+import { httpError, deviceAuthError } from "../http-errors";
+import { IngestSaturatedError, IngestUnavailableError } from "../ingest/group-commit";
+import { parseBatch } from "../ingest/parse";
+import type { IngestPipeline } from "../ingest/pipeline";
+import { SensorLimitError } from "../ingest/sensor-directory";
+import { StoreUnavailableError } from "../stores";
+
+export interface IngestRouteDeps {
+  deviceAuth: DeviceAuthenticator;
+  pipeline: () => IngestPipeline;
+  limits: IngestLimits;
+  now: () => number;
+}
+
+/** `POST /v1/ingest`: device token → body (gzip allowed) → validated batch → receipt after commit. */
+export function ingestRoutes(deps: IngestRouteDeps) {
+  const { limits } = deps;
+  return new Elysia().post(
+    "/v1/ingest",
+    async ({ request }) => {
+      const header = request.headers.get("authorization");
+      const auth = await deps.deviceAuth.authenticate(header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined);
+      if (!auth.ok) return deviceAuthError(auth.reason);
+
+      const declared = Number(request.headers.get("content-length") ?? "0");
+      if (declared > limits.maxBodyBytes) return tooLarge(limits.maxBodyBytes);
+      let bytes = new Uint8Array(await request.arrayBuffer());
+      if (bytes.byteLength > limits.maxBodyBytes) return tooLarge(limits.maxBodyBytes);
+      if ((request.headers.get("content-encoding") ?? "").toLowerCase() === "gzip") {
+        try {
+          // maxOutputLength stops a small gzip bomb from inflating into gigabytes.
+          bytes = gunzipSync(bytes, { maxOutputLength: limits.maxBodyBytes });
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code === "ERR_BUFFER_TOO_LARGE") return tooLarge(limits.maxBodyBytes);
+          return httpError(400, "body is not valid gzip", { reason: (error as Error).message });
+        }
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(new TextDecoder().decode(bytes));
+      } catch (error) {
+        return httpError(400, "body is not valid JSON", { reason: (error as Error).message });
+      }
+
+      const now = deps.now();
+      const parsed = parseBatch(body, now, limits);
+      if (!parsed.ok) {
+        return httpError(parsed.status, parsed.error, {
+          batchId: parsed.batchId ?? null,
+          accepted: 0,
+          duplicates: 0,
+          rejected: parsed.rejected,
+          ...(parsed.status === 413 ? { limit: limits.maxReadings } : {}),
+        });
+      }
+      try {
+        return await deps.pipeline().ingest(auth.device, parsed.batch, now);
+      } catch (error) {
+        if (error instanceof SensorLimitError) {
+          return httpError(400, error.message, { batchId: parsed.batch.batchId, limit: limits.sensorLimit });
+        }
+        if (error instanceof IngestSaturatedError || error instanceof IngestUnavailableError) {
+          const status = error instanceof IngestSaturatedError ? 429 : 503;
+          return withRetryAfter(httpError(status, error.message, { batchId: parsed.batch.batchId }), error.retryAfterSeconds);
+        }
+        if (error instanceof StoreUnavailableError) {
+          return withRetryAfter(httpError(503, error.message, { batchId: parsed.batch.batchId }), 5);
+        }
+        throw error;
+      }
+    },
+    { parse: "none" },
+  );
+}
+
+function tooLarge(limit: number): Response {
+  return httpError(413, `body larger than ${limit} bytes`, { limit });
+}
+
+function withRetryAfter(response: Response, seconds: number): Response {
+  response.headers.set("retry-after", String(seconds));
+  return response;
+}
