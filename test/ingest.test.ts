@@ -28,7 +28,7 @@ for (const engine of postgresEngines) {
       fetch(`${server.url}/v1/ingest`, {
         method: "POST",
         headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
-        body: typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body),
+        body: (typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body)) as BodyInit,
       });
     const ch = () => server.stores.clickhouse;
     const countRows = async (deviceId: string) =>
