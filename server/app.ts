@@ -9,7 +9,7 @@ import type { IngestPipeline } from "./ingest/pipeline";
 import type { IngestLimits } from "./config";
 import { ingestRoutes } from "./routes/ingest";
 import type { Logger } from "./logger";
-import { messageOf, type Stores } from "./stores";
+import { messageOf, StoreUnavailableError, type Stores } from "./stores";
 import { appRouter } from "./trpc/root";
 
 export interface AppDeps {
@@ -20,7 +20,7 @@ export interface AppDeps {
   /** Secret the CLI presents on the loopback admin endpoint; without it the endpoint is off. */
   adminSecret?: string;
   /** The ingest pipeline and its limits; without them /v1/ingest is not mounted. */
-  ingest?: { pipeline: () => IngestPipeline; limits: IngestLimits; degraded: () => string | undefined };
+  ingest?: { pipeline: () => IngestPipeline; limits: IngestLimits; rawRetentionDays: number; degraded: () => string | undefined };
   /** Set while shutting down: /readyz turns 503 so load balancers stop sending traffic. */
   isShuttingDown?: () => boolean;
 }
@@ -37,6 +37,12 @@ export function createApp(deps: AppDeps) {
       if (code === "NOT_FOUND") return httpError(404, "not found", { path: new URL(request.url).pathname });
       if (code === "PARSE") return httpError(400, "malformed request body", { reason: messageOf(error) });
       if (code === "VALIDATION") return httpError(400, "invalid request", { reason: messageOf(error) });
+      if (error instanceof StoreUnavailableError) {
+        // Starting up, or a store is down: a client should come back, not report a bug.
+        const response = httpError(503, error.message);
+        response.headers.set("retry-after", "5");
+        return response;
+      }
       const requestId = metaOf(request).id;
       log.error({ requestId, err: error }, "unhandled error");
       return httpError(500, "internal error", { requestId });
@@ -86,7 +92,7 @@ export function createApp(deps: AppDeps) {
     )
     .use(
       deps.ingest
-        ? ingestRoutes({ deviceAuth, pipeline: deps.ingest.pipeline, limits: deps.ingest.limits, now: () => now().getTime() })
+        ? ingestRoutes({ ...deps.ingest, deviceAuth, now: () => now().getTime() })
         : new Elysia(),
     )
     // Devices check their token (and learn their id and site) here during setup.

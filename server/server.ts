@@ -44,7 +44,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     stores,
     log,
     deviceAuth,
-    ingest: { pipeline: () => ingest.pipeline, limits: config.ingest, degraded: () => ingest.groupCommit.degraded },
+    ingest: { pipeline: () => ingest.pipeline, limits: config.ingest, rawRetentionDays: config.retention.rawDays, degraded: () => ingest.groupCommit.degraded },
     adminSecret: dataDir.secret, isShuttingDown: () => shuttingDown });
   let http;
   try {
@@ -73,6 +73,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       }
       // Requests waiting on a commit finished above; commit anything still queued.
       await ingest.stop().catch((error) => log.error({ err: error }, "ingest drain failed"));
+      log.info({ ingest: ingest.groupCommit.stats }, "ingest totals");
       await stores.close();
       dataDir.release();
       log.info("stopped");

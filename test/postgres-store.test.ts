@@ -81,7 +81,7 @@ for (const engine of postgresEngines) {
       const target = { postgres: pg.database, clickhouse: ch.clickhouse };
       await ch.clickhouse.client.insert({
         table: `${ch.clickhouse.database}.readings`,
-        values: [{ site_id: crypto.randomUUID(), device_id: crypto.randomUUID(), sensor_id: crypto.randomUUID(), metric: "light", ts: Date.now(), value: 1, raw_value: 1, batch_id: "b", received_at: Date.now() }],
+        values: [{ sensor_id: crypto.randomUUID(), metric: "light", ts: Date.now(), value: 1, raw_value: 1, batch_id: "b" }],
         format: "JSONEachRow",
       });
       await adminCommands.reset!.run(target, { yes: true });

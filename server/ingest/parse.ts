@@ -35,6 +35,11 @@ export type ParseResult =
 export interface ParseLimits {
   maxReadings: number;
   maxClockSkewMs: number;
+  /**
+   * Oldest accepted reading, as an age. Raw readings past their retention are dropped by
+   * ClickHouse on insert, so a retry of such a batch could not be recognised: refuse them instead.
+   */
+  maxAgeMs: number;
 }
 
 const BATCH_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -67,6 +72,7 @@ export function parseBatch(body: unknown, now: number, limits: ParseLimits): Par
     return fail(`too many readings in one batch: ${count} > ${limits.maxReadings}`, batchId, [{ index: -1, reason: `limit is ${limits.maxReadings}` }], 413);
   }
   const latest = now + limits.maxClockSkewMs;
+  const earliest = Math.max(MIN_TS, now - limits.maxAgeMs);
   const readings: ParsedReading[] = new Array(count);
   const rejected: Rejection[] = [];
   const reject = (index: number, reason: string) => {
@@ -79,6 +85,7 @@ export function parseBatch(body: unknown, now: number, limits: ParseLimits): Par
       return now;
     }
     if (ts < MIN_TS) reject(index, "ts is before 2000-01-01: is the device clock set?");
+    else if (ts < earliest) reject(index, `ts is older than the raw retention allows (${Math.round(limits.maxAgeMs / 86_400_000)} days)`);
     else if (ts > latest) reject(index, `ts is ${Math.round((ts - now) / 1000)} s in the future (limit ${limits.maxClockSkewMs / 1000} s)`);
     return ts;
   };

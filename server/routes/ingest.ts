@@ -13,6 +13,8 @@ export interface IngestRouteDeps {
   deviceAuth: DeviceAuthenticator;
   pipeline: () => IngestPipeline;
   limits: IngestLimits;
+  /** Raw retention: readings older than it (less a day of margin) are refused. */
+  rawRetentionDays: number;
   now: () => number;
 }
 
@@ -48,7 +50,8 @@ export function ingestRoutes(deps: IngestRouteDeps) {
       }
 
       const now = deps.now();
-      const parsed = parseBatch(body, now, limits);
+      const maxAgeMs = Math.max(1, deps.rawRetentionDays - 1) * 86_400_000;
+      const parsed = parseBatch(body, now, { ...limits, maxAgeMs });
       if (!parsed.ok) {
         return httpError(parsed.status, parsed.error, {
           batchId: parsed.batchId ?? null,

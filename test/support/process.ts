@@ -118,3 +118,25 @@ export async function waitForStatus(url: string, status: number, timeoutMs = 30_
   }
   throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms; last: ${last}`);
 }
+
+/** Rows of a query on the chDB store of a DATA_DIR whose server is stopped. */
+export async function queryStoppedClickhouse<T>(dataDir: string, query: string): Promise<T[]> {
+  const proc = Bun.spawn([process.execPath, "test/support/ch-query.ts", path.join(dataDir, "ch"), "verdant", query], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0) throw new Error(`query failed: ${stderr}`);
+  return JSON.parse(stdout) as T[];
+}
+
+/** A loopback port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

@@ -1,13 +1,11 @@
--- Rollups, the latest value per sensor, and the record of landed batches, all fed by
--- materialized views on readings: they see exactly the rows an INSERT wrote, so a batch the
--- ingest pipeline refuses as a duplicate (it checks ingest_batches first) reaches none of them.
+-- Rollups and the latest value per sensor, fed by materialized views on readings: they see
+-- exactly the rows an INSERT wrote, so a batch the ingest pipeline refuses as a duplicate
+-- reaches none of them.
 
 -- 1-minute rollup. Simple aggregates for min/max/sum/count, argMax state for the last value.
 CREATE TABLE IF NOT EXISTS {{database}}.readings_1m {{on_cluster}} (
     sensor_id UUID,
     bucket DateTime('UTC') CODEC(DoubleDelta, ZSTD(1)),
-    site_id SimpleAggregateFunction(any, UUID),
-    device_id SimpleAggregateFunction(any, UUID),
     metric SimpleAggregateFunction(any, LowCardinality(String)),
     min_value SimpleAggregateFunction(min, Float64),
     max_value SimpleAggregateFunction(max, Float64),
@@ -22,8 +20,6 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.readings_1m_mv {{on_cluster}
 SELECT
     sensor_id,
     toStartOfMinute(ts) AS bucket,
-    any(site_id) AS site_id,
-    any(device_id) AS device_id,
     any(metric) AS metric,
     min(value) AS min_value,
     max(value) AS max_value,
@@ -33,19 +29,16 @@ SELECT
 FROM {{database}}.readings
 GROUP BY sensor_id, bucket;
 
--- 1-hour rollup, read for long ranges; also keeps t-digest states for p50/p90.
+-- 1-hour rollup, read for long ranges.
 CREATE TABLE IF NOT EXISTS {{database}}.readings_1h {{on_cluster}} (
     sensor_id UUID,
     bucket DateTime('UTC') CODEC(DoubleDelta, ZSTD(1)),
-    site_id SimpleAggregateFunction(any, UUID),
-    device_id SimpleAggregateFunction(any, UUID),
     metric SimpleAggregateFunction(any, LowCardinality(String)),
     min_value SimpleAggregateFunction(min, Float64),
     max_value SimpleAggregateFunction(max, Float64),
     sum_value SimpleAggregateFunction(sum, Float64),
     count SimpleAggregateFunction(sum, UInt64),
-    last_value AggregateFunction(argMax, Float64, DateTime64(3, 'UTC')),
-    quantiles AggregateFunction(quantilesTDigest(0.5, 0.9), Float64)
+    last_value AggregateFunction(argMax, Float64, DateTime64(3, 'UTC'))
 ) ENGINE = AggregatingMergeTree
 PARTITION BY toYear(bucket)
 ORDER BY (sensor_id, bucket);
@@ -54,56 +47,44 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.readings_1h_mv {{on_cluster}
 SELECT
     sensor_id,
     toStartOfHour(ts) AS bucket,
-    any(site_id) AS site_id,
-    any(device_id) AS device_id,
     any(metric) AS metric,
     min(value) AS min_value,
     max(value) AS max_value,
     sum(value) AS sum_value,
     count() AS count,
-    argMaxState(value, ts) AS last_value,
-    quantilesTDigestState(0.5, 0.9)(value) AS quantiles
+    argMaxState(value, ts) AS last_value
 FROM {{database}}.readings
 GROUP BY sensor_id, bucket;
 
 -- Latest value per sensor for dashboards: a late reading older than the current one loses
 -- (ReplacingMergeTree keeps the highest ts; read with FINAL or argMax).
 CREATE TABLE IF NOT EXISTS {{database}}.readings_latest {{on_cluster}} (
-    site_id UUID,
     sensor_id UUID,
-    device_id UUID,
     metric LowCardinality(String),
     ts DateTime64(3, 'UTC'),
     value Float64,
     raw_value Float64
 ) ENGINE = ReplacingMergeTree(ts)
-ORDER BY (site_id, sensor_id);
+ORDER BY sensor_id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.readings_latest_mv {{on_cluster}} TO {{database}}.readings_latest AS
 SELECT
-    site_id,
     sensor_id,
-    any(device_id) AS device_id,
     any(metric) AS metric,
     argMax(value, r.ts) AS value,
     argMax(raw_value, r.ts) AS raw_value,
     max(r.ts) AS ts
 FROM {{database}}.readings AS r
-GROUP BY site_id, sensor_id
+GROUP BY sensor_id
 SETTINGS prefer_column_name_to_alias = 1;
 
--- Which device batches landed: the ingest pipeline looks here before inserting, so a batch
--- retried after a timeout, a crash or a restart is answered as duplicates and stored once.
+-- Batches the ingest pipeline has started to insert, written just before their readings. A
+-- batch with no marker has never been attempted, so it needs no further check; only a batch
+-- with a marker (a retry) is looked up in readings itself, which is the record of what landed.
 CREATE TABLE IF NOT EXISTS {{database}}.ingest_batches {{on_cluster}} (
     device_id UUID,
     batch_id String,
-    readings UInt64,
-    received_at DateTime64(3, 'UTC')
-) ENGINE = ReplacingMergeTree(received_at)
+    attempted_at DateTime64(3, 'UTC')
+) ENGINE = ReplacingMergeTree(attempted_at)
 ORDER BY (device_id, batch_id)
-TTL toDateTime(received_at) + INTERVAL 30 DAY;
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.ingest_batches_mv {{on_cluster}} TO {{database}}.ingest_batches AS
-SELECT device_id, batch_id, count() AS readings, max(received_at) AS received_at
-FROM {{database}}.readings
-GROUP BY device_id, batch_id;
+TTL toDateTime(attempted_at) + INTERVAL 30 DAY;
