@@ -4,7 +4,9 @@ import { adminCommands, AdminCommandError, type AdminArgs } from "./admin/comman
 import { secretMatches } from "./admin/server-lock";
 import type { DeviceAuthenticator } from "./devices/device-auth";
 import { metaOf } from "./http";
+import { deviceAuthError, httpError } from "./http-errors";
 import type { Logger } from "./logger";
+import { deviceCommandRoutes } from "./routes/device-commands";
 import { messageOf, type Stores } from "./stores";
 import { appRouter } from "./trpc/root";
 
@@ -19,10 +21,8 @@ export interface AppDeps {
   isShuttingDown?: () => boolean;
 }
 
-/** HTTP errors outside tRPC share one JSON shape: `{ error, details }`. */
-export function httpError(status: number, error: string, details?: unknown): Response {
-  return Response.json({ error, details: details ?? null }, { status });
-}
+// Moved to a small module so route plugins can use them without importing this file.
+export { deviceAuthError, httpError } from "./http-errors";
 
 /** The Elysia app. Routes only wire: each calls a module and shapes the response. */
 export function createApp(deps: AppDeps) {
@@ -84,6 +84,7 @@ export function createApp(deps: AppDeps) {
       if (!auth.ok) return deviceAuthError(auth.reason);
       return { deviceId: auth.device.id, siteId: auth.device.siteId, name: auth.device.name };
     })
+    .use(deviceCommandRoutes({ stores, deviceAuth, now }))
     .post(
       "/admin/:command",
       async ({ request, params }) => {
@@ -120,15 +121,6 @@ export function createApp(deps: AppDeps) {
 function bearerOf(request: Request): string | undefined {
   const header = request.headers.get("authorization");
   return header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
-}
-
-/** 401 for a missing or unknown token (authenticate again), 403 for a revoked device (a person must act). */
-export function deviceAuthError(reason: "malformed" | "unknown" | "revoked"): Response {
-  if (reason === "revoked") return httpError(403, "device revoked", { hint: "rotate the device token to enable it again" });
-  return new Response(JSON.stringify({ error: "invalid device token", details: { reason } }), {
-    status: 401,
-    headers: { "content-type": "application/json", "www-authenticate": 'Bearer realm="verdant-device"' },
-  });
 }
 
 function isLoopback(address: string): boolean {
