@@ -107,7 +107,7 @@ export async function getCareTask(db: Db, siteId: string, taskId: string) {
     .select()
     .from(careTaskEvents)
     .where(eq(careTaskEvents.taskId, task.id))
-    .orderBy(desc(careTaskEvents.at), desc(careTaskEvents.id))
+    .orderBy(desc(careTaskEvents.at), desc(careTaskEvents.occurrenceAt), desc(careTaskEvents.id))
     .limit(100);
   return { ...task, history };
 }
