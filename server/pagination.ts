@@ -33,7 +33,10 @@ export function afterCursor(keys: Keyset, cursor: string | undefined, direction:
   if (!cursor) return undefined;
   const { at, id } = decodeCursor(cursor);
   const beyond = direction === "asc" ? gt : lt;
-  return or(beyond(keys.at, at), and(eq(keys.at, at), beyond(keys.id, id)));
+  // An explicit timestamptz parameter: compared with an expression rather than a column, Drizzle
+  // cannot encode the Date itself, and postgres-js refuses a bare Date of unknown type.
+  const atParam = sql`${at.toISOString()}::timestamptz`;
+  return or(beyond(keys.at, atParam), and(eq(keys.at, atParam), beyond(keys.id, id)));
 }
 
 export function orderBy(keys: Keyset, direction: "asc" | "desc"): SQL[] {
