@@ -70,7 +70,7 @@ for (const engine of postgresEngines) {
       const summary = await api.waterings.summary.query({ siteId, plantId });
       expect(summary).toMatchObject({ lastWateredAt: clock.now(), intervalSource: "species", overdue: false });
       expect(summary.nextDueAt!.getTime()).toBe(clock.now().getTime() + summary.intervalDays! * DAY_MS);
-      // A double tap acts once: the second completes the next occurrence, not the same one again.
+      // The history names the occurrence that was completed.
       const history = (await api.tasks.get.query({ siteId, taskId: task.id })).history;
       expect(history.map((h) => [h.action, h.occurrenceAt.toISOString()])).toEqual([["completed", "2026-03-20T17:00:00.000Z"]]);
       await api.tasks.delete.mutate({ siteId, taskId: task.id });
