@@ -7,8 +7,9 @@ import { metaOf } from "./http";
 import { deviceAuthError, httpError } from "./http-errors";
 import type { IngestPipeline } from "./ingest/pipeline";
 import type { IngestLimits } from "./config";
-import { ingestRoutes } from "./routes/ingest";
 import type { Logger } from "./logger";
+import { deviceCommandRoutes } from "./routes/device-commands";
+import { ingestRoutes } from "./routes/ingest";
 import { messageOf, StoreUnavailableError, type Stores } from "./stores";
 import { appRouter } from "./trpc/root";
 
@@ -20,11 +21,19 @@ export interface AppDeps {
   /** Secret the CLI presents on the loopback admin endpoint; without it the endpoint is off. */
   adminSecret?: string;
   /** The ingest pipeline and its limits; without them /v1/ingest is not mounted. */
-  ingest?: { pipeline: () => IngestPipeline; limits: IngestLimits; rawRetentionDays: number; degraded: () => string | undefined };
+  ingest?: {
+    pipeline: () => IngestPipeline;
+    limits: IngestLimits;
+    rawRetentionDays: number;
+    degraded: () => string | undefined;
+    /** A device's sensors changed (calibration, metric): drop them from the ingest cache. */
+    invalidateSensors: (deviceId: string) => void;
+  };
   /** Set while shutting down: /readyz turns 503 so load balancers stop sending traffic. */
   isShuttingDown?: () => boolean;
 }
 
+// In a small module so route plugins can use them without importing this file.
 export { deviceAuthError, httpError } from "./http-errors";
 
 /** The Elysia app. Routes only wire: each calls a module and shapes the response. */
@@ -79,6 +88,10 @@ export function createApp(deps: AppDeps) {
               req,
               resHeaders,
               clientIp: metaOf(request).remoteAddress || undefined,
+              sensorsChanged: <T extends { deviceId: string }>(sensor: T) => {
+                deps.ingest?.invalidateSensors(sensor.deviceId);
+                return sensor;
+              },
             };
           },
           onError: ({ error, path }) => {
@@ -101,6 +114,7 @@ export function createApp(deps: AppDeps) {
       if (!auth.ok) return deviceAuthError(auth.reason);
       return { deviceId: auth.device.id, siteId: auth.device.siteId, name: auth.device.name };
     })
+    .use(deviceCommandRoutes({ stores, deviceAuth, now }))
     .post(
       "/admin/:command",
       async ({ request, params }) => {

@@ -44,7 +44,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     stores,
     log,
     deviceAuth,
-    ingest: { pipeline: () => ingest.pipeline, limits: config.ingest, rawRetentionDays: config.retention.rawDays, degraded: () => ingest.groupCommit.degraded },
+    ingest: { pipeline: () => ingest.pipeline, limits: config.ingest, rawRetentionDays: config.retention.rawDays,
+      degraded: () => ingest.groupCommit.degraded,
+      invalidateSensors: (deviceId) => ingest.sensors.invalidateDevice(deviceId),
+    },
     adminSecret: dataDir.secret, isShuttingDown: () => shuttingDown });
   let http;
   try {

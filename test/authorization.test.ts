@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../db/client";
-import { devices, siteMembers, sites, users } from "../db/schema";
+import { actuators, careTasks, commands, devices, plants, sensors, siteMembers, sites, species, users, waterings } from "../db/schema";
+import { raiseAlert } from "../server/alerts/alerts";
 import { createSession } from "../server/auth/sessions";
 import { hashPassword } from "../server/auth/passwords";
 import { appRouter } from "../server/trpc/root";
@@ -23,6 +24,14 @@ const ACTORS: Actor[] = ["anonymous", "outsider", "viewer", "editor", "owner"];
 interface Fixture {
   siteId: string;
   deviceId: string;
+  plantId: string;
+  speciesId: string;
+  sensorId: string;
+  actuatorId: string;
+  taskId: string;
+  wateringId: string;
+  alertId: string;
+  commandId: string;
   userIds: Record<Exclude<Actor, "anonymous">, string>;
   emails: Record<Exclude<Actor, "anonymous">, string>;
   unique: string;
@@ -78,6 +87,80 @@ const cases: Record<string, Case> = {
   "devices.provision": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, name: "new device" }) },
   "devices.rotateToken": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, deviceId: fx.deviceId }) },
   "devices.revoke": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, deviceId: fx.deviceId }) },
+  "devices.update": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, deviceId: fx.deviceId, firmware: "1.2.0" }) },
+  "species.search": { access: "authed", kind: "query", input: () => ({ query: "monstera" }) },
+  "species.get": { access: "authed", kind: "query", input: (fx) => ({ speciesId: fx.speciesId }) },
+  "plants.list": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
+  "plants.get": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId }) },
+  "plants.create": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, name: "Fern", speciesId: fx.speciesId }) },
+  "plants.update": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId, location: "kitchen" }) },
+  "plants.archive": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId }) },
+  "plants.restore": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId }) },
+  "sensors.list": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
+  "sensors.get": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, sensorId: fx.sensorId }) },
+  "sensors.create": {
+    access: "editor",
+    kind: "mutation",
+    input: (fx) => ({ siteId: fx.siteId, deviceId: fx.deviceId, key: "temp1", metric: "temperature" }),
+  },
+  "sensors.update": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, sensorId: fx.sensorId, name: "left pot" }) },
+  "sensors.assign": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, sensorId: fx.sensorId, plantId: fx.plantId }) },
+  "sensors.unassign": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, sensorId: fx.sensorId }) },
+  "sensors.setCalibration": {
+    access: "editor",
+    kind: "mutation",
+    input: (fx) => ({ siteId: fx.siteId, sensorId: fx.sensorId, rawLow: 3100, valueLow: 0, rawHigh: 1400, valueHigh: 100 }),
+  },
+  "sensors.clearCalibration": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, sensorId: fx.sensorId }) },
+  "sensors.calibrationHistory": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, sensorId: fx.sensorId }) },
+  "sensors.previewCalibration": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, sensorId: fx.sensorId, raw: 2000 }) },
+  "actuators.list": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
+  "actuators.get": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, actuatorId: fx.actuatorId }) },
+  "actuators.create": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, deviceId: fx.deviceId, key: "lamp1", kind: "lamp" }) },
+  "actuators.update": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, actuatorId: fx.actuatorId, maxRunSeconds: 30 }) },
+  "actuators.assign": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, actuatorId: fx.actuatorId, plantId: fx.plantId }) },
+  "actuators.unassign": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, actuatorId: fx.actuatorId }) },
+  "tasks.list": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
+  "tasks.get": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, taskId: fx.taskId }) },
+  "tasks.upcoming": {
+    access: "viewer",
+    kind: "query",
+    input: (fx) => ({ siteId: fx.siteId, from: new Date(), to: new Date(Date.now() + 30 * 86_400_000) }),
+  },
+  "tasks.create": {
+    access: "editor",
+    kind: "mutation",
+    input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId, kind: "fertilize", startsAt: new Date(Date.now() + 3_600_000), rrule: "FREQ=MONTHLY" }),
+  },
+  "tasks.update": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, taskId: fx.taskId, notes: "rainwater only" }) },
+  "tasks.delete": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, taskId: fx.taskId }) },
+  "tasks.complete": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, taskId: fx.taskId }) },
+  "tasks.skip": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, taskId: fx.taskId }) },
+  "tasks.snooze": {
+    access: "editor",
+    kind: "mutation",
+    input: (fx) => ({ siteId: fx.siteId, taskId: fx.taskId, until: new Date(Date.now() + 2 * 86_400_000) }),
+  },
+  "waterings.list": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId }) },
+  "waterings.summary": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId }) },
+  "waterings.record": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId, volumeMl: 250 }) },
+  "waterings.update": {
+    access: "editor",
+    kind: "mutation",
+    input: (fx) => ({ siteId: fx.siteId, wateringId: fx.wateringId, status: "completed", moistureAfter: 48 }),
+  },
+  "alerts.list": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, status: "active" }) },
+  "alerts.get": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, alertId: fx.alertId }) },
+  "alerts.acknowledge": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, alertId: fx.alertId }) },
+  "alerts.resolve": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, alertId: fx.alertId }) },
+  "commands.list": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
+  "commands.get": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, commandId: fx.commandId }) },
+  "commands.create": {
+    access: "editor",
+    kind: "mutation",
+    input: (fx) => ({ siteId: fx.siteId, actuatorId: fx.actuatorId, command: { action: "pump", seconds: 5 }, idempotencyKey: `k-${fx.unique}` }),
+  },
+  "commands.cancel": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, commandId: fx.commandId }) },
 };
 
 const RANK: Record<Actor, number> = { anonymous: 0, outsider: 1, viewer: 2, editor: 3, owner: 4 };
@@ -133,9 +216,55 @@ for (const engine of postgresEngines) {
         .insert(devices)
         .values({ siteId: site!.id, name: "d", tokenHash: `hash-${counter}-${Math.random()}`, tokenHint: "vdt_…" })
         .returning();
+      const siteId = site!.id;
+      const now = new Date();
+      const [aSpecies] = await db.select({ id: species.id }).from(species).limit(1);
+      const [plant] = await db.insert(plants).values({ siteId, name: "Monstera", speciesId: aSpecies!.id }).returning();
+      const [sensor] = await db.insert(sensors).values({ siteId, deviceId: device!.id, key: "soil1", metric: "soil_moisture", unit: "%" }).returning();
+      const [pump] = await db
+        .insert(actuators)
+        .values({ siteId, deviceId: device!.id, key: "pump1", kind: "pump", flowRateMlPerSecond: 10, maxRunSeconds: 60 })
+        .returning();
+      const [task] = await db
+        .insert(careTasks)
+        .values({ siteId, plantId: plant!.id, kind: "water", title: "Water", startsAt: now, rrule: "FREQ=WEEKLY", occurrenceAt: now, dueAt: now, createdAt: now })
+        .returning();
+      const [watering] = await db
+        .insert(waterings)
+        .values({ siteId, plantId: plant!.id, source: "manual", status: "pending", startedAt: now, createdAt: now })
+        .returning();
+      const { alert } = await raiseAlert(db, { siteId, rule: "soil_moisture.low", subject: plant!.id, severity: "warning", title: "Dry", plantId: plant!.id }, now);
+      const [command] = await db
+        .insert(commands)
+        .values({
+          siteId,
+          deviceId: device!.id,
+          actuatorId: pump!.id,
+          idempotencyKey: "fixture",
+          action: "pump",
+          durationSeconds: 5,
+          maxRunSeconds: 60,
+          expiresAt: new Date(now.getTime() + 3_600_000),
+          createdAt: now,
+        })
+        .returning();
       const pick = <K extends "id" | "email">(k: K) =>
         Object.fromEntries(Object.entries(actorUsers).map(([a, u]) => [a, u[k]])) as Record<Exclude<Actor, "anonymous">, string>;
-      return { siteId: site!.id, deviceId: device!.id, userIds: pick("id"), emails: pick("email"), unique: `${counter}-${Date.now()}` };
+      return {
+        siteId,
+        deviceId: device!.id,
+        plantId: plant!.id,
+        speciesId: aSpecies!.id,
+        sensorId: sensor!.id,
+        actuatorId: pump!.id,
+        taskId: task!.id,
+        wateringId: watering!.id,
+        alertId: alert.id,
+        commandId: command!.id,
+        userIds: pick("id"),
+        emails: pick("email"),
+        unique: `${counter}-${Date.now()}`,
+      };
     }
 
     /** Every row of every table, to prove a refused call wrote nothing. */

@@ -153,12 +153,9 @@ for (const engine of postgresEngines) {
     test("calibration is applied at ingest and the raw value is kept", async () => {
       const { device, token } = await newDevice();
       await post(token, { batchId: "first", readings: [{ sensor: "soil1", ts: T0, value: 2000 }] });
-      // Dry soil reads 3000 (0 %), wet soil 1000 (100 %).
-      await server.stores.db
-        .update(sensors)
-        .set({ calibrationRawLow: 3000, calibrationValueLow: 0, calibrationRawHigh: 1000, calibrationValueHigh: 100 })
-        .where(eq(sensors.deviceId, device.id));
-      server.ingest.sensors.invalidateDevice(device.id);
+      // Dry soil reads 3000 (0 %), wet soil 1000 (100 %): set through the API, which tells ingest.
+      const [sensorId] = await sensorIdsOf(device.id);
+      await api.sensors.setCalibration.mutate({ siteId, sensorId: sensorId!, rawLow: 3000, valueLow: 0, rawHigh: 1000, valueHigh: 100 });
       await post(token, { batchId: "second", readings: [{ sensor: "soil1", ts: T0 + 1000, value: 2500 }] });
       const rows = await queryRows<{ value: number; raw_value: number }>(
         ch(),

@@ -25,6 +25,8 @@ export const plants = pgTable(
     indoor: boolean("indoor").notNull().default(true),
     photoUrl: text("photo_url"),
     notes: text("notes"),
+    /** Days between waterings; null uses the species' interval. */
+    wateringIntervalDays: integer("watering_interval_days"),
     thresholdOverrides: jsonb("threshold_overrides").$type<ThresholdOverrides>().notNull().default({}),
     archivedAt: timestamp("archived_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),

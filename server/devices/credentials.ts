@@ -9,17 +9,39 @@ import { generateDeviceToken, hashToken, tokenHint } from "../auth/tokens";
  * Rotation replaces the hash, so the old token stops matching immediately.
  */
 
-const publicColumns = {
+export const publicColumns = {
   id: devices.id,
   siteId: devices.siteId,
   name: devices.name,
+  kind: devices.kind,
+  hardwareId: devices.hardwareId,
+  firmware: devices.firmware,
+  location: devices.location,
+  expectedReportIntervalSeconds: devices.expectedReportIntervalSeconds,
+  batteryPercent: devices.batteryPercent,
+  lastSeenAt: devices.lastSeenAt,
   tokenHint: devices.tokenHint,
   tokenRotatedAt: devices.tokenRotatedAt,
   revokedAt: devices.revokedAt,
   createdAt: devices.createdAt,
 };
 
-export type DeviceSummary = { id: string; siteId: string; name: string; tokenHint: string; tokenRotatedAt: Date | null; revokedAt: Date | null; createdAt: Date };
+export type DeviceSummary = {
+  id: string;
+  siteId: string;
+  name: string;
+  kind: "sensor" | "actuator" | "combined";
+  hardwareId: string | null;
+  firmware: string | null;
+  location: string | null;
+  expectedReportIntervalSeconds: number;
+  batteryPercent: number | null;
+  lastSeenAt: Date | null;
+  tokenHint: string;
+  tokenRotatedAt: Date | null;
+  revokedAt: Date | null;
+  createdAt: Date;
+};
 
 export async function provisionDevice(db: Db, siteId: string, input: { name: string }): Promise<{ device: DeviceSummary; token: string }> {
   const token = generateDeviceToken();

@@ -14,6 +14,11 @@ export interface Context {
   /** The raw request, for headers (auth, origin) and the response headers to set. */
   req: Request;
   resHeaders: Headers;
+  /**
+   * Tell ingest that a sensor's metric or calibration changed, so the next batch uses it.
+   * Returns its argument, to wrap a mutation's result.
+   */
+  sensorsChanged: <T extends { deviceId: string }>(sensor: T) => T;
   /** Peer address, for login throttling. */
   clientIp: string | undefined;
 }

@@ -1,7 +1,15 @@
+import { actuatorsRouter } from "./routers/actuators";
+import { alertsRouter } from "./routers/alerts";
 import { authRouter } from "./routers/auth";
+import { commandsRouter } from "./routers/commands";
 import { devicesRouter } from "./routers/devices";
 import { healthQuery } from "./routers/health";
+import { plantsRouter } from "./routers/plants";
+import { sensorsRouter } from "./routers/sensors";
 import { sitesRouter } from "./routers/sites";
+import { speciesRouter } from "./routers/species";
+import { tasksRouter } from "./routers/tasks";
+import { wateringsRouter } from "./routers/waterings";
 import { router } from "./trpc";
 
 /** One router per domain, combined here; the app client imports only this type. */
@@ -10,6 +18,14 @@ export const appRouter = router({
   auth: authRouter,
   sites: sitesRouter,
   devices: devicesRouter,
+  species: speciesRouter,
+  plants: plantsRouter,
+  sensors: sensorsRouter,
+  actuators: actuatorsRouter,
+  tasks: tasksRouter,
+  waterings: wateringsRouter,
+  alerts: alertsRouter,
+  commands: commandsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -58,7 +58,10 @@ export async function startTestServer(
     log,
     deviceAuth,
     now: options.now,
-    ingest: { pipeline: () => ingest.pipeline, limits, rawRetentionDays: 90, degraded: () => ingest.groupCommit.degraded },
+    ingest: { pipeline: () => ingest.pipeline, limits, rawRetentionDays: 90,
+      degraded: () => ingest.groupCommit.degraded,
+      invalidateSensors: (deviceId) => ingest.sensors.invalidateDevice(deviceId),
+    },
   });
   const http = serveHttp({ port: 0, hostname: "127.0.0.1", log, handle: app.handle, maxRequestBodySize: limits.maxBodyBytes });
   const url = `http://127.0.0.1:${http.port}`;

@@ -1,4 +1,6 @@
 import { deviceIdInput, provisionDeviceInput } from "../../../shared/schemas/accounts";
+import { updateDeviceInput } from "../../../shared/schemas/hardware";
+import { updateDevice } from "../../devices/devices";
 import { getDevice, listDevices, provisionDevice, revokeDevice, rotateDeviceToken } from "../../devices/credentials";
 import { router, siteProcedure } from "../trpc";
 
@@ -11,6 +13,13 @@ export const devicesRouter = router({
   provision: siteProcedure("editor")
     .input(provisionDeviceInput)
     .mutation(({ ctx, input }) => provisionDevice(ctx.stores.db, ctx.siteId, { name: input.name })),
+  /** Kind, hardware id (e.g. a MAC), firmware, location and expected report interval. */
+  update: siteProcedure("editor")
+    .input(updateDeviceInput)
+    .mutation(({ ctx, input }) => {
+      const { siteId: _, deviceId, ...details } = input;
+      return updateDevice(ctx.stores.db, ctx.siteId, deviceId, details);
+    }),
   rotateToken: siteProcedure("editor")
     .input(deviceIdInput)
     .mutation(async ({ ctx, input }) => {

@@ -1,0 +1,131 @@
+import { and, eq, ne, sql, type SQL } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { alerts } from "../../db/schema";
+import type { AlertSeverity } from "../../shared/schemas/alerts";
+import { AppError } from "../errors";
+import { afterCursor, keysetOf, orderBy, pageOf } from "../pagination";
+
+/**
+ * Alerts: raised by rules (the automation), acknowledged and resolved by people. One unresolved
+ * alert per dedup key (rule + subject) and site, enforced by a partial unique index: a condition
+ * that keeps firing bumps the open alert's occurrence count and last-seen time.
+ */
+
+export type Alert = typeof alerts.$inferSelect;
+
+export interface RaiseAlert {
+  siteId: string;
+  /** The rule that fired, e.g. "soil_moisture.low". */
+  rule: string;
+  /** What it fired about, e.g. a plant or sensor id: with the rule, the dedup key. */
+  subject: string;
+  severity: AlertSeverity;
+  title: string;
+  message?: string | null;
+  plantId?: string | null;
+  deviceId?: string | null;
+  sensorId?: string | null;
+}
+
+export const dedupKeyOf = (rule: string, subject: string) => `${rule}|${subject}`;
+
+/**
+ * Raises an alert, or records another occurrence of the open one with the same dedup key (its
+ * severity, title and message take the latest values). Atomic, so concurrent raises cannot open
+ * two alerts for one condition. `created` tells whether a new alert was opened.
+ */
+export async function raiseAlert(db: Db, input: RaiseAlert, now: Date): Promise<{ alert: Alert; created: boolean }> {
+  const [row] = await db
+    .insert(alerts)
+    .values({
+      siteId: input.siteId,
+      rule: input.rule,
+      subject: input.subject,
+      dedupKey: dedupKeyOf(input.rule, input.subject),
+      severity: input.severity,
+      title: input.title,
+      message: input.message ?? null,
+      plantId: input.plantId ?? null,
+      deviceId: input.deviceId ?? null,
+      sensorId: input.sensorId ?? null,
+      firstSeenAt: now,
+      lastSeenAt: now,
+      createdAt: now,
+    })
+    .onConflictDoUpdate({
+      target: [alerts.siteId, alerts.dedupKey],
+      // Must repeat the partial index's predicate for Postgres to pick that index.
+      targetWhere: sql.raw(`status <> 'resolved'`),
+      set: {
+        occurrences: sql`${alerts.occurrences} + 1`,
+        lastSeenAt: now,
+        severity: input.severity,
+        title: input.title,
+        message: input.message ?? null,
+      },
+    })
+    .returning();
+  return { alert: row!, created: row!.occurrences === 1 };
+}
+
+/** The automation's "condition cleared": resolves the open alert of this rule and subject, if any. */
+export async function resolveAlertByKey(db: Db, input: { siteId: string; rule: string; subject: string }, now: Date): Promise<Alert | null> {
+  const [row] = await db
+    .update(alerts)
+    .set({ status: "resolved", resolvedAt: now, resolvedBy: null })
+    .where(and(eq(alerts.siteId, input.siteId), eq(alerts.dedupKey, dedupKeyOf(input.rule, input.subject)), ne(alerts.status, "resolved")))
+    .returning();
+  return row ?? null;
+}
+
+export async function listAlerts(
+  db: Db,
+  siteId: string,
+  input: { plantId?: string | undefined; severity?: AlertSeverity | undefined; status?: Alert["status"] | undefined; cursor?: string | undefined; limit: number },
+) {
+  const keys = keysetOf(alerts.createdAt, alerts.id);
+  const conditions: (SQL | undefined)[] = [eq(alerts.siteId, siteId), afterCursor(keys, input.cursor, "desc")];
+  if (input.plantId) conditions.push(eq(alerts.plantId, input.plantId));
+  if (input.severity) conditions.push(eq(alerts.severity, input.severity));
+  if (input.status) conditions.push(eq(alerts.status, input.status));
+  const rows = await db
+    .select()
+    .from(alerts)
+    .where(and(...conditions))
+    .orderBy(...orderBy(keys, "desc"))
+    .limit(input.limit + 1);
+  return pageOf(rows, input.limit, (r) => ({ at: r.createdAt, id: r.id }));
+}
+
+export async function getAlert(db: Db, siteId: string, alertId: string): Promise<Alert> {
+  const [row] = await db
+    .select()
+    .from(alerts)
+    .where(and(eq(alerts.id, alertId), eq(alerts.siteId, siteId)));
+  if (!row) throw new AppError("NOT_FOUND", "alert not found", { path: "alertId" });
+  return row;
+}
+
+/** An active alert becomes acknowledged: someone is on it. It stays open until resolved. */
+export async function acknowledgeAlert(db: Db, siteId: string, alertId: string, actor: { userId: string; now: Date }): Promise<Alert> {
+  const current = await getAlert(db, siteId, alertId);
+  const [row] = await db
+    .update(alerts)
+    .set({ status: "acknowledged", acknowledgedAt: actor.now, acknowledgedBy: actor.userId })
+    .where(and(eq(alerts.id, current.id), eq(alerts.status, "active")))
+    .returning();
+  if (!row) throw new AppError("CONFLICT", `an ${current.status} alert cannot be acknowledged`, { path: "alertId" });
+  return row;
+}
+
+/** Resolving closes the alert; the same condition firing again opens a new one. */
+export async function resolveAlert(db: Db, siteId: string, alertId: string, actor: { userId: string; now: Date }): Promise<Alert> {
+  const current = await getAlert(db, siteId, alertId);
+  const [row] = await db
+    .update(alerts)
+    .set({ status: "resolved", resolvedAt: actor.now, resolvedBy: actor.userId })
+    .where(and(eq(alerts.id, current.id), ne(alerts.status, "resolved")))
+    .returning();
+  if (!row) throw new AppError("CONFLICT", "the alert is already resolved", { path: "alertId" });
+  return row;
+}

@@ -1,0 +1,154 @@
+import { and, desc, eq, type SQL } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { sensorCalibrations, sensors } from "../../db/schema";
+import { applyCalibration, isMetric, METRIC_UNITS, type Calibration } from "../../shared/metrics";
+import { AppError } from "../errors";
+import { afterCursor, keysetOf, orderBy, pageOf } from "../pagination";
+import { requirePlant } from "../plants/lookup";
+import { requireDevice } from "./devices";
+
+/**
+ * Sensors as devices name them, with what they measure, the plant they watch, and a two-point
+ * calibration whose every change is kept in `sensor_calibrations`.
+ */
+
+type SensorRow = typeof sensors.$inferSelect;
+
+export function calibrationOf(row: SensorRow): Calibration | null {
+  const { calibrationRawLow: rawLow, calibrationValueLow: valueLow, calibrationRawHigh: rawHigh, calibrationValueHigh: valueHigh } = row;
+  if (rawLow === null || valueLow === null || rawHigh === null || valueHigh === null) return null;
+  return { rawLow, valueLow, rawHigh, valueHigh };
+}
+
+function sensorView(row: SensorRow) {
+  const { calibrationRawLow: _a, calibrationValueLow: _b, calibrationRawHigh: _c, calibrationValueHigh: _d, ...rest } = row;
+  return { ...rest, calibration: calibrationOf(row) };
+}
+export type SensorView = ReturnType<typeof sensorView>;
+
+async function requireSensor(db: Db, siteId: string, sensorId: string): Promise<SensorRow> {
+  const [row] = await db
+    .select()
+    .from(sensors)
+    .where(and(eq(sensors.id, sensorId), eq(sensors.siteId, siteId)));
+  if (!row) throw new AppError("NOT_FOUND", "sensor not found", { path: "sensorId" });
+  return row;
+}
+
+export async function getSensor(db: Db, siteId: string, sensorId: string) {
+  return sensorView(await requireSensor(db, siteId, sensorId));
+}
+
+export async function listSensors(db: Db, siteId: string, input: { deviceId?: string | undefined; plantId?: string | undefined; cursor?: string | undefined; limit: number }) {
+  if (input.deviceId) await requireDevice(db, siteId, input.deviceId);
+  if (input.plantId) await requirePlant(db, siteId, input.plantId);
+  const keys = keysetOf(sensors.createdAt, sensors.id);
+  const conditions: (SQL | undefined)[] = [eq(sensors.siteId, siteId), afterCursor(keys, input.cursor, "asc")];
+  if (input.deviceId) conditions.push(eq(sensors.deviceId, input.deviceId));
+  if (input.plantId) conditions.push(eq(sensors.plantId, input.plantId));
+  const rows = await db
+    .select()
+    .from(sensors)
+    .where(and(...conditions))
+    .orderBy(...orderBy(keys, "asc"))
+    .limit(input.limit + 1);
+  const page = pageOf(rows, input.limit, (r) => ({ at: r.createdAt, id: r.id }));
+  return { items: page.items.map(sensorView), nextCursor: page.nextCursor };
+}
+
+export async function createSensor(
+  db: Db,
+  siteId: string,
+  input: { deviceId: string; key: string; metric: string; unit?: string | undefined; name?: string | null | undefined; plantId?: string | null | undefined },
+  now: Date,
+) {
+  await requireDevice(db, siteId, input.deviceId);
+  if (input.plantId) await requirePlant(db, siteId, input.plantId, { active: true });
+  const unit = input.unit ?? (isMetric(input.metric) ? METRIC_UNITS[input.metric] : "");
+  const [row] = await db
+    .insert(sensors)
+    .values({ siteId, deviceId: input.deviceId, key: input.key, metric: input.metric, unit, name: input.name ?? null, plantId: input.plantId ?? null, createdAt: now })
+    .onConflictDoNothing()
+    .returning();
+  if (!row) throw new AppError("CONFLICT", "this device already has a sensor with this key", { path: "key" });
+  return sensorView(row);
+}
+
+export async function updateSensor(
+  db: Db,
+  siteId: string,
+  input: { sensorId: string; metric?: string | undefined; unit?: string | undefined; name?: string | null | undefined },
+) {
+  const current = await requireSensor(db, siteId, input.sensorId);
+  const changes: Partial<SensorRow> = {};
+  if (input.name !== undefined) changes.name = input.name;
+  if (input.metric !== undefined) {
+    changes.metric = input.metric;
+    // A new metric brings its unit unless one is given.
+    if (input.unit === undefined && input.metric !== current.metric && isMetric(input.metric)) changes.unit = METRIC_UNITS[input.metric];
+  }
+  if (input.unit !== undefined) changes.unit = input.unit;
+  if (Object.keys(changes).length === 0) return sensorView(current);
+  const [row] = await db.update(sensors).set(changes).where(eq(sensors.id, current.id)).returning();
+  return sensorView(row!);
+}
+
+export async function assignSensor(db: Db, siteId: string, sensorId: string, plantId: string | null) {
+  const current = await requireSensor(db, siteId, sensorId);
+  if (plantId) await requirePlant(db, siteId, plantId, { active: true });
+  const [row] = await db.update(sensors).set({ plantId }).where(eq(sensors.id, current.id)).returning();
+  return sensorView(row!);
+}
+
+/**
+ * Sets (or, with null, clears) the sensor's calibration and appends it to the history in one
+ * transaction, so the history never misses a change that took effect.
+ */
+export async function setCalibration(db: Db, siteId: string, sensorId: string, calibration: Calibration | null, actor: { userId: string; now: Date }) {
+  const current = await requireSensor(db, siteId, sensorId);
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(sensors)
+      .set({
+        calibrationRawLow: calibration?.rawLow ?? null,
+        calibrationValueLow: calibration?.valueLow ?? null,
+        calibrationRawHigh: calibration?.rawHigh ?? null,
+        calibrationValueHigh: calibration?.valueHigh ?? null,
+      })
+      .where(eq(sensors.id, current.id))
+      .returning();
+    await tx.insert(sensorCalibrations).values({
+      sensorId: current.id,
+      rawLow: calibration?.rawLow ?? null,
+      valueLow: calibration?.valueLow ?? null,
+      rawHigh: calibration?.rawHigh ?? null,
+      valueHigh: calibration?.valueHigh ?? null,
+      changedBy: actor.userId,
+      changedAt: actor.now,
+    });
+    return sensorView(row!);
+  });
+}
+
+/** Every calibration the sensor had, newest first; entries with null values are clearings. */
+export async function calibrationHistory(db: Db, siteId: string, sensorId: string) {
+  await requireSensor(db, siteId, sensorId);
+  const rows = await db
+    .select()
+    .from(sensorCalibrations)
+    .where(eq(sensorCalibrations.sensorId, sensorId))
+    .orderBy(desc(sensorCalibrations.changedAt), desc(sensorCalibrations.id));
+  return rows.map((r) => ({
+    id: r.id,
+    calibration: r.rawLow === null || r.valueLow === null || r.rawHigh === null || r.valueHigh === null ? null : { rawLow: r.rawLow, valueLow: r.valueLow, rawHigh: r.rawHigh, valueHigh: r.valueHigh },
+    changedBy: r.changedBy,
+    changedAt: r.changedAt,
+  }));
+}
+
+/** What a raw reading of this sensor means under its current calibration. */
+export async function previewCalibration(db: Db, siteId: string, sensorId: string, raw: number) {
+  const row = await requireSensor(db, siteId, sensorId);
+  const calibration = calibrationOf(row);
+  return { raw, value: applyCalibration(raw, calibration), unit: row.unit, calibrated: calibration !== null };
+}

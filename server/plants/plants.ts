@@ -1,0 +1,189 @@
+import { and, eq, isNotNull, isNull, type SQL } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { actuators, plants, sensors, species, type ThresholdOverrides } from "../../db/schema";
+import { THRESHOLD_METRICS, type ThresholdMetric } from "../../shared/schemas/plants";
+import { METRIC_UNITS } from "../../shared/metrics";
+import { AppError } from "../errors";
+import { afterCursor, keysetOf, orderBy, pageOf } from "../pagination";
+import { wateringSummaries } from "../watering/ledger";
+import { requirePlant } from "./lookup";
+
+type PlantRow = typeof plants.$inferSelect;
+type SpeciesRow = typeof species.$inferSelect;
+
+/** Where a threshold in force comes from: the plant's own override, its species, or nowhere. */
+export type ThresholdSource = "plant" | "species" | "none";
+export interface Bound {
+  value: number | null;
+  source: ThresholdSource;
+}
+
+const SPECIES_RANGE: Record<ThresholdMetric, (s: SpeciesRow) => [number, number]> = {
+  soil_moisture: (s) => [s.soilMoistureMin, s.soilMoistureMax],
+  temperature: (s) => [s.temperatureMin, s.temperatureMax],
+  humidity: (s) => [s.humidityMin, s.humidityMax],
+  light: (s) => [s.lightLuxMin, s.lightLuxMax],
+  ec: (s) => [s.ecMin, s.ecMax],
+};
+
+/** The thresholds in force per metric, each bound saying where it comes from. */
+export function effectiveThresholds(overrides: ThresholdOverrides, speciesRow: SpeciesRow | null) {
+  const bound = (own: number | undefined, inherited: number | undefined): Bound =>
+    own !== undefined ? { value: own, source: "plant" } : inherited !== undefined ? { value: inherited, source: "species" } : { value: null, source: "none" };
+  return Object.fromEntries(
+    THRESHOLD_METRICS.map((metric) => {
+      const [min, max] = speciesRow ? SPECIES_RANGE[metric](speciesRow) : [undefined, undefined];
+      const own = overrides[metric] ?? {};
+      return [metric, { unit: METRIC_UNITS[metric], min: bound(own.min, min), max: bound(own.max, max) }];
+    }),
+  ) as Record<ThresholdMetric, { unit: string; min: Bound; max: Bound }>;
+}
+
+type OverrideInput = Partial<Record<ThresholdMetric, { min?: number | null | undefined; max?: number | null | undefined } | undefined>>;
+
+/** Applies an override patch: a number sets a bound, null removes it (the species' value applies again). */
+function mergeOverrides(current: ThresholdOverrides, patch: OverrideInput | undefined): ThresholdOverrides {
+  const next: ThresholdOverrides = structuredClone(current);
+  for (const [metric, range] of Object.entries(patch ?? {})) {
+    if (!range) continue;
+    const entry = { ...next[metric] };
+    for (const side of ["min", "max"] as const) {
+      if (range[side] === null) delete entry[side];
+      else if (range[side] !== undefined) entry[side] = range[side];
+    }
+    if (Object.keys(entry).length) next[metric] = entry;
+    else delete next[metric];
+  }
+  return next;
+}
+
+/** An override may not contradict the bound it is paired with, wherever that one comes from. */
+function checkThresholds(overrides: ThresholdOverrides, speciesRow: SpeciesRow | null) {
+  const effective = effectiveThresholds(overrides, speciesRow);
+  for (const metric of THRESHOLD_METRICS) {
+    const { min, max } = effective[metric];
+    if (min.value !== null && max.value !== null && min.value > max.value) {
+      const side = min.source === "plant" ? "min" : "max";
+      throw new AppError("BAD_REQUEST", `min (${min.value}, from ${min.source}) is above max (${max.value}, from ${max.source})`, {
+        path: `thresholds.${metric}.${side}`,
+      });
+    }
+  }
+}
+
+async function speciesRowOf(db: Db, speciesId: string | null | undefined): Promise<SpeciesRow | null> {
+  if (!speciesId) return null;
+  const [row] = await db.select().from(species).where(eq(species.id, speciesId));
+  if (!row) throw new AppError("NOT_FOUND", "species not found", { path: "speciesId" });
+  return row;
+}
+
+export interface PlantFields {
+  name?: string | undefined;
+  speciesId?: string | null | undefined;
+  location?: string | null | undefined;
+  potSizeCm?: number | null | undefined;
+  potMaterial?: PlantRow["potMaterial"] | undefined;
+  indoor?: boolean | undefined;
+  photoUrl?: string | null | undefined;
+  notes?: string | null | undefined;
+  wateringIntervalDays?: number | null | undefined;
+  thresholds?: OverrideInput | undefined;
+}
+
+const definedOnly = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+export async function createPlant(db: Db, siteId: string, input: PlantFields & { name: string }, now: Date) {
+  const speciesRow = await speciesRowOf(db, input.speciesId);
+  const thresholdOverrides = mergeOverrides({}, input.thresholds);
+  checkThresholds(thresholdOverrides, speciesRow);
+  const { thresholds: _, ...fields } = input;
+  const [row] = await db
+    .insert(plants)
+    .values({ ...definedOnly(fields), name: input.name, siteId, thresholdOverrides, createdAt: now })
+    .returning();
+  return getPlant(db, siteId, row!.id, now);
+}
+
+export async function updatePlant(db: Db, siteId: string, plantId: string, input: PlantFields, now: Date) {
+  const current = await requirePlant(db, siteId, plantId);
+  const speciesId = input.speciesId === undefined ? current.speciesId : input.speciesId;
+  const speciesRow = await speciesRowOf(db, speciesId);
+  const thresholdOverrides = mergeOverrides(current.thresholdOverrides, input.thresholds);
+  checkThresholds(thresholdOverrides, speciesRow);
+  const { thresholds: _, ...fields } = input;
+  await db
+    .update(plants)
+    .set({ ...definedOnly(fields), thresholdOverrides })
+    .where(and(eq(plants.id, plantId), eq(plants.siteId, siteId)));
+  return getPlant(db, siteId, plantId, now);
+}
+
+function plantView(row: PlantRow) {
+  const { thresholdOverrides: _, ...rest } = row;
+  return rest;
+}
+
+/** One plant with its species, the thresholds in force, its watering state and what measures or waters it. */
+export async function getPlant(db: Db, siteId: string, plantId: string, now: Date) {
+  const row = await requirePlant(db, siteId, plantId);
+  const speciesRow = row.speciesId ? ((await db.select().from(species).where(eq(species.id, row.speciesId)))[0] ?? null) : null;
+  const watering = (await wateringSummaries(db, siteId, [row.id])).get(row.id)!;
+  const [plantSensors, plantActuators] = await Promise.all([
+    db
+      .select({ id: sensors.id, deviceId: sensors.deviceId, key: sensors.key, metric: sensors.metric, unit: sensors.unit, name: sensors.name })
+      .from(sensors)
+      .where(and(eq(sensors.siteId, siteId), eq(sensors.plantId, row.id))),
+    db
+      .select({ id: actuators.id, deviceId: actuators.deviceId, key: actuators.key, kind: actuators.kind, name: actuators.name })
+      .from(actuators)
+      .where(and(eq(actuators.siteId, siteId), eq(actuators.plantId, row.id))),
+  ]);
+  return {
+    ...plantView(row),
+    species: speciesRow ? { id: speciesRow.id, scientificName: speciesRow.scientificName, commonNames: speciesRow.commonNames, toxicToPets: speciesRow.toxicToPets } : null,
+    thresholds: effectiveThresholds(row.thresholdOverrides, speciesRow),
+    watering: { ...watering, overdue: watering.nextDueAt !== null && watering.nextDueAt <= now },
+    sensors: plantSensors,
+    actuators: plantActuators,
+  };
+}
+
+export async function listPlants(db: Db, siteId: string, input: { archived: boolean; cursor?: string | undefined; limit: number }) {
+  const keys = keysetOf(plants.createdAt, plants.id);
+  const conditions: (SQL | undefined)[] = [
+    eq(plants.siteId, siteId),
+    input.archived ? isNotNull(plants.archivedAt) : isNull(plants.archivedAt),
+    afterCursor(keys, input.cursor, "asc"),
+  ];
+  const rows = await db
+    .select({ plant: plants, speciesName: species.scientificName })
+    .from(plants)
+    .leftJoin(species, eq(species.id, plants.speciesId))
+    .where(and(...conditions))
+    .orderBy(...orderBy(keys, "asc"))
+    .limit(input.limit + 1);
+  const page = pageOf(rows, input.limit, (r) => ({ at: r.plant.createdAt, id: r.plant.id }));
+  const summaries = await wateringSummaries(db, siteId, page.items.map((r) => r.plant.id));
+  return {
+    items: page.items.map((r) => ({
+      ...plantView(r.plant),
+      speciesName: r.speciesName,
+      lastWateredAt: summaries.get(r.plant.id)?.lastWateredAt ?? null,
+      nextWateringDueAt: summaries.get(r.plant.id)?.nextDueAt ?? null,
+    })),
+    nextCursor: page.nextCursor,
+  };
+}
+
+/** Archived plants leave lists and stop taking new tasks and assignments; history stays. */
+export async function setPlantArchived(db: Db, siteId: string, plantId: string, archived: boolean, now: Date) {
+  const current = await requirePlant(db, siteId, plantId);
+  if (archived !== (current.archivedAt !== null)) {
+    await db
+      .update(plants)
+      .set({ archivedAt: archived ? now : null })
+      .where(and(eq(plants.id, plantId), eq(plants.siteId, siteId)));
+  }
+  return getPlant(db, siteId, plantId, now);
+}
