@@ -3,7 +3,7 @@ import { Elysia } from "elysia";
 import { adminCommands, AdminCommandError, type AdminArgs } from "./admin/commands";
 import { secretMatches } from "./admin/server-lock";
 import type { DeviceAuthenticator } from "./devices/device-auth";
-import { metaOf } from "./http";
+import { bearerOf, metaOf } from "./http";
 import { deviceAuthError, httpError } from "./http-errors";
 import type { IngestPipeline } from "./ingest/pipeline";
 import type { IngestLimits } from "./config";
@@ -148,10 +148,6 @@ export function createApp(deps: AppDeps) {
     );
 }
 
-function bearerOf(request: Request): string | undefined {
-  const header = request.headers.get("authorization");
-  return header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
-}
 
 function isLoopback(address: string): boolean {
   return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");

@@ -61,3 +61,9 @@ export function serveHttp(options: HttpOptions): Server<undefined> {
     },
   });
 }
+
+/** The token of an `Authorization: Bearer <token>` header, if there is one. */
+export function bearerOf(request: Request): string | undefined {
+  const header = request.headers.get("authorization");
+  return header?.startsWith("Bearer ") ? header.slice(7).trim() || undefined : undefined;
+}

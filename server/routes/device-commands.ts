@@ -1,4 +1,5 @@
 import { Elysia } from "elysia";
+import { bearerOf } from "../http";
 import { commandAckBody } from "../../shared/schemas/commands";
 import { acknowledgeCommand, fetchDeviceCommands } from "../commands/commands";
 import type { DeviceAuthenticator } from "../devices/device-auth";
@@ -22,10 +23,6 @@ const MAX_WAIT_SECONDS = 30;
 const POLL_INTERVAL_MS = 250;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function bearerOf(request: Request): string | undefined {
-  const header = request.headers.get("authorization");
-  return header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
-}
 
 export function deviceCommandRoutes(deps: DeviceCommandDeps) {
   const { stores, deviceAuth, now } = deps;

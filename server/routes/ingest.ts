@@ -2,6 +2,7 @@ import { gunzipSync } from "node:zlib";
 import { Elysia } from "elysia";
 import type { IngestLimits } from "../config";
 import type { DeviceAuthenticator } from "../devices/device-auth";
+import { bearerOf } from "../http";
 import { httpError, deviceAuthError } from "../http-errors";
 import { IngestSaturatedError, IngestUnavailableError } from "../ingest/group-commit";
 import { parseBatch } from "../ingest/parse";
@@ -24,8 +25,7 @@ export function ingestRoutes(deps: IngestRouteDeps) {
   return new Elysia().post(
     "/v1/ingest",
     async ({ request }) => {
-      const header = request.headers.get("authorization");
-      const auth = await deps.deviceAuth.authenticate(header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined);
+      const auth = await deps.deviceAuth.authenticate(bearerOf(request));
       if (!auth.ok) return deviceAuthError(auth.reason);
 
       const declared = Number(request.headers.get("content-length") ?? "0");

@@ -5,6 +5,7 @@ import { siteIdInput, type SiteRole } from "../../shared/schemas/accounts";
 import { readCookie, originMatchesHost, SESSION_COOKIE, isHttps, sessionCookie } from "../auth/cookies";
 import { validateSessionToken } from "../auth/sessions";
 import { AppError } from "../errors";
+import { bearerOf } from "../http";
 import { membershipOf, roleAllows } from "../sites/sites";
 import { StoreUnavailableError } from "../stores";
 import type { Context } from "./context";
@@ -50,10 +51,6 @@ const mapErrors = t.middleware(async ({ ctx, next }) => {
   return result;
 });
 
-function bearerToken(req: Request): string | undefined {
-  const header = req.headers.get("authorization");
-  return header?.startsWith("Bearer ") ? header.slice(7).trim() || undefined : undefined;
-}
 
 /**
  * CSRF: a state change authenticated by the session cookie must come from our own origin; and
@@ -62,7 +59,7 @@ function bearerToken(req: Request): string | undefined {
 const csrfGuard = t.middleware(({ ctx, type, next }) => {
   if (type !== "query") {
     const origin = ctx.req.headers.get("origin");
-    const cookieAuth = !bearerToken(ctx.req) && readCookie(ctx.req.headers.get("cookie"), SESSION_COOKIE) !== undefined;
+    const cookieAuth = !bearerOf(ctx.req) && readCookie(ctx.req.headers.get("cookie"), SESSION_COOKIE) !== undefined;
     if ((origin !== null || cookieAuth) && !originMatchesHost(ctx.req)) {
       throw new TRPCError({ code: "FORBIDDEN", message: "cross-site request refused: the Origin header must match this server" });
     }
@@ -74,7 +71,7 @@ export const publicProcedure = t.procedure.use(mapErrors).use(csrfGuard);
 
 /** Resolves the session from `Authorization: Bearer` (apps) or the session cookie (browsers). */
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  const bearer = bearerToken(ctx.req);
+  const bearer = bearerOf(ctx.req);
   const token = bearer ?? readCookie(ctx.req.headers.get("cookie"), SESSION_COOKIE);
   const auth = token ? await validateSessionToken(ctx.stores.db, token, ctx.now()) : null;
   if (!auth || !token) throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in first: no valid session" });
