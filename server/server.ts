@@ -1,4 +1,6 @@
 import { openClickhouse } from "../clickhouse/client";
+import { seedDemoReadings } from "../clickhouse/demo-readings";
+import { demoSensors } from "../db/seed/demo";
 import { openDatabase } from "../db/client";
 import { claimDataDir, updateServerLockPort } from "./admin/server-lock";
 import { createApp } from "./app";
@@ -59,8 +61,16 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const port = http.port!;
   updateServerLockPort(config.dataDir, port);
   log.info({ port, host: config.host }, "listening");
-  void stores.start().then(() => {
-    if (stores.ready) log.info("ready");
+  void stores.start().then(async () => {
+    if (!stores.ready) return;
+    if (config.demoData) {
+      const generated = await seedDemoReadings(stores.clickhouse, await demoSensors(stores.db), new Date()).catch((error) => {
+        log.warn({ err: error instanceof Error ? error.message : String(error) }, "demo readings not generated");
+        return 0;
+      });
+      if (generated > 0) log.info({ readings: generated }, "demo readings generated");
+    }
+    log.info("ready");
   });
 
   let stopping: Promise<void> | undefined;

@@ -40,7 +40,7 @@ describe("admin CLI for accounts and devices", () => {
       expect((await whoami(rotated.json().token)).status).toBe(403);
 
       const listed = await runCli(["device:list"], env);
-      expect(listed.json().devices.map((d: { name: string }) => d.name)).toEqual(["balcony-esp32"]);
+      expect(listed.json().devices.map((d: { name: string }) => d.name)).toEqual(["Demo sensor hub", "balcony-esp32"]);
       expect(listed.stdout).not.toContain(rotated.json().token);
     } finally {
       server.proc.kill("SIGTERM");

@@ -29,6 +29,9 @@ describe("the server process", () => {
     expect(pg.demoSiteCreated).toBe(true);
     expect((ch.migrationsApplied as number) > 0).toBe(true);
     await waitForStatus(`${server.url}/readyz`, 200);
+    // Demo data: plants with sensors on a demo device, and two days of their readings.
+    const demo = await server.waitForLog((l) => l.msg === "demo readings generated");
+    expect(demo.readings).toBe(7 * 2 * 24 * 12);
     expect(existsSync(path.join(dataDir, "pg"))).toBe(true);
     expect(existsSync(path.join(dataDir, "ch"))).toBe(true);
     // The admin secret the CLI uses is readable by the owner only.
@@ -38,6 +41,8 @@ describe("the server process", () => {
     const status = await runCli(["status"], { DATA_DIR: dataDir });
     expect(status.code).toBe(0);
     expect(status.json().postgres.rows.sites).toBe(1);
+    expect(status.json().postgres.rows.plants).toBe(3);
+    expect(status.json().clickhouse.rows.readings).toBe(7 * 2 * 24 * 12);
     expect(status.json().clickhouse.migrations.pending).toEqual([]);
     const reset = await runCli(["reset", "--yes"], { DATA_DIR: dataDir });
     expect(reset.code).toBe(1);
@@ -67,6 +72,8 @@ describe("the server process", () => {
     expect(pg.demoSiteCreated).toBe(false);
     expect(ch.migrationsApplied).toBe(0);
     await waitForStatus(`${server.url}/readyz`, 200);
+    await server.waitForLog((l) => l.msg === "ready");
+    expect(server.logs.some((l) => l.msg === "demo readings generated")).toBe(false);
     server.proc.kill("SIGINT");
     expect(await server.proc.exited).toBe(0);
   });

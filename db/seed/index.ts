@@ -1,11 +1,12 @@
-import { eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { foldForSearch } from "../../shared/text";
 import type { Db } from "../client";
-import { sites, species } from "../schema";
+import { species } from "../schema";
+import { ensureDemoSite } from "./demo";
 import { speciesCatalog } from "./species-data";
 import type { SpeciesSeed } from "./species-types";
 
-export const DEMO_SITE_NAME = "Demo balcony";
+export { DEMO_SITE_NAME, ensureDemoSite } from "./demo";
 
 function speciesRow(s: SpeciesSeed) {
   return {
@@ -55,17 +56,6 @@ export async function syncSpeciesCatalog(db: Db, catalog: SpeciesSeed[] = specie
       ),
     });
   return rows.length;
-}
-
-/** Creates the demo site once; later calls find it. */
-export async function ensureDemoSite(db: Db): Promise<{ id: string; created: boolean }> {
-  const existing = await db.select({ id: sites.id }).from(sites).where(eq(sites.isDemo, true)).limit(1);
-  if (existing[0]) return { id: existing[0].id, created: false };
-  const [created] = await db
-    .insert(sites)
-    .values({ name: DEMO_SITE_NAME, timezone: "Europe/Berlin", isDemo: true })
-    .returning({ id: sites.id });
-  return { id: created!.id, created: true };
 }
 
 export async function seed(db: Db): Promise<{ species: number; demoSiteId: string; demoSiteCreated: boolean }> {

@@ -8,7 +8,9 @@ import {
 } from "../../clickhouse/migrate";
 import { tableRowCounts, type Database } from "../../db/client";
 import { dropPostgresData, migratePostgresStore, postgresMigrationStatus } from "../../db/migrate";
+import { seedDemoReadings } from "../../clickhouse/demo-readings";
 import { seed, syncSpeciesCatalog } from "../../db/seed";
+import { demoSensors } from "../../db/seed/demo";
 import { accountCommands } from "./accounts-commands";
 import { AdminCommandError, type AdminCommand, type AdminTarget } from "./types";
 
@@ -66,7 +68,9 @@ const storeCommands: Record<string, AdminCommand> = {
     run: async (target) => {
       // Seeding an empty store needs its tables first; on a migrated store this is a no-op.
       await migrate(target);
-      return seed(target.postgres.db);
+      const result = await seed(target.postgres.db);
+      const demoReadings = await seedDemoReadings(target.clickhouse, await demoSensors(target.postgres.db), target.now ?? new Date());
+      return { ...result, demoReadings };
     },
   },
   reset: {
