@@ -45,9 +45,10 @@ async function device(slot: number): Promise<void> {
   while (performance.now() < deadline) {
     // Unique per run and device: a reused id would (rightly) be answered as a duplicate.
     const batchId = `${runId}-${slot}-${sequence++}`; // unique across devices too, so stored batches can be counted
-    const body = `{"batchId":"${batchId}"${readingsPool[sequence % POOL]}`;
-    // A retried batch keeps its id: nothing acknowledged may be lost or stored twice.
-    for (;;) {
+    const readingsJson = readingsPool[sequence % POOL];
+    // A retried batch keeps its id (and says it is a retry): nothing acknowledged may be lost or stored twice.
+    for (let attempt = 1; ; attempt++) {
+      const body = `{"batchId":"${batchId}","attempt":${attempt}${readingsJson}`;
       const started = performance.now();
       let status = 0;
       try {

@@ -65,6 +65,8 @@ export interface DeviceClientStats {
 interface Batch {
   batchId: string;
   readings: Reading[];
+  /** Sends so far. The server skips its duplicate check for attempt 1, so resends must count. */
+  attempts: number;
 }
 
 interface Persisted {
@@ -105,7 +107,8 @@ export class DeviceClient {
     this.#batchSize = options.batchSize ?? 1000;
     if (options.bufferFile && existsSync(options.bufferFile)) {
       const saved = JSON.parse(readFileSync(options.bufferFile, "utf8")) as Persisted;
-      this.#inFlight = saved.inFlight;
+      // A batch found in flight may have been sent before the restart: never call it a first attempt.
+      this.#inFlight = saved.inFlight ? { ...saved.inFlight, attempts: Math.max(1, saved.inFlight.attempts ?? 1) } : null;
       this.#buffer = saved.buffer;
     }
     this.stats.buffered = this.#pendingCount();
@@ -159,7 +162,7 @@ export class DeviceClient {
     while (!this.#stopped) {
       if (!this.#inFlight) {
         if (this.#buffer.length === 0) break;
-        this.#inFlight = { batchId: newBatchId(), readings: this.#buffer.splice(0, this.#batchSize) };
+        this.#inFlight = { batchId: newBatchId(), readings: this.#buffer.splice(0, this.#batchSize), attempts: 0 };
         this.#save();
       }
       const batch = this.#inFlight;
@@ -208,7 +211,8 @@ export class DeviceClient {
   }
 
   async #send(batch: Batch): Promise<Response> {
-    const json = JSON.stringify({ batchId: batch.batchId, readings: batch.readings });
+    batch.attempts += 1;
+    const json = JSON.stringify({ batchId: batch.batchId, attempt: batch.attempts, readings: batch.readings });
     const gzip = this.options.gzip ?? true;
     return this.#fetch(`${this.#base}/v1/ingest`, {
       method: "POST",

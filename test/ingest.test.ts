@@ -78,6 +78,18 @@ for (const engine of postgresEngines) {
       expect(await rollupCount(device.id)).toBe(2);
     });
 
+    test("a first attempt goes straight in; its retry, marked as such, is recognised after a restart", async () => {
+      const { device, token } = await newDevice();
+      const readings = [{ sensor: "soil1", ts: T0, value: 40 }];
+      expect(await (await post(token, { batchId: "declared", attempt: 1, readings })).json()).toMatchObject({ accepted: 1 });
+      await server.restartIngest();
+      expect(await (await post(token, { batchId: "declared", attempt: 2, readings })).json()).toMatchObject({ accepted: 0, duplicates: 1 });
+      expect(await countRows(device.id)).toBe(1);
+      const bad = await post(token, { batchId: "x", attempt: 0, readings });
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: string }).error).toContain("attempt");
+    });
+
     test("a retry sent while the first attempt is still in flight is stored once", async () => {
       const { device, token } = await newDevice();
       const body = { batchId: "concurrent", readings: Array.from({ length: 500 }, (_, i) => ({ sensor: "soil1", ts: T0 + i * 1000, value: i })) };

@@ -77,14 +77,3 @@ SELECT
 FROM {{database}}.readings AS r
 GROUP BY sensor_id
 SETTINGS prefer_column_name_to_alias = 1;
-
--- Batches the ingest pipeline has started to insert, written just before their readings. A
--- batch with no marker has never been attempted, so it needs no further check; only a batch
--- with a marker (a retry) is looked up in readings itself, which is the record of what landed.
-CREATE TABLE IF NOT EXISTS {{database}}.ingest_batches {{on_cluster}} (
-    device_id UUID,
-    batch_id String,
-    attempted_at DateTime64(3, 'UTC')
-) ENGINE = ReplacingMergeTree(attempted_at)
-ORDER BY (device_id, batch_id)
-TTL toDateTime(attempted_at) + INTERVAL 30 DAY;

@@ -12,10 +12,10 @@ import type { Logger } from "../logger";
  * a retry arriving while the first attempt is still queued or in flight waits for that attempt
  * instead of queuing a second copy.
  *
- * Each flush first records a marker per batch in ingest_batches, then inserts the readings. A
- * batch without a marker was never attempted: no further check. A batch with one is a retry,
- * looked up in the readings table itself (the record of what landed: a crash can stop an INSERT
- * between the raw part and its materialized views, so a derived table could lie).
+ * A batch its device declares as a first attempt (`attempt: 1`) cannot have landed before, and
+ * goes straight in. Every other batch (a retry, or a device that does not say) is looked up in
+ * the readings table itself, the record of what landed: a crash can stop an INSERT between the
+ * raw part and its materialized views, so a derived table could lie.
  */
 
 /** received_at is left to its DEFAULT now64(3): one column fewer to parse per row. */
@@ -24,6 +24,8 @@ export const INSERT_COLUMNS = ["sensor_id", "metric", "ts", "value", "raw_value"
 export interface CommitRequest {
   deviceId: string;
   batchId: string;
+  /** The device says this is the batch's first attempt: it cannot be stored already. */
+  firstAttempt: boolean;
   /** The batch's sensors and time span: they make the duplicate check a primary-key lookup. */
   sensorIds: string[];
   minTs: number;
@@ -71,7 +73,7 @@ export interface GroupCommitStats {
   duplicateBatches: number;
   lastFlushMs: number;
   lastFlushRows: number;
-  /** Time spent in the INSERT itself, and in the duplicate check, summed over all flushes. */
+  /** Time spent in the INSERT itself, and in duplicate checks of retried batches, summed over all flushes. */
   insertMs: number;
   dedupCheckMs: number;
   lastError: string | undefined;
@@ -196,17 +198,9 @@ export class GroupCommit {
     try {
       const ch = this.clickhouse();
       const checkStarted = performance.now();
-      const attempted = await this.#attemptedBefore(ch, batch);
-      const landed = attempted.length > 0 ? await this.#alreadyLanded(ch, attempted) : new Map<string, number>();
+      const mayHaveLanded = batch.filter((p) => !p.firstAttempt);
+      const landed = mayHaveLanded.length > 0 ? await this.#alreadyLanded(ch, mayHaveLanded) : new Map<string, number>();
       const fresh = batch.filter((p) => !landed.has(p.key));
-      const firstAttempts = fresh.filter((p) => !attempted.includes(p));
-      if (firstAttempts.length > 0) {
-        await ch.client.insert({
-          table: `${ch.database}.ingest_batches`,
-          format: "JSONEachRow",
-          values: firstAttempts.map((p) => ({ device_id: p.deviceId, batch_id: p.batchId, attempted_at: Date.now() })),
-        });
-      }
       this.stats.dedupCheckMs += performance.now() - checkStarted;
       const freshRows = fresh.reduce((n, p) => n + p.rows, 0);
       if (fresh.length > 0) {
@@ -239,18 +233,6 @@ export class GroupCommit {
       this.log.error({ err: message, batches: batch.length, rows }, "ingest insert failed; batches refused for retry");
       for (const p of batch) p.reject(new IngestUnavailableError(`readings store unavailable: ${message}`));
     }
-  }
-
-  /** The batches of this flush that some server already tried to insert. */
-  async #attemptedBefore(ch: Clickhouse, batch: Pending[]): Promise<Pending[]> {
-    const rows = await queryRows<{ device_id: string; batch_id: string }>(
-      ch,
-      `SELECT DISTINCT device_id, batch_id FROM ${ch.database}.ingest_batches
-       WHERE device_id IN {devices:Array(UUID)} AND batch_id IN {batches:Array(String)}`,
-      { devices: [...new Set(batch.map((p) => p.deviceId))], batches: [...new Set(batch.map((p) => p.batchId))] },
-    );
-    const seen = new Set(rows.map((r) => keyOf(r.device_id, r.batch_id)));
-    return batch.filter((p) => seen.has(p.key));
   }
 
   /**

@@ -2,8 +2,8 @@ import { isMetric, type Metric } from "../../shared/metrics";
 
 /**
  * Validates a device batch, in either wire form:
- *   rows:     { batchId, readings: [{ sensor, value, ts?, metric? }, …] }
- *   columnar: { batchId, sensor, metric?, value: [v, …], ts?: [t, …] }   (one sensor, for small MCUs)
+ *   rows:     { batchId, attempt?, readings: [{ sensor, value, ts?, metric? }, …] }
+ *   columnar: { batchId, attempt?, sensor, metric?, value: [v, …], ts?: [t, …] }   (one sensor, for small MCUs)
  * Every problem is reported with the reading's index; a batch with any problem is refused whole.
  * This runs for every reading on the hot path: plain loops, no per-reading allocation beyond
  * the parsed reading itself.
@@ -19,6 +19,8 @@ export interface ParsedReading {
 
 export interface ParsedBatch {
   batchId: string;
+  /** Which attempt at sending this batch the device says this is (1 = first), if it says. */
+  attempt: number | undefined;
   readings: ParsedReading[];
 }
 
@@ -64,6 +66,10 @@ export function parseBatch(body: unknown, now: number, limits: ParseLimits): Par
       { index: -1, reason: "batchId missing or malformed" },
     ]);
   }
+  if (b.attempt !== undefined && (typeof b.attempt !== "number" || !Number.isInteger(b.attempt) || b.attempt < 1)) {
+    return fail("attempt must be a whole number from 1 (the first try of this batch)", batchId, [{ index: -1, reason: "attempt malformed" }]);
+  }
+  const attempt = b.attempt as number | undefined;
   const count = Array.isArray(b.readings) ? b.readings.length : Array.isArray(b.value) ? b.value.length : -1;
   if (count < 0) {
     return fail("readings must be an array (or value an array, in the columnar form)", batchId, [{ index: -1, reason: "no readings array" }]);
@@ -136,5 +142,5 @@ export function parseBatch(body: unknown, now: number, limits: ParseLimits): Par
   if (rejected.length > 0) {
     return fail(`batch refused: ${rejected.length >= MAX_LISTED ? `at least ${MAX_LISTED}` : rejected.length} invalid readings; nothing was stored`, batchId, rejected);
   }
-  return { ok: true, batch: { batchId, readings } };
+  return { ok: true, batch: { batchId, attempt, readings } };
 }

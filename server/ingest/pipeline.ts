@@ -39,6 +39,7 @@ export class IngestPipeline {
     const result = await this.commit.submit({
       deviceId: device.id,
       batchId,
+      firstAttempt: batch.attempt === 1,
       tsv: encoded.tsv,
       rows: readings.length,
       sensorIds: encoded.sensorIds,
