@@ -33,9 +33,6 @@ export interface AppDeps {
   isShuttingDown?: () => boolean;
 }
 
-// In a small module so route plugins can use them without importing this file.
-export { deviceAuthError, httpError } from "./http-errors";
-
 /** The Elysia app. Routes only wire: each calls a module and shapes the response. */
 export function createApp(deps: AppDeps) {
   const { stores, log, deviceAuth } = deps;

@@ -76,15 +76,6 @@ export class DeviceAuthenticator {
     this.#pending.delete(tokenHash);
   }
 
-  /** Forget everything cached for a device, whatever token it was looked up by. */
-  invalidateDevice(deviceId: string): void {
-    this.#generation += 1;
-    this.#pending.clear();
-    for (const [key, entry] of this.#entries) {
-      if (entry.result.ok && entry.result.device.id === deviceId) this.#entries.delete(key);
-    }
-  }
-
   async #lookup(tokenHash: string): Promise<DeviceAuthResult> {
     this.lookups += 1;
     const generation = this.#generation;
