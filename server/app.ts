@@ -3,6 +3,7 @@ import { Elysia } from "elysia";
 import { adminCommands, AdminCommandError, type AdminArgs } from "./admin/commands";
 import { secretMatches } from "./admin/server-lock";
 import type { DeviceAuthenticator } from "./devices/device-auth";
+import { EventHub } from "./events/hub";
 import { bearerOf, metaOf } from "./http";
 import { deviceAuthError, httpError } from "./http-errors";
 import type { IngestPipeline } from "./ingest/pipeline";
@@ -17,6 +18,8 @@ export interface AppDeps {
   stores: Stores;
   deviceAuth: DeviceAuthenticator;
   log: Logger;
+  /** In-process events (ingest → automation, live updates); a private hub when absent. */
+  events?: EventHub;
   now?: () => Date;
   /** Secret the CLI presents on the loopback admin endpoint; without it the endpoint is off. */
   adminSecret?: string;
@@ -37,6 +40,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
   const { stores, log, deviceAuth } = deps;
   const now = deps.now ?? (() => new Date());
+  const events = deps.events ?? new EventHub(log);
 
   return new Elysia()
     .onError(({ request, code, error }) => {
@@ -81,6 +85,7 @@ export function createApp(deps: AppDeps) {
               log: log.child({ requestId }),
               stores,
               deviceAuth,
+              events,
               now,
               req,
               resHeaders,

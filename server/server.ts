@@ -5,6 +5,7 @@ import { openDatabase } from "../db/client";
 import { claimDataDir, updateServerLockPort } from "./admin/server-lock";
 import { createApp } from "./app";
 import { DeviceAuthenticator } from "./devices/device-auth";
+import { EventHub } from "./events/hub";
 import { serveHttp } from "./http";
 import { createIngest } from "./ingest";
 import { describeConfig, type Config } from "./config";
@@ -41,11 +42,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   );
   let shuttingDown = false;
   const deviceAuth = new DeviceAuthenticator(() => stores.db);
-  const ingest = createIngest(stores, config.ingest, log);
+  const events = new EventHub(log.child({ component: "events" }));
+  const ingest = createIngest(stores, config.ingest, log, events);
   const app = createApp({
     stores,
     log,
     deviceAuth,
+    events,
     ingest: { pipeline: () => ingest.pipeline, limits: config.ingest, rawRetentionDays: config.retention.rawDays,
       degraded: () => ingest.groupCommit.degraded,
       invalidateSensors: (deviceId) => ingest.sensors.invalidateDevice(deviceId),

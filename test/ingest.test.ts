@@ -66,6 +66,37 @@ for (const engine of postgresEngines) {
       });
     });
 
+    test("a committed batch is announced once, with sensor ids and calibrated values; its retry is not", async () => {
+      const { device, token } = await newDevice();
+      const seen: { batchId: string; deviceId: string; siteId: string; readings: unknown[] }[] = [];
+      const off = server.events.on("readings.committed", (e) => {
+        if (e.deviceId === device.id) seen.push({ batchId: e.batchId, deviceId: e.deviceId, siteId: e.siteId, readings: e.readings() });
+      });
+      try {
+        await post(token, { batchId: "first", readings: [{ sensor: "soil1", ts: T0 - 60_000, value: 2000 }] });
+        const [sensorId] = await sensorIdsOf(device.id);
+        await api.sensors.setCalibration.mutate({ siteId, sensorId: sensorId!, rawLow: 3000, valueLow: 0, rawHigh: 1000, valueHigh: 100 });
+        const body = { batchId: "announce", readings: [{ sensor: "soil1", ts: T0, value: 2500 }, { sensor: "soil1", ts: T0 + 60_000, value: 2000 }] };
+        expect((await post(token, body)).status).toBe(200);
+        expect((await post(token, body)).status).toBe(200);
+        await Bun.sleep(20);
+        expect(seen.shift()?.batchId).toBe("first"); // before calibration
+        expect(seen).toEqual([
+          {
+            batchId: "announce",
+            deviceId: device.id,
+            siteId,
+            readings: [
+              { sensorId, metric: "soil_moisture", ts: T0, value: 25 },
+              { sensorId, metric: "soil_moisture", ts: T0 + 60_000, value: 50 },
+            ],
+          },
+        ]);
+      } finally {
+        off();
+      }
+    });
+
     test("a retried batch is acknowledged as duplicates and stored once, in raw data and rollups", async () => {
       const { device, token } = await newDevice();
       const body = { batchId: "retry-me", readings: [{ sensor: "soil1", ts: T0, value: 40 }, { sensor: "soil1", ts: T0 + 60_000, value: 39 }] };

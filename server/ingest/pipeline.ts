@@ -1,10 +1,11 @@
-import type { Metric } from "../../shared/metrics";
+import { applyCalibration, type Metric } from "../../shared/metrics";
 import type { AuthenticatedDevice } from "../devices/device-auth";
+import type { CommittedReading, EventHub } from "../events/hub";
 import type { DeviceActivity } from "./device-activity";
 import { encodeBatch } from "./encode";
 import type { GroupCommit } from "./group-commit";
 import type { ParsedBatch } from "./parse";
-import type { SensorDirectory } from "./sensor-directory";
+import type { SensorDirectory, SensorInfo } from "./sensor-directory";
 
 /** What a device gets back for an accepted batch. */
 export interface Receipt {
@@ -24,6 +25,7 @@ export class IngestPipeline {
     private readonly sensors: SensorDirectory,
     private readonly commit: GroupCommit,
     private readonly activity: DeviceActivity,
+    private readonly events?: EventHub,
   ) {}
 
   async ingest(device: AuthenticatedDevice, batch: ParsedBatch, receivedAt: number): Promise<Receipt> {
@@ -47,6 +49,28 @@ export class IngestPipeline {
       maxTs: encoded.maxTs,
     });
     this.activity.record(device.id, receivedAt, encoded.battery);
+    if (result.accepted > 0 && this.events?.has("readings.committed")) {
+      this.events.emit("readings.committed", {
+        deviceId: device.id,
+        siteId: device.siteId,
+        batchId,
+        committedAt: Date.now(),
+        readings: memoize(() => committedReadingsOf(sensors, readings)),
+      });
+    }
     return { batchId, accepted: result.accepted, duplicates: result.duplicates, rejected: [] };
   }
+}
+
+/** The batch as stored: sensor ids and calibrated values. */
+function committedReadingsOf(sensors: Map<string, SensorInfo>, readings: ParsedBatch["readings"]): CommittedReading[] {
+  return readings.map((r) => {
+    const sensor = sensors.get(r.sensor)!;
+    return { sensorId: sensor.id, metric: sensor.metric as Metric, ts: r.ts, value: applyCalibration(r.value, sensor.calibration) };
+  });
+}
+
+function memoize<T>(build: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= build());
 }

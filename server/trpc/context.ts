@@ -1,4 +1,5 @@
 import type { DeviceAuthenticator } from "../devices/device-auth";
+import type { EventHub } from "../events/hub";
 import type { Logger } from "../logger";
 import type { Stores } from "../stores";
 
@@ -9,6 +10,8 @@ export interface Context {
   stores: Stores;
   /** Device token cache: procedures that rotate or revoke invalidate it. */
   deviceAuth: DeviceAuthenticator;
+  /** In-process events: what ingest committed, for live updates. */
+  events: EventHub;
   /** The clock procedures use, injectable so tests can move time. */
   now: () => Date;
   /** The raw request, for headers (auth, origin) and the response headers to set. */

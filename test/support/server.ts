@@ -2,6 +2,7 @@ import { createAppClient, type AppClient } from "../../client";
 import { createApp } from "../../server/app";
 import type { IngestLimits } from "../../server/config";
 import { DeviceAuthenticator } from "../../server/devices/device-auth";
+import { EventHub } from "../../server/events/hub";
 import { serveHttp } from "../../server/http";
 import { createIngest, type Ingest } from "../../server/ingest";
 import { createLogger } from "../../server/logger";
@@ -12,6 +13,7 @@ export interface TestServer {
   url: string;
   stores: Stores;
   deviceAuth: DeviceAuthenticator;
+  events: EventHub;
   ingest: Ingest;
   client: (token?: string) => AppClient;
   /** Forget everything the ingest pipeline holds in memory, as a server restart would. */
@@ -52,11 +54,13 @@ export async function startTestServer(
   await stores.start();
   const deviceAuth = new DeviceAuthenticator(() => stores.db);
   const limits = { ...TEST_INGEST_LIMITS, ...options.ingest };
-  let ingest = createIngest(stores, limits, log);
+  const events = new EventHub(log);
+  let ingest = createIngest(stores, limits, log, events);
   const app = createApp({
     stores,
     log,
     deviceAuth,
+    events,
     now: options.now,
     ingest: { pipeline: () => ingest.pipeline, limits, rawRetentionDays: 90,
       degraded: () => ingest.groupCommit.degraded,
@@ -69,11 +73,12 @@ export async function startTestServer(
     url,
     stores,
     deviceAuth,
+    events,
     ingest,
     client: (token) => createAppClient({ url, token }),
     restartIngest: async () => {
       await ingest.stop();
-      ingest = createIngest(stores, limits, log);
+      ingest = createIngest(stores, limits, log, events);
       server.ingest = ingest;
     },
     close: async () => {
