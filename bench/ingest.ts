@@ -7,7 +7,8 @@
 // into the same schema) and the JavaScript costs per batch (JSON parse, validation, encoding),
 // prints everything as ratios, and writes bench/results/ingest.json.
 //
-// BENCH_SECONDS (default 15) sets each scenario's duration; BENCH_DEVICES (default 64) the fleet.
+// BENCH_SECONDS (default 15) sets each scenario's duration; BENCH_DEVICES (default 64) the fleet;
+// BENCH_SCENARIOS the batch sizes and requests in flight; BENCH_PROFILE=1 profiles the server.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -21,10 +22,12 @@ import { freePort, queryStoppedClickhouse, spawnServer, waitForStatus } from "..
 const ROOT = path.resolve(import.meta.dir, "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 64);
-const SCENARIOS = [
-  { batchSize: 100, concurrency: 128 },
-  { batchSize: 1000, concurrency: 64 },
-];
+// BENCH_SCENARIOS: "batchSize:requestsInFlight,…" (default "100:128,1000:64").
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? "100:128,1000:64").split(",").map((s) => {
+  const [batchSize, concurrency] = s.split(":").map(Number);
+  if (!batchSize || !concurrency) throw new Error(`BENCH_SCENARIOS: expected batchSize:inFlight, got ${s}`);
+  return { batchSize, concurrency };
+});
 
 interface LoadResult {
   batches: number;
@@ -71,11 +74,12 @@ function javascriptCosts() {
   }) - jsonMs;
   if (!parsed.ok) throw new Error("benchmark batch did not validate");
   const batch = parsed.batch;
-  const encodeMs = timeIt(200, () => encodeBatch(sensors, batch.readings, batch.batchId));
+  const encodeMs = timeIt(200, () => encodeBatch(sensors, batch.readings, batch.batchId, "rowbinary"));
+  const encodeTsvMs = timeIt(200, () => encodeBatch(sensors, batch.readings, batch.batchId, "tsv"));
   const perReading = (ms: number) => Math.round((ms * 1e6) / 1000) / 1000; // µs per reading
   return {
-    perBatchOf1000Ms: { jsonParse: round(jsonMs), validate: round(validateMs), encodeTsv: round(encodeMs) },
-    perReadingMicroseconds: { jsonParse: perReading(jsonMs), validate: perReading(validateMs), encodeTsv: perReading(encodeMs) },
+    perBatchOf1000Ms: { jsonParse: round(jsonMs), validate: round(validateMs), encodeRowBinary: round(encodeMs), encodeTsv: round(encodeTsvMs) },
+    perReadingMicroseconds: { jsonParse: perReading(jsonMs), validate: perReading(validateMs), encodeRowBinary: perReading(encodeMs), encodeTsv: perReading(encodeTsvMs) },
     singleCoreReadingsPerSecond: Math.round(1000 / ((jsonMs + validateMs + encodeMs) / 1000)),
   };
 }
@@ -85,9 +89,14 @@ const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** di
 async function main() {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "verdant-bench-ingest-"));
   const port = await freePort();
-  const env = { DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: "info", DEMO_DATA: "false" };
+  // BENCH_DATABASE_URL: app data in a PostgreSQL server instead of the embedded PGlite (readings
+  // stay in chDB either way); the database must be empty.
+  const env: Record<string, string> = { DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: "info", DEMO_DATA: "false" };
+  if (process.env.BENCH_DATABASE_URL) env.DATABASE_URL = process.env.BENCH_DATABASE_URL;
   console.log(`machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; ${SECONDS} s per scenario, ${DEVICES} devices`);
-  const server = await spawnServer(env);
+  // BENCH_PROFILE=1: the server writes a CPU profile (markdown) to bench/results/ when it stops.
+  const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${path.join(ROOT, "bench/results")}`, "--cpu-prof-name=ingest-server.cpuprofile"] : [];
+  const server = await spawnServer(env, profile);
   await waitForStatus(`${server.url}/readyz`, 200, 60_000);
 
   // A fleet: one account, DEVICES devices, each warmed up once (its sensors exist before load).
@@ -153,7 +162,7 @@ async function main() {
   const js = javascriptCosts();
   console.log(`engine ceiling (INSERT … SELECT, same schema and views): ${ceiling.rowsPerSecond.toLocaleString("en")} rows/s`);
   for (const s of scenarios) console.log(`  batches of ${s.batchSize}: ${round((s.readingsPerSecond / ceiling.rowsPerSecond) * 100, 1)} % of the engine ceiling`);
-  console.log(`JavaScript per reading (one core): parse ${js.perReadingMicroseconds.jsonParse} µs, validate ${js.perReadingMicroseconds.validate} µs, encode ${js.perReadingMicroseconds.encodeTsv} µs`);
+  console.log(`JavaScript per reading (one core): parse ${js.perReadingMicroseconds.jsonParse} µs, validate ${js.perReadingMicroseconds.validate} µs, encode ${js.perReadingMicroseconds.encodeRowBinary} µs (RowBinary, what chDB gets; TabSeparated ${js.perReadingMicroseconds.encodeTsv} µs)`);
   if (totals) {
     const flushes = totals.flushes || 1;
     console.log(

@@ -1,4 +1,6 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { createChdbConnection } from "chdb/connection";
 
@@ -14,6 +16,11 @@ export interface Clickhouse {
   database: string;
   /** When set, DDL runs `ON CLUSTER` with Replicated engines. */
   cluster: string | undefined;
+  /**
+   * chDB only: a private directory for files the engine reads with file() (binary inserts),
+   * removed on close.
+   */
+  scratchDir: string | undefined;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -28,6 +35,7 @@ export function openClickhouse(options: ClickhouseOptions): Clickhouse {
   const { target, database, cluster } = options;
   let client: ClickHouseClient;
   let kind: Clickhouse["kind"];
+  let scratchDir: string | undefined;
   if ("url" in target) {
     kind = "server";
     client = createClient({
@@ -41,6 +49,7 @@ export function openClickhouse(options: ClickhouseOptions): Clickhouse {
   } else {
     kind = "chdb";
     mkdirSync(target.embeddedPath, { recursive: true });
+    scratchDir = mkdtempSync(join(tmpdir(), "verdant-chdb-"));
     client = createClient({ connection: createChdbConnection({ path: target.embeddedPath }) } as Parameters<
       typeof createClient
     >[0]);
@@ -50,6 +59,7 @@ export function openClickhouse(options: ClickhouseOptions): Clickhouse {
     kind,
     database,
     cluster,
+    scratchDir,
     ping: async () => {
       const result = await client.ping();
       if (!result.success) throw result.error;
@@ -61,6 +71,7 @@ export function openClickhouse(options: ClickhouseOptions): Clickhouse {
         // drained; exiting (or reopening the directory) before that can abort the engine.
         const { drainPending } = await import("chdb");
         await drainPending();
+        rmSync(scratchDir!, { recursive: true, force: true });
       }
     },
   };

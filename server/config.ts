@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import type { InsertFormat } from "./ingest/encode";
 
 /**
  * Configuration is read once, from the environment, validated here and passed down.
@@ -62,6 +63,7 @@ const envSchema = z.object({
   INGEST_FLUSH_ROWS: positiveInt(1_000_000).default(50_000),
   INGEST_FLUSH_MS: positiveInt(10_000).default(10),
   INGEST_MAX_QUEUE_ROWS: positiveInt(100_000_000).default(1_000_000),
+  INGEST_INSERT_FORMAT: z.enum(["auto", "rowbinary", "tsv"], { message: "must be one of auto, rowbinary, tsv" }).default("auto"),
   DEVICE_SENSOR_LIMIT: positiveInt(10_000).default(64),
   SHUTDOWN_TIMEOUT_MS: z.coerce
     .number({ message: "must be a number" })
@@ -106,6 +108,8 @@ export interface IngestLimits {
   maxQueueRows: number;
   /** Sensors a device may create by reporting new keys. */
   sensorLimit: number;
+  /** How rows travel to ClickHouse; unset picks RowBinary for chDB, TabSeparated for a server. */
+  insertFormat?: InsertFormat | undefined;
 }
 
 export class ConfigError extends Error {
@@ -136,6 +140,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const e = parsed.data;
+  if (e.INGEST_INSERT_FORMAT === "rowbinary" && e.CLICKHOUSE_URL) {
+    throw new ConfigError([{ variable: "INGEST_INSERT_FORMAT", message: "rowbinary needs the embedded chDB; with CLICKHOUSE_URL use auto or tsv" }]);
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   return {
     port: e.PORT,
@@ -162,6 +169,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       flushMs: e.INGEST_FLUSH_MS,
       maxQueueRows: e.INGEST_MAX_QUEUE_ROWS,
       sensorLimit: e.DEVICE_SENSOR_LIMIT,
+      insertFormat: e.INGEST_INSERT_FORMAT === "auto" ? undefined : e.INGEST_INSERT_FORMAT,
     },
   };
 }

@@ -51,6 +51,15 @@ describe("configuration", () => {
     expect(problems.map((p) => p.variable).sort()).toEqual(["CLICKHOUSE_CLUSTER", "CLICKHOUSE_DATABASE"]);
   });
 
+  test("the insert format defaults to the engine's best and refuses RowBinary for a server", () => {
+    expect(loadConfig({}).ingest.insertFormat).toBeUndefined();
+    expect(loadConfig({ INGEST_INSERT_FORMAT: "tsv" }).ingest.insertFormat).toBe("tsv");
+    expect(problemsOf({ INGEST_INSERT_FORMAT: "rowbinary", CLICKHOUSE_URL: "http://ch:8123" })).toEqual([
+      { variable: "INGEST_INSERT_FORMAT", message: expect.stringContaining("chDB") },
+    ]);
+    expect(problemsOf({ INGEST_INSERT_FORMAT: "parquet" })[0]!.message).toContain("must be one of auto, rowbinary, tsv");
+  });
+
   test("ports out of range are refused", () => {
     expect(problemsOf({ PORT: "70000" })[0]!.message).toContain("between 0 and 65535");
   });

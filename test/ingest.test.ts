@@ -211,6 +211,51 @@ for (const engine of postgresEngines) {
       ]);
     });
 
+    test("both insert formats store exactly what was sent: awkward numbers, long batch ids, many sensors", async () => {
+      // The same batch through RowBinary (this server, on chDB) and TabSeparated (what a ClickHouse
+      // server gets), compared with the values sent, not with each other.
+      const tsvServer = await startTestServer(engine, { ingest: { insertFormat: "tsv" } });
+      try {
+        const owner = await tsvServer.client().auth.register.mutate({ email: `tsv-${engine}@example.com`, password: PASSWORD, displayName: "T", client: "app" });
+        const tsvApi = tsvServer.client(owner.token!);
+        const values = [0, -0.5, 41.7, 1e-300, -123456789.125, 2 ** 53, 1.7976931348623157e308, 5e-324, 0.1 + 0.2];
+        const batchId = "x".repeat(128); // a two-byte length prefix in RowBinary
+        const readings = values.flatMap((value, i) => [
+          { sensor: `s${i}`, ts: T0 + i, value },
+          // A low 32-bit half of 2^32 - 1 ms: the carry into the high half must be right.
+          { sensor: `s${i}`, ts: Math.floor(T0 / 2 ** 32) * 2 ** 32 - 1 - i, value: -value },
+        ]);
+        for (const [target, targetApi, label] of [[server, api, "rowbinary"], [tsvServer, tsvApi, "tsv"]] as const) {
+          const site = label === "rowbinary" ? siteId : owner.personalSiteId;
+          const { device, token } = (await targetApi.devices.provision.mutate({ siteId: site, name: label })) as { device: { id: string }; token: string };
+          const response = await fetch(`${target.url}/v1/ingest`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+            body: JSON.stringify({ batchId, readings }),
+          });
+          expect(response.status).toBe(200);
+          const keyOf = new Map(
+            (await target.stores.db.select({ id: sensors.id, key: sensors.key }).from(sensors).where(eq(sensors.deviceId, device.id))).map((s) => [s.id, s.key]),
+          );
+          const tch = target.stores.clickhouse;
+          const stored = await queryRows<{ sensor_id: string; ts: string; value: number; raw_value: number; batch_id: string; metric: string }>(
+            tch,
+            `SELECT sensor_id, toString(toUnixTimestamp64Milli(ts)) AS ts, value, raw_value, batch_id, metric FROM ${tch.database}.readings
+             WHERE sensor_id IN {s:Array(UUID)} ORDER BY ts`,
+            { s: [...keyOf.keys()] },
+          );
+          const got = stored.map((r) => ({ sensor: keyOf.get(r.sensor_id), ts: Number(r.ts), value: r.value, raw: r.raw_value, batch: r.batch_id, metric: r.metric }));
+          const sent = JSON.parse(JSON.stringify(readings)) as typeof readings; // -0 travels as 0
+          const want = sent
+            .map((r) => ({ sensor: r.sensor, ts: r.ts, value: r.value, raw: r.value, batch: batchId, metric: "unknown" }))
+            .sort((a, b) => a.ts - b.ts);
+          expect({ label, rows: got }).toEqual({ label, rows: want });
+        }
+      } finally {
+        await tsvServer.close();
+      }
+    });
+
     test("late and out-of-order readings land in the right minute buckets", async () => {
       const { device, token } = await newDevice();
       await post(token, { batchId: "now", readings: [{ sensor: "t", ts: T0 + 120_000, value: 30 }] });

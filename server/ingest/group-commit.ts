@@ -1,6 +1,10 @@
+import { randomUUID } from "node:crypto";
+import { rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { queryRows, type Clickhouse } from "../../clickhouse/client";
 import type { Logger } from "../logger";
+import type { InsertFormat } from "./encode";
 
 /**
  * Group commit: device batches that arrive while an INSERT runs wait together and go into
@@ -20,6 +24,8 @@ import type { Logger } from "../logger";
 
 /** received_at is left to its DEFAULT now64(3): one column fewer to parse per row. */
 export const INSERT_COLUMNS = ["sensor_id", "metric", "ts", "value", "raw_value", "batch_id"];
+/** INSERT_COLUMNS as a RowBinary structure (metric converts to LowCardinality on insert). */
+const ROW_BINARY_STRUCTURE = "sensor_id UUID, metric String, ts DateTime64(3), value Float64, raw_value Float64, batch_id String";
 
 export interface CommitRequest {
   deviceId: string;
@@ -30,8 +36,8 @@ export interface CommitRequest {
   sensorIds: string[];
   minTs: number;
   maxTs: number;
-  /** The batch's rows, already encoded as TabSeparated in INSERT_COLUMNS order. */
-  tsv: string;
+  /** The batch's rows, already encoded in `insertFormat` (INSERT_COLUMNS order). */
+  payload: Uint8Array | string;
   rows: number;
 }
 
@@ -64,6 +70,8 @@ export interface GroupCommitOptions {
   concurrentFlushes?: number;
   /** How many committed batch keys to remember in memory (beyond that, the readings table answers). */
   rememberBatches?: number;
+  /** Defaults to RowBinary for chDB, TabSeparated for a ClickHouse server (see encode.ts). */
+  insertFormat?: InsertFormat;
 }
 
 export interface GroupCommitStats {
@@ -103,6 +111,11 @@ export class GroupCommit {
     private readonly options: GroupCommitOptions,
     private readonly log: Logger,
   ) {}
+
+  /** The format batches must be encoded in before `submit`. */
+  get insertFormat(): InsertFormat {
+    return this.options.insertFormat ?? (this.clickhouse().kind === "chdb" ? "rowbinary" : "tsv");
+  }
 
   get queuedRows(): number {
     return this.#queuedRows;
@@ -205,14 +218,7 @@ export class GroupCommit {
       const freshRows = fresh.reduce((n, p) => n + p.rows, 0);
       if (fresh.length > 0) {
         const insertStarted = performance.now();
-        await ch.client.insert({
-          table: `${ch.database}.readings`,
-          columns: INSERT_COLUMNS as [string, ...string[]],
-          format: "TabSeparated",
-          values: Readable.from([fresh.map((p) => p.tsv).join("")], { objectMode: false }),
-          // Large TSV bodies parse faster on both cores.
-          clickhouse_settings: { min_chunk_bytes_for_parallel_parsing: String(512 * 1024) },
-        });
+        await this.#insert(ch, fresh);
         this.stats.insertMs += performance.now() - insertStarted;
       }
       this.stats.flushes += 1;
@@ -232,6 +238,37 @@ export class GroupCommit {
       this.stats.lastError = message;
       this.log.error({ err: message, batches: batch.length, rows }, "ingest insert failed; batches refused for retry");
       for (const p of batch) p.reject(new IngestUnavailableError(`readings store unavailable: ${message}`));
+    }
+  }
+
+  /**
+   * One INSERT for all fresh batches. RowBinary goes to chDB through a scratch file that the
+   * engine reads with file() (its in-process insert API takes text formats only); the file is
+   * written and removed around the INSERT and never outlives it.
+   */
+  async #insert(ch: Clickhouse, batches: Pending[]): Promise<void> {
+    if (typeof batches[0]!.payload === "string") {
+      await ch.client.insert({
+        table: `${ch.database}.readings`,
+        columns: INSERT_COLUMNS as [string, ...string[]],
+        format: "TabSeparated",
+        values: Readable.from([batches.map((p) => p.payload as string).join("")], { objectMode: false }),
+        // Large TSV bodies parse faster on both cores.
+        clickhouse_settings: { min_chunk_bytes_for_parallel_parsing: String(512 * 1024) },
+      });
+      return;
+    }
+    if (!ch.scratchDir) throw new Error("RowBinary inserts need chDB's scratch directory");
+    const file = join(ch.scratchDir, `${randomUUID()}.rowbinary`);
+    await writeFile(file, Buffer.concat(batches.map((p) => p.payload as Uint8Array)));
+    try {
+      await ch.client.command({
+        query: `INSERT INTO ${ch.database}.readings (${INSERT_COLUMNS.join(", ")})
+                SELECT * FROM file({file:String}, 'RowBinary', '${ROW_BINARY_STRUCTURE}')`,
+        query_params: { file },
+      });
+    } finally {
+      await rm(file, { force: true });
     }
   }
 

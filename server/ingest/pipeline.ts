@@ -37,12 +37,12 @@ export class IngestPipeline {
     const keys = new Map<string, Metric | undefined>();
     for (const r of readings) if (!keys.has(r.sensor) || r.metric) keys.set(r.sensor, r.metric ?? keys.get(r.sensor));
     const sensors = await this.sensors.resolve(device, keys);
-    const encoded = encodeBatch(sensors, readings, batchId);
+    const encoded = encodeBatch(sensors, readings, batchId, this.commit.insertFormat);
     const result = await this.commit.submit({
       deviceId: device.id,
       batchId,
       firstAttempt: batch.attempt === 1,
-      tsv: encoded.tsv,
+      payload: encoded.payload,
       rows: readings.length,
       sensorIds: encoded.sensorIds,
       minTs: encoded.minTs,

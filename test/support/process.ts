@@ -25,8 +25,8 @@ export interface ServerProcess {
 }
 
 /** Starts `bun server/main.ts` as a real process and follows its JSON logs. */
-export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
-  const proc = Bun.spawn([process.execPath, "server/main.ts"], {
+export async function spawnServer(env: Record<string, string>, bunFlags: string[] = []): Promise<ServerProcess> {
+  const proc = Bun.spawn([process.execPath, ...bunFlags, "server/main.ts"], {
     cwd: ROOT,
     env: childEnv({ PORT: "0", HOST: "127.0.0.1", ...env }),
     stdin: "ignore",
