@@ -34,6 +34,13 @@ export interface AppDeps {
   };
   /** Set while shutting down: /readyz turns 503 so load balancers stop sending traffic. */
   isShuttingDown?: () => boolean;
+  /**
+   * Aborted when shutdown starts: long polls answer and live subscriptions end at once, so
+   * draining in-flight requests does not wait for them.
+   */
+  stopping?: AbortSignal;
+  /** Live updates: the shortest gap between two readings messages to one subscriber (default 1,000 ms). */
+  liveReadingsIntervalMs?: number;
 }
 
 /** The Elysia app. Routes only wire: each calls a module and shapes the response. */
@@ -41,6 +48,7 @@ export function createApp(deps: AppDeps) {
   const { stores, log, deviceAuth } = deps;
   const now = deps.now ?? (() => new Date());
   const events = deps.events ?? new EventHub(log);
+  const stopping = deps.stopping ?? new AbortController().signal;
 
   return new Elysia()
     .onError(({ request, code, error }) => {
@@ -78,7 +86,7 @@ export function createApp(deps: AppDeps) {
           endpoint: "/trpc",
           req: request,
           router: appRouter,
-          createContext: ({ req, resHeaders }) => {
+          createContext: ({ req, resHeaders, info }) => {
             const requestId = metaOf(request).id;
             return {
               requestId,
@@ -87,6 +95,9 @@ export function createApp(deps: AppDeps) {
               deviceAuth,
               events,
               now,
+              stopping,
+              liveReadingsIntervalMs: deps.liveReadingsIntervalMs ?? 1_000,
+              connectionParams: info.connectionParams,
               req,
               resHeaders,
               clientIp: metaOf(request).remoteAddress || undefined,
@@ -116,7 +127,7 @@ export function createApp(deps: AppDeps) {
       if (!auth.ok) return deviceAuthError(auth.reason);
       return { deviceId: auth.device.id, siteId: auth.device.siteId, name: auth.device.name };
     })
-    .use(deviceCommandRoutes({ stores, deviceAuth, now }))
+    .use(deviceCommandRoutes({ stores, deviceAuth, events, now, stopping }))
     .post(
       "/admin/:command",
       async ({ request, params }) => {

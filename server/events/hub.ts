@@ -28,8 +28,39 @@ export interface ReadingsCommitted {
   readings(): CommittedReading[];
 }
 
+/** A command changed state (queued, fetched, acknowledged, finished, expired, cancelled), on any server. */
+export interface CommandChanged {
+  siteId: string;
+  deviceId: string;
+  actuatorId: string;
+  commandId: string;
+  status: "pending" | "sent" | "acknowledged" | "succeeded" | "failed" | "expired" | "cancelled";
+  detail: string | null;
+  /** When the change happened (epoch ms, the changing server's clock). */
+  at: number;
+}
+
+/** An alert was raised (or fired again), acknowledged or resolved, on any server. */
+export interface AlertChanged {
+  siteId: string;
+  alertId: string;
+  /** "raised" covers a repeated occurrence too: compare `occurrences`. */
+  change: "raised" | "acknowledged" | "resolved";
+  rule: string;
+  subject: string;
+  severity: "info" | "warning" | "critical";
+  status: "active" | "acknowledged" | "resolved";
+  title: string;
+  plantId: string | null;
+  occurrences: number;
+  at: number;
+}
+
 export interface HubEvents {
   "readings.committed": ReadingsCommitted;
+  /** Relayed from Postgres NOTIFY (server/events/changes.ts), so every server sees every change. */
+  "command.changed": CommandChanged;
+  "alert.changed": AlertChanged;
 }
 
 type Listener<E extends keyof HubEvents> = (event: HubEvents[E]) => void | Promise<void>;

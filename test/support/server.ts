@@ -6,6 +6,8 @@ import { EventHub } from "../../server/events/hub";
 import { serveHttp } from "../../server/http";
 import { createIngest, type Ingest } from "../../server/ingest";
 import { createLogger } from "../../server/logger";
+import type { DispatcherConfig, NotificationDispatcher } from "../../server/notifications/dispatcher";
+import { startServices, type Services } from "../../server/services";
 import { Stores } from "../../server/stores";
 import { openTestClickhouse, openTestDatabase, type PostgresEngine } from "./stores";
 
@@ -15,9 +17,17 @@ export interface TestServer {
   deviceAuth: DeviceAuthenticator;
   events: EventHub;
   ingest: Ingest;
+  /** The webhook dispatcher: not running, tests call `tick(now)`. */
+  dispatcher: NotificationDispatcher;
   client: (token?: string) => AppClient;
   /** Forget everything the ingest pipeline holds in memory, as a server restart would. */
   restartIngest(): Promise<void>;
+  /**
+   * Stops this server as a shutdown would (long polls answer, streams end, HTTP stops, the change
+   * relay unlistens) and starts a new one, with nothing in memory carried over, on the same stores
+   * and port.
+   */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,14 +41,27 @@ export const TEST_INGEST_LIMITS: IngestLimits = {
   sensorLimit: 64,
 };
 
+export const TEST_NOTIFICATIONS: DispatcherConfig = {
+  intervalMs: 1_000,
+  timeoutMs: 2_000,
+  maxAttempts: 4,
+  backoffBaseMs: 10_000,
+  backoffMaxMs: 60_000,
+};
+
+export interface TestServerOptions {
+  now?: () => Date;
+  ingest?: Partial<IngestLimits>;
+  notifications?: Partial<DispatcherConfig>;
+  random?: () => number;
+  liveReadingsIntervalMs?: number;
+}
+
 /**
  * The real Elysia app on a free loopback port, over fresh real stores: what a test talks to
  * through HTTP and the typed client.
  */
-export async function startTestServer(
-  engine: PostgresEngine,
-  options: { now?: () => Date; ingest?: Partial<IngestLimits> } = {},
-): Promise<TestServer> {
+export async function startTestServer(engine: PostgresEngine, options: TestServerOptions = {}): Promise<TestServer> {
   const pg = await openTestDatabase(engine);
   const ch = openTestClickhouse();
   const log = createLogger(process.env.TEST_LOG_LEVEL === "debug" ? "debug" : "silent");
@@ -52,38 +75,76 @@ export async function startTestServer(
     log,
   );
   await stores.start();
-  const deviceAuth = new DeviceAuthenticator(() => stores.db);
   const limits = { ...TEST_INGEST_LIMITS, ...options.ingest };
-  const events = new EventHub(log);
-  let ingest = createIngest(stores, limits, log, events);
-  const app = createApp({
-    stores,
-    log,
-    deviceAuth,
-    events,
-    now: options.now,
-    ingest: { pipeline: () => ingest.pipeline, limits, rawRetentionDays: 90,
-      degraded: () => ingest.groupCommit.degraded,
-      invalidateSensors: (deviceId) => ingest.sensors.invalidateDevice(deviceId),
-    },
-  });
-  const http = serveHttp({ port: 0, hostname: "127.0.0.1", log, handle: app.handle, maxRequestBodySize: limits.maxBodyBytes });
-  const url = `http://127.0.0.1:${http.port}`;
+  const now = options.now ?? (() => new Date());
+
+  /** One server's worth of in-memory state over the shared stores. */
+  const boot = async (port: number) => {
+    const events = new EventHub(log);
+    const deviceAuth = new DeviceAuthenticator(() => stores.db);
+    const ingest = createIngest(stores, limits, log, events);
+    const stopping = new AbortController();
+    const services = startServices({
+      stores,
+      events,
+      log,
+      now,
+      notifications: { ...TEST_NOTIFICATIONS, ...options.notifications },
+      runDispatcher: false,
+      random: options.random,
+    });
+    await services.ready;
+    const app = createApp({
+      stores,
+      log,
+      deviceAuth,
+      events,
+      now: options.now,
+      stopping: stopping.signal,
+      liveReadingsIntervalMs: options.liveReadingsIntervalMs ?? 50,
+      ingest: {
+        pipeline: () => current.ingest.pipeline,
+        limits,
+        rawRetentionDays: 90,
+        degraded: () => current.ingest.groupCommit.degraded,
+        invalidateSensors: (deviceId) => current.ingest.sensors.invalidateDevice(deviceId),
+      },
+    });
+    const http = serveHttp({ port, hostname: "127.0.0.1", log, handle: app.handle, maxRequestBodySize: limits.maxBodyBytes });
+    return { events, deviceAuth, ingest, stopping, services, http };
+  };
+  const stop = async (instance: Awaited<ReturnType<typeof boot>>) => {
+    instance.stopping.abort();
+    await instance.http.stop(true);
+    await instance.ingest.stop();
+    await instance.services.stop();
+  };
+
+  let current = await boot(0);
+  const port = current.http.port!;
   const server: TestServer = {
-    url,
+    url: `http://127.0.0.1:${port}`,
     stores,
-    deviceAuth,
-    events,
-    ingest,
-    client: (token) => createAppClient({ url, token }),
+    deviceAuth: current.deviceAuth,
+    events: current.events,
+    ingest: current.ingest,
+    dispatcher: current.services.dispatcher,
+    client: (token) => createAppClient({ url: server.url, token }),
     restartIngest: async () => {
-      await ingest.stop();
-      ingest = createIngest(stores, limits, log, events);
-      server.ingest = ingest;
+      await current.ingest.stop();
+      current.ingest = createIngest(stores, limits, log, current.events);
+      server.ingest = current.ingest;
+    },
+    restart: async () => {
+      await stop(current);
+      current = await boot(port);
+      server.deviceAuth = current.deviceAuth;
+      server.events = current.events;
+      server.ingest = current.ingest;
+      server.dispatcher = current.services.dispatcher;
     },
     close: async () => {
-      await http.stop(true);
-      await ingest.stop();
+      await stop(current);
       await pg.cleanup();
       await ch.cleanup();
     },
