@@ -1,4 +1,5 @@
 import { createAppClient, type AppClient } from "../../client";
+import { openDatabase } from "../../db/client";
 import { createApp } from "../../server/app";
 import type { IngestLimits } from "../../server/config";
 import { DeviceAuthenticator } from "../../server/devices/device-auth";
@@ -28,6 +29,19 @@ export interface TestServer {
    * and port.
    */
   restart(): Promise<void>;
+  /**
+   * A second server on the same databases, as behind a load balancer: its own HTTP port, event hub
+   * and change relay, and (on PostgreSQL) its own connections.
+   */
+  peer(): Promise<PeerServer>;
+  close(): Promise<void>;
+}
+
+export interface PeerServer {
+  url: string;
+  events: EventHub;
+  dispatcher: NotificationDispatcher;
+  client: (token?: string) => AppClient;
   close(): Promise<void>;
 }
 
@@ -79,7 +93,7 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
   const now = options.now ?? (() => new Date());
 
   /** One server's worth of in-memory state over the shared stores. */
-  const boot = async (port: number) => {
+  const boot = async (port: number, stores: Stores) => {
     const events = new EventHub(log);
     const deviceAuth = new DeviceAuthenticator(() => stores.db);
     const ingest = createIngest(stores, limits, log, events);
@@ -94,6 +108,7 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
       random: options.random,
     });
     await services.ready;
+    const self = { events, deviceAuth, ingest, stopping, services };
     const app = createApp({
       stores,
       log,
@@ -103,24 +118,26 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
       stopping: stopping.signal,
       liveReadingsIntervalMs: options.liveReadingsIntervalMs ?? 50,
       ingest: {
-        pipeline: () => current.ingest.pipeline,
+        pipeline: () => self.ingest.pipeline,
         limits,
         rawRetentionDays: 90,
-        degraded: () => current.ingest.groupCommit.degraded,
-        invalidateSensors: (deviceId) => current.ingest.sensors.invalidateDevice(deviceId),
+        degraded: () => self.ingest.groupCommit.degraded,
+        invalidateSensors: (deviceId) => self.ingest.sensors.invalidateDevice(deviceId),
       },
     });
     const http = serveHttp({ port, hostname: "127.0.0.1", log, handle: app.handle, maxRequestBodySize: limits.maxBodyBytes });
-    return { events, deviceAuth, ingest, stopping, services, http };
+    return Object.assign(self, { http });
   };
   const stop = async (instance: Awaited<ReturnType<typeof boot>>) => {
+    // As the real shutdown: waiting requests answer, in-flight ones finish, then the rest is cut.
     instance.stopping.abort();
-    await instance.http.stop(true);
+    const drained = instance.http.stop(false).then(() => true);
+    if (!(await Promise.race([drained, Bun.sleep(2_000).then(() => false)]))) await instance.http.stop(true);
     await instance.ingest.stop();
     await instance.services.stop();
   };
 
-  let current = await boot(0);
+  let current = await boot(0, stores);
   const port = current.http.port!;
   const server: TestServer = {
     url: `http://127.0.0.1:${port}`,
@@ -137,11 +154,28 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
     },
     restart: async () => {
       await stop(current);
-      current = await boot(port);
+      current = await boot(port, stores);
       server.deviceAuth = current.deviceAuth;
       server.events = current.events;
       server.ingest = current.ingest;
       server.dispatcher = current.services.dispatcher;
+    },
+    peer: async () => {
+      const database = engine === "postgres" ? await openDatabase({ url: pg.url! }) : pg.database;
+      const peerStores = new Stores({ openPostgres: async () => database, openClickhouse: () => ch.clickhouse, demoData: false }, log);
+      await peerStores.start();
+      const instance = await boot(0, peerStores);
+      const url = `http://127.0.0.1:${instance.http.port}`;
+      return {
+        url,
+        events: instance.events,
+        dispatcher: instance.services.dispatcher,
+        client: (token) => createAppClient({ url, token }),
+        close: async () => {
+          await stop(instance);
+          if (database !== pg.database) await database.close();
+        },
+      };
     },
     close: async () => {
       await stop(current);
