@@ -81,8 +81,8 @@ export function createApp(deps: AppDeps) {
     })
     .all(
       "/trpc/*",
-      ({ request }) =>
-        fetchRequestHandler({
+      async ({ request }) =>
+        cutStreamsOnStop(await fetchRequestHandler({
           endpoint: "/trpc",
           req: request,
           router: appRouter,
@@ -95,7 +95,6 @@ export function createApp(deps: AppDeps) {
               deviceAuth,
               events,
               now,
-              stopping,
               liveReadingsIntervalMs: deps.liveReadingsIntervalMs ?? 1_000,
               connectionParams: info.connectionParams,
               req,
@@ -112,7 +111,7 @@ export function createApp(deps: AppDeps) {
               log.error({ requestId: metaOf(request).id, procedure: path, err: error.cause ?? error }, "procedure failed");
             }
           },
-        }),
+        }), stopping),
       // tRPC reads the body itself.
       { parse: "none" },
     )
@@ -161,6 +160,47 @@ export function createApp(deps: AppDeps) {
     );
 }
 
+/**
+ * Live subscriptions are endless event streams: when the server stops, cut them at the transport
+ * (the body ends without tRPC's "return" event), so draining requests does not wait for them and
+ * clients reconnect, as they do after any dropped connection, instead of ending the subscription.
+ */
+function cutStreamsOnStop(response: Response, stopping: AbortSignal): Response {
+  if (!response.body || !response.headers.get("content-type")?.startsWith("text/event-stream")) return response;
+  const reader = response.body.getReader();
+  let cut = () => {};
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      cut = () => {
+        // Ends the body as a dropped connection would: EventSource clients reconnect.
+        try {
+          controller.close();
+        } catch {
+          // Already closed.
+        }
+        void reader.cancel("server shutting down").catch(() => {});
+      };
+      if (stopping.aborted) cut();
+      else stopping.addEventListener("abort", cut, { once: true });
+    },
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          stopping.removeEventListener("abort", cut);
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      stopping.removeEventListener("abort", cut);
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: response.status, headers: response.headers });
+}
 
 function isLoopback(address: string): boolean {
   return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");

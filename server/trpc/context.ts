@@ -14,8 +14,6 @@ export interface Context {
   events: EventHub;
   /** The clock procedures use, injectable so tests can move time. */
   now: () => Date;
-  /** Aborted when the server shuts down: live subscriptions end. */
-  stopping: AbortSignal;
   /** Shortest gap between two live readings messages to one subscriber. */
   liveReadingsIntervalMs: number;
   /**

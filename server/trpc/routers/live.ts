@@ -8,6 +8,10 @@ import { router, siteProcedure } from "../trpc";
  * states come from every server (Postgres NOTIFY, see server/events/changes.ts); readings come from
  * this server's ingest only. A subscription starts with what happens next: load the current state
  * with the matching queries first.
+ *
+ * When the server shuts down, app.ts cuts these streams without a tRPC "return": clients see a
+ * dropped connection and reconnect (to another server, or this one once it is back), instead of
+ * taking it for the end of the subscription.
  */
 
 export interface LiveReading {
@@ -25,7 +29,7 @@ export const liveRouter = router({
     .input(liveReadingsInput)
     .subscription(async function* ({ ctx, input, signal }) {
       const only = input.sensorIds ? new Set(input.sensorIds) : null;
-      const ended = AbortSignal.any([signal ?? new AbortController().signal, ctx.stopping]);
+      const ended = signal ?? new AbortController().signal;
       const latestTs = new Map<string, number>();
       const batches = coalescedOf<LiveReading>(
         (put) =>
@@ -49,7 +53,7 @@ export const liveRouter = router({
   alerts: siteProcedure("viewer")
     .input(liveAlertsInput)
     .subscription(async function* ({ ctx, input, signal }) {
-      const ended = AbortSignal.any([signal ?? new AbortController().signal, ctx.stopping]);
+      const ended = signal ?? new AbortController().signal;
       yield* streamOf<AlertChanged>(
         (push) =>
           ctx.events.on("alert.changed", (change) => {
@@ -65,7 +69,7 @@ export const liveRouter = router({
   commands: siteProcedure("viewer")
     .input(liveCommandsInput)
     .subscription(async function* ({ ctx, input, signal }) {
-      const ended = AbortSignal.any([signal ?? new AbortController().signal, ctx.stopping]);
+      const ended = signal ?? new AbortController().signal;
       yield* streamOf<CommandChanged>(
         (push) =>
           ctx.events.on("command.changed", (change) => {
