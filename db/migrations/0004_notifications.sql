@@ -1,6 +1,7 @@
 CREATE TYPE "public"."notification_delivery_status" AS ENUM('pending', 'delivered', 'failed');--> statement-breakpoint
 CREATE TABLE "notification_deliveries" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"seq" bigserial NOT NULL,
 	"site_id" uuid NOT NULL,
 	"endpoint_id" uuid NOT NULL,
 	"event" text NOT NULL,

@@ -15,6 +15,8 @@ import { SIGNATURE_HEADER, signatureHeader } from "./signing";
  * A non-2xx answer, a timeout or a network error is retried after an exponential delay with
  * jitter (half fixed, half random, so retries of many deliveries spread out) until
  * `maxAttempts`; then the delivery is marked failed, with the last status and error kept.
+ * Deliveries to one endpoint are sent in queueing order; a retry may overtake, so receivers that
+ * care about order compare the body's `createdAt`.
  */
 
 export interface DispatcherConfig {
@@ -101,8 +103,16 @@ export class NotificationDispatcher {
     for (;;) {
       const claimed = await this.#claim(db, now);
       if (claimed.length === 0) return result;
-      const outcomes = await Promise.all(claimed.map((delivery) => this.#deliver(db, delivery, now)));
-      for (const outcome of outcomes) result[outcome] += 1;
+      // Endpoints in parallel; each endpoint's deliveries one after another, in queueing order.
+      const byEndpoint = new Map<string, typeof claimed>();
+      for (const delivery of claimed.sort((a, b) => a.seq - b.seq)) {
+        byEndpoint.set(delivery.endpointId, [...(byEndpoint.get(delivery.endpointId) ?? []), delivery]);
+      }
+      await Promise.all(
+        [...byEndpoint.values()].map(async (deliveries) => {
+          for (const delivery of deliveries) result[await this.#deliver(db, delivery, now)] += 1;
+        }),
+      );
       if (claimed.length < BATCH) return result;
     }
   }
@@ -119,7 +129,7 @@ export class NotificationDispatcher {
           or(isNull(notificationDeliveries.lockedUntil), lt(notificationDeliveries.lockedUntil, now)),
         ),
       )
-      .orderBy(asc(notificationDeliveries.nextAttemptAt))
+      .orderBy(asc(notificationDeliveries.nextAttemptAt), asc(notificationDeliveries.seq))
       .limit(BATCH)
       .for("update", { skipLocked: true });
     return db
