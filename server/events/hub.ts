@@ -5,8 +5,9 @@ import type { Logger } from "../logger";
  * In-process events between the parts of one server: ingest tells the automation and live
  * updates what it committed, without knowing who listens. Listeners run after the emitter's
  * work is done (never on a device's ack path) and a failing listener is logged, never thrown
- * back at the emitter. Events do not cross servers: whatever must survive a restart or reach
- * another server goes through Postgres.
+ * back at the emitter. The hub itself does not cross servers: whatever must survive a restart or
+ * reach another server goes through Postgres — alert and command changes arrive here from every
+ * server through the NOTIFY relay (./changes.ts).
  */
 
 export interface CommittedReading {
