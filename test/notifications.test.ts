@@ -3,6 +3,7 @@ import { count, eq } from "drizzle-orm";
 import { notificationDeliveries, webhookEndpoints } from "../db/schema";
 import { raiseAlert, resolveAlertByKey } from "../server/alerts/alerts";
 import { enqueueNotification } from "../server/notifications";
+import { quietUntil } from "../server/notifications/quiet-hours";
 import { testClock } from "./support/clock";
 import { startTestServer, TEST_NOTIFICATIONS, type TestServer } from "./support/server";
 import { postgresEngines } from "./support/stores";
@@ -16,6 +17,25 @@ import { startReceiver, verifySignature } from "./support/webhook-receiver";
  */
 
 const PASSWORD = "correct horse battery";
+
+describe("quiet hours", () => {
+  test("end at the local end time, across midnight and daylight-saving changes", () => {
+    // Berlin, CET (UTC+1): 23:30 → held until 07:00 the next morning.
+    expect(quietUntil(new Date("2026-03-02T22:30:00Z"), "22:00", "07:00", "Europe/Berlin")?.toISOString()).toBe("2026-03-03T06:00:00.000Z");
+    // 02:00 after midnight is still inside; 07:00 sharp is outside; 21:59 is outside.
+    expect(quietUntil(new Date("2026-03-03T01:00:00Z"), "22:00", "07:00", "Europe/Berlin")?.toISOString()).toBe("2026-03-03T06:00:00.000Z");
+    expect(quietUntil(new Date("2026-03-03T06:00:00Z"), "22:00", "07:00", "Europe/Berlin")).toBeNull();
+    expect(quietUntil(new Date("2026-03-03T20:59:00Z"), "22:00", "07:00", "Europe/Berlin")).toBeNull();
+    // The night clocks go forward (29 March 2026): 07:00 CEST is 05:00 UTC.
+    expect(quietUntil(new Date("2026-03-28T22:30:00Z"), "22:00", "07:00", "Europe/Berlin")?.toISOString()).toBe("2026-03-29T05:00:00.000Z");
+    // Within one day (13:00–15:00 in New York, UTC−5 in January).
+    expect(quietUntil(new Date("2026-01-10T18:30:00Z"), "13:00", "15:00", "America/New_York")?.toISOString()).toBe("2026-01-10T20:00:00.000Z");
+    expect(quietUntil(new Date("2026-01-10T17:59:00Z"), "13:00", "15:00", "America/New_York")).toBeNull();
+    // Unset or empty spans are never quiet.
+    expect(quietUntil(new Date(), null, null, "UTC")).toBeNull();
+    expect(quietUntil(new Date(), "08:00", "08:00", "UTC")).toBeNull();
+  });
+});
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
@@ -213,6 +233,26 @@ for (const engine of postgresEngines) {
       clock.set(new Date("2026-03-03T09:00:00Z"));
       await raise("info");
       expect(await tick()).toMatchObject({ delivered: 2 });
+    });
+
+    test("a retry that falls into quiet hours waits for their end, and waiting is not an attempt", async () => {
+      clock.set(new Date("2026-03-07T20:59:55Z")); // 21:59:55 in Berlin
+      const { webhook } = await createHook({ quietStart: "22:00", quietEnd: "07:00" });
+      receiver.failNext(1, 502);
+      await raise("warning");
+      expect(await tick()).toMatchObject({ retrying: 1 });
+      const [first] = await log(webhook.id);
+      clock.set(first!.nextAttemptAt); // past 22:00 now
+      expect(await tick()).toMatchObject({ held: 1, retrying: 0, delivered: 0 });
+      const [held] = await log(webhook.id);
+      const morning = new Date("2026-03-08T06:00:00Z");
+      expect(held).toMatchObject({ status: "pending", attempts: 1 });
+      expect(held!.heldUntil?.toISOString()).toBe(morning.toISOString());
+      expect(held!.nextAttemptAt.toISOString()).toBe(morning.toISOString());
+      expect(receiver.received).toHaveLength(1);
+      clock.set(morning);
+      expect(await tick()).toMatchObject({ delivered: 1 });
+      expect((await log(webhook.id))[0]).toMatchObject({ status: "delivered", attempts: 2 });
     });
 
     test("explicit notifications (the automation's notify action) are delivered like alerts", async () => {

@@ -1,9 +1,10 @@
 import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { notificationDeliveries, webhookEndpoints } from "../../db/schema";
+import { notificationDeliveries, sites, webhookEndpoints } from "../../db/schema";
 import type { Logger } from "../logger";
 import { messageOf } from "../stores";
 import { enqueueDueDigests } from "./digest";
+import { quietUntil } from "./quiet-hours";
 import { SIGNATURE_HEADER, signatureHeader } from "./signing";
 
 /**
@@ -43,6 +44,8 @@ export interface TickResult {
   delivered: number;
   retrying: number;
   failed: number;
+  /** Due, but the endpoint's quiet hours began meanwhile (a retry, or settings changed): held again. */
+  held: number;
   digests: number;
 }
 
@@ -99,7 +102,7 @@ export class NotificationDispatcher {
       this.#lastDigestCheck = now.getTime();
       digests = await enqueueDueDigests(db, now);
     }
-    const result: TickResult = { delivered: 0, retrying: 0, failed: 0, digests };
+    const result: TickResult = { delivered: 0, retrying: 0, failed: 0, held: 0, digests };
     for (;;) {
       const claimed = await this.#claim(db, now);
       if (claimed.length === 0) return result;
@@ -139,13 +142,28 @@ export class NotificationDispatcher {
       .returning();
   }
 
-  async #deliver(db: Db, delivery: typeof notificationDeliveries.$inferSelect, now: Date): Promise<"delivered" | "retrying" | "failed"> {
-    const [endpoint] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, delivery.endpointId));
+  async #deliver(db: Db, delivery: typeof notificationDeliveries.$inferSelect, now: Date): Promise<"delivered" | "retrying" | "failed" | "held"> {
+    const [found] = await db
+      .select({ endpoint: webhookEndpoints, timezone: sites.timezone })
+      .from(webhookEndpoints)
+      .innerJoin(sites, eq(sites.id, webhookEndpoints.siteId))
+      .where(eq(webhookEndpoints.id, delivery.endpointId));
+    const endpoint = found?.endpoint;
     const finish = (set: Partial<typeof notificationDeliveries.$inferInsert>) =>
       db.update(notificationDeliveries).set({ lockedUntil: null, ...set }).where(eq(notificationDeliveries.id, delivery.id));
     if (!endpoint || !endpoint.enabled) {
       await finish({ status: "failed", lastError: "endpoint disabled before delivery" });
       return "failed";
+    }
+    // Quiet hours are checked again now: a retry may fall into them, or they were set after queueing.
+    const heldByQuiet =
+      (delivery.event === "alert.raised" || delivery.event === "alert.resolved" || delivery.event === "notification") &&
+      !(delivery.severity === "critical" && endpoint.criticalBypassesQuiet);
+    const held = heldByQuiet ? quietUntil(now, endpoint.quietStart, endpoint.quietEnd, found!.timezone) : null;
+    if (held) {
+      // Not an attempt: give back the one the claim counted.
+      await finish({ nextAttemptAt: held, heldUntil: held, attempts: delivery.attempts - 1 });
+      return "held";
     }
     const body = JSON.stringify({
       id: delivery.id,
