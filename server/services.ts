@@ -43,14 +43,16 @@ export function startServices(deps: {
     await stores.start();
     if (stopped || !stores.ready) return;
     stopRelay = await relayChanges(stores.postgres, events, log.child({ component: "changes" }));
-    if (deps.runDispatcher && !stopped) dispatcher.start();
+    if (stopped) return void (await stopRelay().catch(() => {}));
+    if (deps.runDispatcher) dispatcher.start();
   })().catch((error) => log.error({ err: messageOf(error) }, "background services did not start"));
   return {
     dispatcher,
     ready,
+    // Does not wait for `ready`: the stores may never come up (an unreachable PostgreSQL), and
+    // shutdown must not hang on them. Whatever starts after this stops itself.
     stop: async () => {
       stopped = true;
-      await ready;
       await dispatcher.stop();
       await stopRelay?.().catch(() => {});
     },
