@@ -333,6 +333,28 @@ for (const engine of postgresEngines) {
       expect(new Set(receiver.received.map((r) => r.deliveryId)).size).toBe(12);
     });
 
+    test("an alert change rolled back queues and announces nothing: alert, outbox row and announcement commit together", async () => {
+      await createHook();
+      const announced: string[] = [];
+      const off = server.events.on("alert.changed", (c) => void announced.push(c.subject));
+      try {
+        const failed = await server.stores.db
+          .transaction(async (tx) => {
+            await raiseAlert(tx as unknown as typeof server.stores.db, { siteId, rule: "atomic", subject: "rolled-back", severity: "critical", title: "never" }, clock.now());
+            throw new Error("the caller's transaction fails after raising");
+          })
+          .catch((error: Error) => error.message);
+        expect(failed).toBe("the caller's transaction fails after raising");
+        await raise("critical", "atomic", "committed");
+        await Bun.sleep(100);
+        expect(announced).toEqual(["committed"]);
+        expect((await api.alerts.list.query({ siteId, limit: 100 })).items.filter((a) => a.rule === "atomic").map((a) => a.subject)).toEqual(["committed"]);
+        expect((await log()).map((d) => (d.payload as { subject: string }).subject)).toEqual(["committed"]);
+      } finally {
+        off();
+      }
+    });
+
     test("queued notifications survive a server restart and go out from the new server", async () => {
       const { webhook } = await createHook();
       await raise("warning");
