@@ -11,6 +11,12 @@ import { gzipSync } from "node:zlib";
  *   device.start();                       // flush every 5 s (and whenever a batch fills up)
  *   device.record("soil1", 41.7);         // ts defaults to now
  *   await device.stop();                  // flush what is left
+ *
+ * Commands to the device's actuators: `runCommands(handler)` long-polls, and for each command
+ * acknowledges it first (after which the server never delivers it again), runs the handler once,
+ * and reports succeeded or failed, retrying the report until the server has it. Commands are
+ * remembered by id (in `commandStateFile` too, when given), so a re-delivery or a lost answer
+ * never runs a command twice, even across a restart of the device program.
  */
 
 export interface Reading {
@@ -24,6 +30,19 @@ export interface Reading {
 export interface DeviceCommand {
   id: string;
   [field: string]: unknown;
+}
+
+/** What a command handler may return: a detail for the report (e.g. "ran 10.0 s"). Throwing reports failed. */
+export type CommandHandler = (command: DeviceCommand) => Promise<string | void> | string | void;
+
+type ReportStatus = "acknowledged" | "succeeded" | "failed";
+
+/** A command this device took on: running, or finished with a report the server may still need. */
+interface HandledCommand {
+  state: "running" | "succeeded" | "failed";
+  detail?: string;
+  /** Whether the server has the final report. */
+  reported: boolean;
 }
 
 export interface DeviceClientOptions {
@@ -47,6 +66,10 @@ export interface DeviceClientOptions {
   onDrop?: (count: number, reason: string) => void;
   /** Told about failed attempts (they are retried). */
   onError?: (error: Error) => void;
+  /** Keep the ids of commands taken on (and unsent reports) in this file, so a restart never runs one twice. */
+  commandStateFile?: string;
+  /** How many handled command ids to remember (default 1,000; the oldest are forgotten first). */
+  rememberCommands?: number;
   fetch?: typeof fetch;
   random?: () => number;
 }
@@ -96,6 +119,8 @@ export class DeviceClient {
   #stopped = false;
   #wake: (() => void) | undefined;
   #lastSave = 0;
+  /** Commands taken on, by id, oldest first. */
+  #handled = new Map<string, HandledCommand>();
   readonly #base: string;
   readonly #fetch: typeof fetch;
   readonly #random: () => number;
@@ -112,6 +137,10 @@ export class DeviceClient {
       this.#buffer = saved.buffer;
     }
     this.stats.buffered = this.#pendingCount();
+    if (options.commandStateFile && existsSync(options.commandStateFile)) {
+      const saved = JSON.parse(readFileSync(options.commandStateFile, "utf8")) as [string, HandledCommand][];
+      this.#handled = new Map(saved);
+    }
   }
 
   /** Buffers one reading; a full batch is sent at once when started. */
@@ -227,25 +256,146 @@ export class DeviceClient {
   }
 
   /** Commands queued for this device's actuators. `waitSeconds` long-polls (up to 30 s). */
-  async pollCommands(waitSeconds = 0): Promise<DeviceCommand[]> {
-    const response = await this.#fetch(`${this.#base}/v1/commands${waitSeconds > 0 ? `?wait=${Math.min(30, waitSeconds)}` : ""}`, {
+  async pollCommands(waitSeconds = 0, signal?: AbortSignal): Promise<DeviceCommand[]> {
+    const wait = Math.max(0, Math.min(30, Math.floor(waitSeconds)));
+    const timeout = AbortSignal.timeout((wait + 15) * 1000);
+    const response = await this.#fetch(`${this.#base}/v1/commands${wait > 0 ? `?wait=${wait}` : ""}`, {
       headers: { authorization: `Bearer ${this.options.token}` },
-      signal: AbortSignal.timeout((waitSeconds + 15) * 1000),
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
     });
     if (response.status === 401 || response.status === 403) throw new DeviceAuthError(await response.text(), response.status);
     if (!response.ok) throw new Error(`GET /v1/commands answered ${response.status}: ${await response.text()}`);
     return ((await response.json()) as { commands: DeviceCommand[] }).commands;
   }
 
-  /** Reports a command's progress: acknowledged when received, then succeeded or failed. */
-  async ack(commandId: string, status: "acknowledged" | "succeeded" | "failed", detail?: string): Promise<unknown> {
-    const response = await this.#fetch(`${this.#base}/v1/commands/${encodeURIComponent(commandId)}/ack`, {
+  /** Reports a command's progress: acknowledged when received, then succeeded or failed. Throws unless 2xx. */
+  async ack(commandId: string, status: ReportStatus, detail?: string): Promise<unknown> {
+    const response = await this.#report(commandId, status, detail);
+    if (!response.ok) throw new Error(`ack answered ${response.status}: ${await response.text()}`);
+    return response.json();
+  }
+
+  #report(commandId: string, status: ReportStatus, detail?: string): Promise<Response> {
+    return this.#fetch(`${this.#base}/v1/commands/${encodeURIComponent(commandId)}/ack`, {
       method: "POST",
       headers: { authorization: `Bearer ${this.options.token}`, "content-type": "application/json" },
       body: JSON.stringify(detail === undefined ? { status } : { status, detail }),
+      signal: AbortSignal.timeout(30_000),
     });
-    if (!response.ok) throw new Error(`ack answered ${response.status}: ${await response.text()}`);
-    return response.json();
+  }
+
+  /**
+   * Long-polls for commands and runs each once with `handler`, until `signal` aborts. Network
+   * errors and 5xx are retried with backoff; a bad token throws DeviceAuthError.
+   */
+  async runCommands(handler: CommandHandler, options: { signal?: AbortSignal; waitSeconds?: number } = {}): Promise<void> {
+    const signal = options.signal ?? new AbortController().signal;
+    let attempt = 0;
+    while (!signal.aborted) {
+      try {
+        await this.#sendUnreportedResults();
+        const commands = await this.pollCommands(options.waitSeconds ?? 30, signal);
+        for (const command of commands) {
+          if (signal.aborted) break;
+          await this.handleCommand(command, handler);
+        }
+        attempt = 0;
+      } catch (error) {
+        if (error instanceof DeviceAuthError) throw error;
+        if (signal.aborted) break;
+        this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
+        await new Promise((resolve) => {
+          const timer = setTimeout(resolve, this.#backoff(attempt++));
+          signal.addEventListener("abort", () => (clearTimeout(timer), resolve(undefined)), { once: true });
+        });
+      }
+    }
+  }
+
+  /**
+   * Takes one command on: acknowledge, run, report. A command already taken on is not run again;
+   * its report is re-sent if the server may not have it. Returns what happened to it.
+   */
+  async handleCommand(command: DeviceCommand, handler: CommandHandler): Promise<"ran" | "already handled" | "refused"> {
+    const known = this.#handled.get(command.id);
+    if (known) {
+      if (known.state !== "running" && !known.reported) await this.#sendResult(command.id, known);
+      return "already handled";
+    }
+    // Acknowledged first: from then on the server never delivers it again, even after a crash.
+    // Retried on this command (not left to a re-delivery): an acknowledgement whose answer was
+    // lost is not delivered again, and the retry's "changed: false" says it is still ours to run.
+    const ack = await this.#reportRetrying(command.id, "acknowledged");
+    if (ack.status === 409 || ack.status === 404) {
+      // Expired, cancelled or finished meanwhile (or not ours): nothing to run.
+      await ack.body?.cancel();
+      return "refused";
+    }
+    if (ack.status === 401 || ack.status === 403) throw new DeviceAuthError(await ack.text(), ack.status);
+    if (!ack.ok) throw new Error(`acknowledging ${command.id} answered ${ack.status}: ${await ack.text()}`);
+    await ack.body?.cancel();
+    this.#remember(command.id, { state: "running", reported: false });
+    let result: HandledCommand;
+    try {
+      const detail = await handler(command);
+      result = { state: "succeeded", reported: false, ...(typeof detail === "string" ? { detail } : {}) };
+    } catch (error) {
+      result = { state: "failed", reported: false, detail: error instanceof Error ? error.message : String(error) };
+    }
+    this.#remember(command.id, result);
+    await this.#sendResult(command.id, result).catch((error) => this.options.onError?.(error instanceof Error ? error : new Error(String(error))));
+    return "ran";
+  }
+
+  async #reportRetrying(id: string, status: ReportStatus, tries = 5): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const response = await this.#report(id, status);
+        if (response.status < 500 && response.status !== 429) return response;
+        if (attempt + 1 >= tries) return response;
+        await response.body?.cancel();
+      } catch (error) {
+        if (attempt + 1 >= tries) throw error;
+        this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
+      }
+      this.stats.retries += 1;
+      await new Promise((resolve) => setTimeout(resolve, this.#backoff(attempt)));
+    }
+  }
+
+  /** Final reports the server did not confirm (server down, or the device restarted). */
+  async #sendUnreportedResults(): Promise<void> {
+    for (const [id, handled] of this.#handled) {
+      if (handled.state !== "running" && !handled.reported) await this.#sendResult(id, handled);
+    }
+  }
+
+  async #sendResult(id: string, handled: HandledCommand): Promise<void> {
+    const response = await this.#report(id, handled.state as "succeeded" | "failed", handled.detail);
+    await response.body?.cancel();
+    // 2xx: recorded (or already was: a retry changes nothing). 409/404: the server will never take it.
+    if (response.ok || response.status === 409 || response.status === 404) {
+      this.#remember(id, { ...handled, reported: true });
+      return;
+    }
+    throw new Error(`reporting ${id} answered ${response.status}`);
+  }
+
+  #remember(id: string, handled: HandledCommand): void {
+    this.#handled.delete(id);
+    this.#handled.set(id, handled);
+    const limit = this.options.rememberCommands ?? 1000;
+    for (const [oldId, old] of this.#handled) {
+      if (this.#handled.size <= limit) break;
+      // Never forget a command whose report the server still needs.
+      if (old.state !== "running" && !old.reported) continue;
+      this.#handled.delete(oldId);
+    }
+    const file = this.options.commandStateFile;
+    if (file) {
+      writeFileSync(`${file}.tmp`, JSON.stringify([...this.#handled]));
+      renameSync(`${file}.tmp`, file);
+    }
   }
 
   #pendingCount(): number {

@@ -1,9 +1,11 @@
-import { createTRPCClient, httpBatchLink, type TRPCClient } from "@trpc/client";
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCClient } from "@trpc/client";
 import superjson from "superjson";
 // A type-only import: no server code ends up in an app bundle.
 import type { AppRouter } from "../server/trpc/root";
+import { FetchEventSource } from "./event-source";
 
 export type { AppRouter };
+export { FetchEventSource } from "./event-source";
 
 export interface AppClientOptions {
   /** Base URL of the Verdant server, e.g. "http://localhost:3000". */
@@ -18,19 +20,39 @@ export interface AppClientOptions {
 
 export type AppClient = TRPCClient<AppRouter>;
 
-/** A fully typed tRPC client (superjson, request batching) for browsers, React Native, Bun and Node. */
+/**
+ * A fully typed tRPC client (superjson) for browsers, React Native, Bun and Node. Queries and
+ * mutations are batched over HTTP; subscriptions (`live.*`) are server-sent event streams. With a
+ * token, or where the runtime has no EventSource, streams go through a fetch-based EventSource
+ * that sends the same `Authorization` header; a browser without a token uses its own EventSource
+ * and the session cookie.
+ */
 export function createAppClient(options: AppClientOptions): AppClient {
   const base = options.url.replace(/\/+$/, "");
+  const tokenOf = () => (typeof options.token === "function" ? options.token() : options.token);
+  const headers = () => {
+    const token = tokenOf();
+    return { ...options.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  };
+  const nativeEventSource = options.token === undefined && !options.headers && typeof globalThis.EventSource === "function";
   return createTRPCClient<AppRouter>({
     links: [
-      httpBatchLink({
-        url: `${base}/trpc`,
-        transformer: superjson,
-        fetch: options.fetch,
-        headers: () => {
-          const token = typeof options.token === "function" ? options.token() : options.token;
-          return { ...options.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) };
-        },
+      splitLink({
+        condition: (op) => op.type === "subscription",
+        true: nativeEventSource
+          ? httpSubscriptionLink({ url: `${base}/trpc`, transformer: superjson, eventSourceOptions: { withCredentials: true } })
+          : httpSubscriptionLink({
+              url: `${base}/trpc`,
+              transformer: superjson,
+              EventSource: FetchEventSource,
+              eventSourceOptions: { headers, ...(options.fetch ? { fetch: options.fetch } : {}) },
+            }),
+        false: httpBatchLink({
+          url: `${base}/trpc`,
+          transformer: superjson,
+          fetch: options.fetch,
+          headers,
+        }),
       }),
     ],
   });

@@ -23,6 +23,12 @@ export interface Database {
    * PostgreSQL server do not both apply the same migration. PGlite is single-process: no lock needed.
    */
   withMigrationLock<T>(fn: (db: Db) => Promise<T>): Promise<T>;
+  /**
+   * LISTENs on a channel: `onPayload` gets every NOTIFY payload, from this process or any other
+   * server on the same PostgreSQL, once the notifying transaction commits. postgres-js keeps a
+   * dedicated connection for it and re-listens after reconnecting. Resolves to the unlisten function.
+   */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -41,6 +47,7 @@ export async function openDatabase(target: PostgresTarget): Promise<Database> {
       await client.query("select 1");
     },
     withMigrationLock: (fn) => fn(db),
+    listen: async (channel, onPayload) => client.listen(channel, onPayload),
     close: () => client.close(),
   };
 }
@@ -70,6 +77,10 @@ function openPostgres(url: string): Database {
         await reserved`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.catch(() => {});
         reserved.release();
       }
+    },
+    listen: async (channel, onPayload) => {
+      const { unlisten } = await client.listen(channel, onPayload);
+      return unlisten;
     },
     close: () => client.end({ timeout: 5 }),
   };

@@ -34,6 +34,13 @@ export interface AppDeps {
   };
   /** Set while shutting down: /readyz turns 503 so load balancers stop sending traffic. */
   isShuttingDown?: () => boolean;
+  /**
+   * Aborted when shutdown starts: long polls answer and live subscriptions end at once, so
+   * draining in-flight requests does not wait for them.
+   */
+  stopping?: AbortSignal;
+  /** Live updates: the shortest gap between two readings messages to one subscriber (default 1,000 ms). */
+  liveReadingsIntervalMs?: number;
 }
 
 /** The Elysia app. Routes only wire: each calls a module and shapes the response. */
@@ -41,6 +48,7 @@ export function createApp(deps: AppDeps) {
   const { stores, log, deviceAuth } = deps;
   const now = deps.now ?? (() => new Date());
   const events = deps.events ?? new EventHub(log);
+  const stopping = deps.stopping ?? new AbortController().signal;
 
   return new Elysia()
     .onError(({ request, code, error }) => {
@@ -73,12 +81,12 @@ export function createApp(deps: AppDeps) {
     })
     .all(
       "/trpc/*",
-      ({ request }) =>
-        fetchRequestHandler({
+      async ({ request }) =>
+        cutStreamsOnStop(await fetchRequestHandler({
           endpoint: "/trpc",
           req: request,
           router: appRouter,
-          createContext: ({ req, resHeaders }) => {
+          createContext: ({ req, resHeaders, info }) => {
             const requestId = metaOf(request).id;
             return {
               requestId,
@@ -87,6 +95,8 @@ export function createApp(deps: AppDeps) {
               deviceAuth,
               events,
               now,
+              liveReadingsIntervalMs: deps.liveReadingsIntervalMs ?? 1_000,
+              connectionParams: info.connectionParams,
               req,
               resHeaders,
               clientIp: metaOf(request).remoteAddress || undefined,
@@ -101,7 +111,7 @@ export function createApp(deps: AppDeps) {
               log.error({ requestId: metaOf(request).id, procedure: path, err: error.cause ?? error }, "procedure failed");
             }
           },
-        }),
+        }), stopping),
       // tRPC reads the body itself.
       { parse: "none" },
     )
@@ -116,7 +126,7 @@ export function createApp(deps: AppDeps) {
       if (!auth.ok) return deviceAuthError(auth.reason);
       return { deviceId: auth.device.id, siteId: auth.device.siteId, name: auth.device.name };
     })
-    .use(deviceCommandRoutes({ stores, deviceAuth, now }))
+    .use(deviceCommandRoutes({ stores, deviceAuth, events, now, stopping }))
     .post(
       "/admin/:command",
       async ({ request, params }) => {
@@ -150,6 +160,47 @@ export function createApp(deps: AppDeps) {
     );
 }
 
+/**
+ * Live subscriptions are endless event streams: when the server stops, cut them at the transport
+ * (the body ends without tRPC's "return" event), so draining requests does not wait for them and
+ * clients reconnect, as they do after any dropped connection, instead of ending the subscription.
+ */
+function cutStreamsOnStop(response: Response, stopping: AbortSignal): Response {
+  if (!response.body || !response.headers.get("content-type")?.startsWith("text/event-stream")) return response;
+  const reader = response.body.getReader();
+  let cut = () => {};
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      cut = () => {
+        // Ends the body as a dropped connection would: EventSource clients reconnect.
+        try {
+          controller.close();
+        } catch {
+          // Already closed.
+        }
+        void reader.cancel("server shutting down").catch(() => {});
+      };
+      if (stopping.aborted) cut();
+      else stopping.addEventListener("abort", cut, { once: true });
+    },
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          stopping.removeEventListener("abort", cut);
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      stopping.removeEventListener("abort", cut);
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: response.status, headers: response.headers });
+}
 
 function isLoopback(address: string): boolean {
   return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");

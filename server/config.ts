@@ -1,6 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
 import type { InsertFormat } from "./ingest/encode";
+import type { DispatcherConfig } from "./notifications/dispatcher";
 
 /**
  * Configuration is read once, from the environment, validated here and passed down.
@@ -65,6 +66,12 @@ const envSchema = z.object({
   INGEST_MAX_QUEUE_ROWS: positiveInt(100_000_000).default(1_000_000),
   INGEST_INSERT_FORMAT: z.enum(["auto", "rowbinary", "tsv"], { message: "must be one of auto, rowbinary, tsv" }).default("auto"),
   DEVICE_SENSOR_LIMIT: positiveInt(10_000).default(64),
+  NOTIFY_INTERVAL_MS: positiveInt(3_600_000).default(1_000),
+  WEBHOOK_TIMEOUT_MS: positiveInt(120_000).default(10_000),
+  WEBHOOK_MAX_ATTEMPTS: positiveInt(100).default(8),
+  WEBHOOK_BACKOFF_BASE_MS: positiveInt(86_400_000).default(30_000),
+  WEBHOOK_BACKOFF_MAX_MS: positiveInt(7 * 86_400_000).default(3_600_000),
+  LIVE_READINGS_INTERVAL_MS: positiveInt(60_000).default(1_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce
     .number({ message: "must be a number" })
     .int("must be a whole number")
@@ -91,6 +98,9 @@ export interface Config {
   shutdownTimeoutMs: number;
   retention: { rawDays: number; rollupDays: number };
   ingest: IngestLimits;
+  notifications: DispatcherConfig;
+  /** Shortest gap between two live readings messages to one subscriber. */
+  liveReadingsIntervalMs: number;
 }
 
 export interface IngestLimits {
@@ -171,6 +181,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       sensorLimit: e.DEVICE_SENSOR_LIMIT,
       insertFormat: e.INGEST_INSERT_FORMAT === "auto" ? undefined : e.INGEST_INSERT_FORMAT,
     },
+    notifications: {
+      intervalMs: e.NOTIFY_INTERVAL_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      backoffBaseMs: e.WEBHOOK_BACKOFF_BASE_MS,
+      backoffMaxMs: e.WEBHOOK_BACKOFF_MAX_MS,
+    },
+    liveReadingsIntervalMs: e.LIVE_READINGS_INTERVAL_MS,
   };
 }
 

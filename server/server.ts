@@ -10,6 +10,7 @@ import { serveHttp } from "./http";
 import { createIngest } from "./ingest";
 import { describeConfig, type Config } from "./config";
 import type { Logger } from "./logger";
+import { startServices } from "./services";
 import { Stores } from "./stores";
 
 export interface RunningServer {
@@ -41,9 +42,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     log,
   );
   let shuttingDown = false;
+  const stopRequests = new AbortController();
   const deviceAuth = new DeviceAuthenticator(() => stores.db);
   const events = new EventHub(log.child({ component: "events" }));
   const ingest = createIngest(stores, config.ingest, log, events);
+  const services = startServices({ stores, events, log, now: () => new Date(), notifications: config.notifications, runDispatcher: true });
   const app = createApp({
     stores,
     log,
@@ -53,7 +56,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       degraded: () => ingest.groupCommit.degraded,
       invalidateSensors: (deviceId) => ingest.sensors.invalidateDevice(deviceId),
     },
-    adminSecret: dataDir.secret, isShuttingDown: () => shuttingDown });
+    adminSecret: dataDir.secret, isShuttingDown: () => shuttingDown,
+    stopping: stopRequests.signal,
+    liveReadingsIntervalMs: config.liveReadingsIntervalMs,
+  });
   let http;
   try {
     http = serveHttp({ port: config.port, hostname: config.host, log, handle: app.handle, maxRequestBodySize: config.ingest.maxBodyBytes });
@@ -81,6 +87,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     stopping ??= (async () => {
       shuttingDown = true;
       log.info({ reason }, "shutting down: no new requests, draining in-flight work");
+      // Long polls answer and live streams end now, instead of holding the drain below.
+      stopRequests.abort();
       const drained = http.stop(false).then(() => true);
       const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), config.shutdownTimeoutMs).unref());
       if (!(await Promise.race([drained, timedOut]))) {
@@ -90,6 +98,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       // Requests waiting on a commit finished above; commit anything still queued.
       await ingest.stop().catch((error) => log.error({ err: error }, "ingest drain failed"));
       log.info({ ingest: ingest.groupCommit.stats }, "ingest totals");
+      await services.stop().catch((error) => log.error({ err: error }, "stopping background services failed"));
       await stores.close();
       dataDir.release();
       log.info("stopped");

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../db/client";
-import { actuators, careTasks, commands, devices, plants, sensors, siteMembers, sites, species, users, waterings } from "../db/schema";
+import { actuators, careTasks, commands, devices, plants, sensors, siteMembers, sites, species, users, waterings, webhookEndpoints } from "../db/schema";
 import { raiseAlert } from "../server/alerts/alerts";
 import { createSession } from "../server/auth/sessions";
 import { hashPassword } from "../server/auth/passwords";
@@ -9,6 +9,7 @@ import { appRouter } from "../server/trpc/root";
 import type { SiteRole } from "../shared/schemas/accounts";
 import { startTestServer, type TestServer } from "./support/server";
 import { postgresEngines } from "./support/stores";
+import { TRPCClientError } from "@trpc/client";
 import { outcomeOf } from "./support/trpc";
 
 /**
@@ -32,6 +33,7 @@ interface Fixture {
   wateringId: string;
   alertId: string;
   commandId: string;
+  webhookId: string;
   userIds: Record<Exclude<Actor, "anonymous">, string>;
   emails: Record<Exclude<Actor, "anonymous">, string>;
   unique: string;
@@ -39,7 +41,7 @@ interface Fixture {
 
 interface Case {
   access: Access;
-  kind: "query" | "mutation";
+  kind: "query" | "mutation" | "subscription";
   input?: (fx: Fixture) => unknown;
   /** Outcomes that differ from "allowed" for a caller who passes the access check (business rules). */
   allowedOutcome?: Partial<Record<Actor, string>>;
@@ -161,7 +163,27 @@ const cases: Record<string, Case> = {
     input: (fx) => ({ siteId: fx.siteId, actuatorId: fx.actuatorId, command: { action: "pump", seconds: 5 }, idempotencyKey: `k-${fx.unique}` }),
   },
   "commands.cancel": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, commandId: fx.commandId }) },
+  "live.readings": { access: "viewer", kind: "subscription", input: (fx) => ({ siteId: fx.siteId }) },
+  "live.alerts": { access: "viewer", kind: "subscription", input: (fx) => ({ siteId: fx.siteId }) },
+  "live.commands": { access: "viewer", kind: "subscription", input: (fx) => ({ siteId: fx.siteId, actuatorId: fx.actuatorId }) },
+  "notifications.webhooks": { access: "editor", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
+  "notifications.deliveries": { access: "editor", kind: "query", input: (fx) => ({ siteId: fx.siteId, webhookId: fx.webhookId }) },
+  "notifications.createWebhook": {
+    access: "owner",
+    kind: "mutation",
+    input: (fx) => ({ siteId: fx.siteId, name: "Phone", url: "https://hooks.example.com/verdant", minSeverity: "warning" }),
+  },
+  "notifications.updateWebhook": { access: "owner", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, webhookId: fx.webhookId, enabled: false }) },
+  "notifications.deleteWebhook": { access: "owner", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, webhookId: fx.webhookId }) },
+  "notifications.rotateSecret": { access: "owner", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, webhookId: fx.webhookId }) },
+  "notifications.sendTest": { access: "owner", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, webhookId: fx.webhookId }) },
 };
+
+interface Procedure {
+  query: (i: unknown) => Promise<unknown>;
+  mutate: (i: unknown) => Promise<unknown>;
+  subscribe: (i: unknown, handlers: { onStarted?: () => void; onError?: (error: unknown) => void }) => { unsubscribe(): void };
+}
 
 const RANK: Record<Actor, number> = { anonymous: 0, outsider: 1, viewer: 2, editor: 3, owner: 4 };
 
@@ -248,6 +270,10 @@ for (const engine of postgresEngines) {
           createdAt: now,
         })
         .returning();
+      const [webhook] = await db
+        .insert(webhookEndpoints)
+        .values({ siteId, name: "hook", url: "https://hooks.example.com/x", secret: "whsec_fixture", secretHint: "whsec_fixt…", events: ["alert.raised"], createdAt: now, updatedAt: now })
+        .returning();
       const pick = <K extends "id" | "email">(k: K) =>
         Object.fromEntries(Object.entries(actorUsers).map(([a, u]) => [a, u[k]])) as Record<Exclude<Actor, "anonymous">, string>;
       return {
@@ -261,6 +287,7 @@ for (const engine of postgresEngines) {
         wateringId: watering!.id,
         alertId: alert.id,
         commandId: command!.id,
+        webhookId: webhook!.id,
         userIds: pick("id"),
         emails: pick("email"),
         unique: `${counter}-${Date.now()}`,
@@ -283,11 +310,32 @@ for (const engine of postgresEngines) {
     async function call(path: string, c: Case, actor: Actor, fx: Fixture): Promise<string> {
       let token: string | undefined;
       if (actor !== "anonymous") token = (await createSession(server.stores.db, fx.userIds[actor], new Date())).token;
-      const client = server.client(token) as unknown as Record<string, Record<string, { query: (i: unknown) => Promise<unknown>; mutate: (i: unknown) => Promise<unknown> }>>;
+      const client = server.client(token) as unknown as Record<string, Record<string, Procedure>>;
       const [head, tail] = path.includes(".") ? path.split(".") : [path, undefined];
-      const procedure = (tail ? client[head!]![tail] : (client[head!] as unknown)) as { query: (i: unknown) => Promise<unknown>; mutate: (i: unknown) => Promise<unknown> };
+      const procedure = (tail ? client[head!]![tail] : (client[head!] as unknown)) as Procedure;
       const input = c.input?.(fx);
+      if (c.kind === "subscription") return subscriptionOutcome(procedure, input);
       return outcomeOf(c.kind === "query" ? procedure.query(input) : procedure.mutate(input));
+    }
+
+    /**
+     * A refused subscription answers its stream with an error right after connecting; an allowed
+     * one stays open. So: the error's code, or "OK" if none came soon after the stream started.
+     */
+    function subscriptionOutcome(procedure: Procedure, input: unknown): Promise<string> {
+      return new Promise((resolve) => {
+        const subscription = procedure.subscribe(input, {
+          onStarted: () =>
+            setTimeout(() => {
+              subscription.unsubscribe();
+              resolve("OK");
+            }, 400),
+          onError: (error) => {
+            subscription.unsubscribe();
+            resolve(error instanceof TRPCClientError ? String(error.data?.code ?? "UNKNOWN") : String(error));
+          },
+        });
+      });
     }
 
     for (const [path, c] of Object.entries(cases)) {

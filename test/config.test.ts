@@ -60,6 +60,16 @@ describe("configuration", () => {
     expect(problemsOf({ INGEST_INSERT_FORMAT: "parquet" })[0]!.message).toContain("must be one of auto, rowbinary, tsv");
   });
 
+  test("webhook and live-update settings have defaults and are checked", () => {
+    expect(loadConfig({}).notifications).toEqual({ intervalMs: 1000, timeoutMs: 10_000, maxAttempts: 8, backoffBaseMs: 30_000, backoffMaxMs: 3_600_000 });
+    expect(loadConfig({}).liveReadingsIntervalMs).toBe(1000);
+    const set = loadConfig({ WEBHOOK_MAX_ATTEMPTS: "3", WEBHOOK_TIMEOUT_MS: "2500", LIVE_READINGS_INTERVAL_MS: "250" });
+    expect(set.notifications).toMatchObject({ maxAttempts: 3, timeoutMs: 2500 });
+    expect(set.liveReadingsIntervalMs).toBe(250);
+    const problems = problemsOf({ WEBHOOK_MAX_ATTEMPTS: "0", NOTIFY_INTERVAL_MS: "often" });
+    expect(problems.map((p) => p.variable).sort()).toEqual(["NOTIFY_INTERVAL_MS", "WEBHOOK_MAX_ATTEMPTS"]);
+  });
+
   test("ports out of range are refused", () => {
     expect(problemsOf({ PORT: "70000" })[0]!.message).toContain("between 0 and 65535");
   });

@@ -3,12 +3,18 @@ import type { Db } from "../../db/client";
 import { alerts } from "../../db/schema";
 import type { AlertSeverity } from "../../shared/schemas/alerts";
 import { AppError } from "../errors";
+import { announceAlert } from "../events/changes";
+import { enqueueForSite, severityAtLeast } from "../notifications/enqueue";
 import { afterCursor, keysetOf, orderBy, pageOf } from "../pagination";
 
 /**
  * Alerts: raised by rules (the automation), acknowledged and resolved by people. One unresolved
  * alert per dedup key (rule + subject) and site, enforced by a partial unique index: a condition
  * that keeps firing bumps the open alert's occurrence count and last-seen time.
+ *
+ * Each change is announced to live views (Postgres NOTIFY) and, when it is news (a new alert, a
+ * severity that rose, a resolution), queued for the site's webhooks, all in the transaction that
+ * makes the change: a crash cannot leave an alert whose notification was lost.
  */
 
 export type Alert = typeof alerts.$inferSelect;
@@ -29,53 +35,118 @@ export interface RaiseAlert {
 
 export const dedupKeyOf = (rule: string, subject: string) => `${rule}|${subject}`;
 
+/** What webhooks receive about an alert. */
+function alertPayload(alert: Alert) {
+  return {
+    alertId: alert.id,
+    rule: alert.rule,
+    subject: alert.subject,
+    severity: alert.severity,
+    status: alert.status,
+    title: alert.title,
+    message: alert.message,
+    plantId: alert.plantId,
+    deviceId: alert.deviceId,
+    sensorId: alert.sensorId,
+    occurrences: alert.occurrences,
+    firstSeenAt: alert.firstSeenAt.toISOString(),
+    lastSeenAt: alert.lastSeenAt.toISOString(),
+    resolvedAt: alert.resolvedAt?.toISOString() ?? null,
+  };
+}
+
+const announce = (db: Db, alert: Alert, change: "raised" | "acknowledged" | "resolved", now: Date) =>
+  announceAlert(db, {
+    siteId: alert.siteId,
+    alertId: alert.id,
+    change,
+    rule: alert.rule,
+    subject: alert.subject,
+    severity: alert.severity,
+    status: alert.status,
+    title: alert.title,
+    plantId: alert.plantId,
+    occurrences: alert.occurrences,
+    at: now.getTime(),
+  });
+
+/** Announces a resolution and queues its notification; inside the resolving transaction. */
+async function afterResolve(db: Db, alert: Alert, now: Date): Promise<void> {
+  await announce(db, alert, "resolved", now);
+  await enqueueForSite(db, { siteId: alert.siteId, event: "alert.resolved", severity: alert.severity, data: alertPayload(alert) }, now);
+}
+
 /**
  * Raises an alert, or records another occurrence of the open one with the same dedup key (its
  * severity, title and message take the latest values). Atomic, so concurrent raises cannot open
  * two alerts for one condition. `created` tells whether a new alert was opened.
  */
 export async function raiseAlert(db: Db, input: RaiseAlert, now: Date): Promise<{ alert: Alert; created: boolean }> {
-  const [row] = await db
-    .insert(alerts)
-    .values({
-      siteId: input.siteId,
-      rule: input.rule,
-      subject: input.subject,
-      dedupKey: dedupKeyOf(input.rule, input.subject),
-      severity: input.severity,
-      title: input.title,
-      message: input.message ?? null,
-      plantId: input.plantId ?? null,
-      deviceId: input.deviceId ?? null,
-      sensorId: input.sensorId ?? null,
-      firstSeenAt: now,
-      lastSeenAt: now,
-      createdAt: now,
-    })
-    .onConflictDoUpdate({
-      target: [alerts.siteId, alerts.dedupKey],
-      // Must repeat the partial index's predicate for Postgres to pick that index.
-      targetWhere: sql.raw(`status <> 'resolved'`),
-      set: {
-        occurrences: sql`${alerts.occurrences} + 1`,
-        lastSeenAt: now,
+  const dedupKey = dedupKeyOf(input.rule, input.subject);
+  return db.transaction(async (tx) => {
+    // Locked, so concurrent raises see each other's severity when deciding about escalation.
+    const [before] = await tx
+      .select({ severity: alerts.severity })
+      .from(alerts)
+      .where(and(eq(alerts.siteId, input.siteId), eq(alerts.dedupKey, dedupKey), ne(alerts.status, "resolved")))
+      .for("update");
+    const [row] = await tx
+      .insert(alerts)
+      .values({
+        siteId: input.siteId,
+        rule: input.rule,
+        subject: input.subject,
+        dedupKey,
         severity: input.severity,
         title: input.title,
         message: input.message ?? null,
-      },
-    })
-    .returning();
-  return { alert: row!, created: row!.occurrences === 1 };
+        plantId: input.plantId ?? null,
+        deviceId: input.deviceId ?? null,
+        sensorId: input.sensorId ?? null,
+        firstSeenAt: now,
+        lastSeenAt: now,
+        createdAt: now,
+      })
+      .onConflictDoUpdate({
+        target: [alerts.siteId, alerts.dedupKey],
+        // Must repeat the partial index's predicate for Postgres to pick that index.
+        targetWhere: sql.raw(`status <> 'resolved'`),
+        set: {
+          occurrences: sql`${alerts.occurrences} + 1`,
+          lastSeenAt: now,
+          severity: input.severity,
+          title: input.title,
+          message: input.message ?? null,
+        },
+      })
+      .returning();
+    const alert = row!;
+    const created = alert.occurrences === 1;
+    const escalated = !created && before !== undefined && !severityAtLeast(before.severity, alert.severity);
+    await announce(tx as unknown as Db, alert, "raised", now);
+    // A condition that keeps firing is not news; a new alert or a rise in severity is.
+    if (created || escalated) {
+      await enqueueForSite(
+        tx as unknown as Db,
+        { siteId: alert.siteId, event: "alert.raised", severity: alert.severity, data: { ...alertPayload(alert), escalatedFrom: escalated ? before!.severity : null } },
+        now,
+      );
+    }
+    return { alert, created };
+  });
 }
 
 /** The automation's "condition cleared": resolves the open alert of this rule and subject, if any. */
 export async function resolveAlertByKey(db: Db, input: { siteId: string; rule: string; subject: string }, now: Date): Promise<Alert | null> {
-  const [row] = await db
-    .update(alerts)
-    .set({ status: "resolved", resolvedAt: now, resolvedBy: null })
-    .where(and(eq(alerts.siteId, input.siteId), eq(alerts.dedupKey, dedupKeyOf(input.rule, input.subject)), ne(alerts.status, "resolved")))
-    .returning();
-  return row ?? null;
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(alerts)
+      .set({ status: "resolved", resolvedAt: now, resolvedBy: null })
+      .where(and(eq(alerts.siteId, input.siteId), eq(alerts.dedupKey, dedupKeyOf(input.rule, input.subject)), ne(alerts.status, "resolved")))
+      .returning();
+    if (row) await afterResolve(tx as unknown as Db, row, now);
+    return row ?? null;
+  });
 }
 
 export async function listAlerts(
@@ -109,23 +180,29 @@ export async function getAlert(db: Db, siteId: string, alertId: string): Promise
 /** An active alert becomes acknowledged: someone is on it. It stays open until resolved. */
 export async function acknowledgeAlert(db: Db, siteId: string, alertId: string, actor: { userId: string; now: Date }): Promise<Alert> {
   const current = await getAlert(db, siteId, alertId);
-  const [row] = await db
-    .update(alerts)
-    .set({ status: "acknowledged", acknowledgedAt: actor.now, acknowledgedBy: actor.userId })
-    .where(and(eq(alerts.id, current.id), eq(alerts.status, "active")))
-    .returning();
-  if (!row) throw new AppError("CONFLICT", `an ${current.status} alert cannot be acknowledged`, { path: "alertId" });
-  return row;
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(alerts)
+      .set({ status: "acknowledged", acknowledgedAt: actor.now, acknowledgedBy: actor.userId })
+      .where(and(eq(alerts.id, current.id), eq(alerts.status, "active")))
+      .returning();
+    if (!row) throw new AppError("CONFLICT", `an ${current.status} alert cannot be acknowledged`, { path: "alertId" });
+    await announce(tx as unknown as Db, row, "acknowledged", actor.now);
+    return row;
+  });
 }
 
 /** Resolving closes the alert; the same condition firing again opens a new one. */
 export async function resolveAlert(db: Db, siteId: string, alertId: string, actor: { userId: string; now: Date }): Promise<Alert> {
   const current = await getAlert(db, siteId, alertId);
-  const [row] = await db
-    .update(alerts)
-    .set({ status: "resolved", resolvedAt: actor.now, resolvedBy: actor.userId })
-    .where(and(eq(alerts.id, current.id), ne(alerts.status, "resolved")))
-    .returning();
-  if (!row) throw new AppError("CONFLICT", "the alert is already resolved", { path: "alertId" });
-  return row;
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(alerts)
+      .set({ status: "resolved", resolvedAt: actor.now, resolvedBy: actor.userId })
+      .where(and(eq(alerts.id, current.id), ne(alerts.status, "resolved")))
+      .returning();
+    if (!row) throw new AppError("CONFLICT", "the alert is already resolved", { path: "alertId" });
+    await afterResolve(tx as unknown as Db, row, actor.now);
+    return row;
+  });
 }

@@ -3,6 +3,7 @@ import type { Db } from "../../db/client";
 import { actuators, commands, plants } from "../../db/schema";
 import type { CommandRequest, CommandStatus } from "../../shared/schemas/commands";
 import { AppError } from "../errors";
+import { announceCommand } from "../events/changes";
 import { DEFAULT_PUMP_MAX_RUN_SECONDS, requireActuator, type Actuator } from "../devices/actuators";
 import { afterCursor, keysetOf, orderBy, pageOf } from "../pagination";
 import { followCommand, recordWatering } from "../watering/ledger";
@@ -14,11 +15,25 @@ import { followCommand, recordWatering } from "../watering/ledger";
  *   pending → sent (fetched) → acknowledged → succeeded | failed
  *   pending | sent, past expiresAt → expired        pending | sent → cancelled (by a person)
  *
- * Expiry is applied when commands are read, so no timer has to run for it.
+ * Expiry is applied when commands are read, so no timer has to run for it. Every change is
+ * announced (Postgres NOTIFY, delivered on commit) so waiting devices and live views on any server
+ * learn of it at once.
  */
 
 export type Command = typeof commands.$inferSelect;
 type AckStatus = "acknowledged" | "succeeded" | "failed";
+
+/** Announces a command's new state; call inside the transaction that changed it. */
+const announce = (db: Db, row: Command, now: Date) =>
+  announceCommand(db, {
+    siteId: row.siteId,
+    deviceId: row.deviceId,
+    actuatorId: row.actuatorId,
+    commandId: row.id,
+    status: row.status,
+    detail: row.detail,
+    at: now.getTime(),
+  });
 
 const OPEN: CommandStatus[] = ["pending", "sent"];
 const ACK_FROM: Record<AckStatus, CommandStatus[]> = {
@@ -29,12 +44,17 @@ const ACK_FROM: Record<AckStatus, CommandStatus[]> = {
 
 /** Marks open commands past their expiry as expired (within `scope`), and fails their ledger entries. */
 export async function expireDue(db: Db, now: Date, scope: SQL): Promise<void> {
-  const expired = await db
-    .update(commands)
-    .set({ status: "expired", finishedAt: now })
-    .where(and(scope, inArray(commands.status, OPEN), lte(commands.expiresAt, now)))
-    .returning({ id: commands.id });
-  for (const { id } of expired) await followCommand(db, id, "expired", now);
+  await db.transaction(async (tx) => {
+    const expired = await tx
+      .update(commands)
+      .set({ status: "expired", finishedAt: now })
+      .where(and(scope, inArray(commands.status, OPEN), lte(commands.expiresAt, now)))
+      .returning();
+    for (const row of expired) {
+      await followCommand(tx as unknown as Db, row.id, "expired", now);
+      await announce(tx as unknown as Db, row, now);
+    }
+  });
 }
 
 /** What the command means for this actuator, or a BAD_REQUEST on the field that does not fit. */
@@ -120,6 +140,7 @@ export async function queueCommand(
       .returning();
     // A concurrent request with the same key won the insert: answer with its command.
     if (!row) return replay((await existing())!);
+    await announce(tx as unknown as Db, row, actor.now);
     if (plan.action === "pump" && actuator.plantId) {
       const [plant] = await tx.select({ archivedAt: plants.archivedAt }).from(plants).where(eq(plants.id, actuator.plantId));
       if (plant && !plant.archivedAt) {
@@ -181,6 +202,7 @@ export async function cancelCommand(db: Db, siteId: string, commandId: string, n
       .returning();
     if (!row) throw new AppError("CONFLICT", `a ${current.status} command can no longer be cancelled`, { path: "commandId" });
     await followCommand(tx as unknown as Db, row.id, "cancelled", now);
+    await announce(tx as unknown as Db, row, now);
     return row;
   });
 }
@@ -219,10 +241,14 @@ export async function fetchDeviceCommands(db: Db, deviceId: string, now: Date, l
     .limit(limit);
   const pending = rows.filter((r) => r.command.status === "pending").map((r) => r.command.id);
   if (pending.length) {
-    await db
-      .update(commands)
-      .set({ status: "sent", sentAt: now })
-      .where(and(inArray(commands.id, pending), eq(commands.status, "pending")));
+    await db.transaction(async (tx) => {
+      const sent = await tx
+        .update(commands)
+        .set({ status: "sent", sentAt: now })
+        .where(and(inArray(commands.id, pending), eq(commands.status, "pending")))
+        .returning();
+      for (const row of sent) await announce(tx as unknown as Db, row, now);
+    });
   }
   return rows.map((r) => deviceCommandView({ ...r.command, status: r.command.status === "pending" ? "sent" : r.command.status }, r));
 }
@@ -260,6 +286,7 @@ export async function acknowledgeCommand(
       .where(eq(commands.id, current.id))
       .returning();
     await followCommand(tx as unknown as Db, row!.id, report.status, now, report.detail);
+    await announce(tx as unknown as Db, row!, now);
     return { command: row!, changed: true };
   });
 }

@@ -5,8 +5,9 @@ import type { Logger } from "../logger";
  * In-process events between the parts of one server: ingest tells the automation and live
  * updates what it committed, without knowing who listens. Listeners run after the emitter's
  * work is done (never on a device's ack path) and a failing listener is logged, never thrown
- * back at the emitter. Events do not cross servers: whatever must survive a restart or reach
- * another server goes through Postgres.
+ * back at the emitter. The hub itself does not cross servers: whatever must survive a restart or
+ * reach another server goes through Postgres — alert and command changes arrive here from every
+ * server through the NOTIFY relay (./changes.ts).
  */
 
 export interface CommittedReading {
@@ -28,8 +29,39 @@ export interface ReadingsCommitted {
   readings(): CommittedReading[];
 }
 
+/** A command changed state (queued, fetched, acknowledged, finished, expired, cancelled), on any server. */
+export interface CommandChanged {
+  siteId: string;
+  deviceId: string;
+  actuatorId: string;
+  commandId: string;
+  status: "pending" | "sent" | "acknowledged" | "succeeded" | "failed" | "expired" | "cancelled";
+  detail: string | null;
+  /** When the change happened (epoch ms, the changing server's clock). */
+  at: number;
+}
+
+/** An alert was raised (or fired again), acknowledged or resolved, on any server. */
+export interface AlertChanged {
+  siteId: string;
+  alertId: string;
+  /** "raised" covers a repeated occurrence too: compare `occurrences`. */
+  change: "raised" | "acknowledged" | "resolved";
+  rule: string;
+  subject: string;
+  severity: "info" | "warning" | "critical";
+  status: "active" | "acknowledged" | "resolved";
+  title: string;
+  plantId: string | null;
+  occurrences: number;
+  at: number;
+}
+
 export interface HubEvents {
   "readings.committed": ReadingsCommitted;
+  /** Relayed from Postgres NOTIFY (server/events/changes.ts), so every server sees every change. */
+  "command.changed": CommandChanged;
+  "alert.changed": AlertChanged;
 }
 
 type Listener<E extends keyof HubEvents> = (event: HubEvents[E]) => void | Promise<void>;

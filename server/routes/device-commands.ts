@@ -1,8 +1,10 @@
 import { Elysia } from "elysia";
 import { bearerOf } from "../http";
 import { commandAckBody } from "../../shared/schemas/commands";
-import { acknowledgeCommand, fetchDeviceCommands } from "../commands/commands";
+import { acknowledgeCommand } from "../commands/commands";
+import { longPollCommands, MAX_WAIT_SECONDS } from "../commands/long-poll";
 import type { DeviceAuthenticator } from "../devices/device-auth";
+import type { EventHub } from "../events/hub";
 import { deviceAuthError, httpError, httpErrorOf } from "../http-errors";
 import type { Stores } from "../stores";
 
@@ -10,22 +12,23 @@ import type { Stores } from "../stores";
  * Devices fetch their commands and report on them with their device token:
  *   GET  /v1/commands[?wait=<0..30>]   → { commands: [...] }   (open commands, oldest first)
  *   POST /v1/commands/:id/ack { status: "acknowledged"|"succeeded"|"failed", detail? }
- * With `wait`, an empty answer is held up to that many seconds until a command arrives (long poll).
+ * With `wait`, an empty answer is held up to that many seconds until a command arrives (long poll);
+ * the device hanging up or the server stopping ends the wait at once.
  */
 
 export interface DeviceCommandDeps {
   stores: Stores;
   deviceAuth: DeviceAuthenticator;
+  events: EventHub;
   now: () => Date;
+  /** Aborted when the server starts shutting down. */
+  stopping: AbortSignal;
 }
-
-const MAX_WAIT_SECONDS = 30;
-const POLL_INTERVAL_MS = 250;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 
 export function deviceCommandRoutes(deps: DeviceCommandDeps) {
-  const { stores, deviceAuth, now } = deps;
+  const { stores, deviceAuth, events, now, stopping } = deps;
   return new Elysia({ name: "device-commands" })
     .get("/v1/commands", async ({ request }) => {
       const auth = await deviceAuth.authenticate(bearerOf(request));
@@ -35,14 +38,16 @@ export function deviceCommandRoutes(deps: DeviceCommandDeps) {
       if (!Number.isInteger(wait) || wait < 0 || wait > MAX_WAIT_SECONDS) {
         return httpError(400, "invalid request", { path: "wait", message: `must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}` });
       }
-      const deadline = Date.now() + wait * 1000;
       try {
-        for (;;) {
-          const commands = await fetchDeviceCommands(stores.db, auth.device.id, now());
-          const left = deadline - Date.now();
-          if (commands.length > 0 || left <= 0 || request.signal.aborted) return { commands };
-          await Bun.sleep(Math.min(POLL_INTERVAL_MS, left));
-        }
+        const commands = await longPollCommands({
+          db: () => stores.db,
+          events,
+          now,
+          deviceId: auth.device.id,
+          waitMs: wait * 1000,
+          signal: AbortSignal.any([request.signal, stopping]),
+        });
+        return { commands };
       } catch (error) {
         return httpErrorOf(error);
       }

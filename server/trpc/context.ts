@@ -14,6 +14,13 @@ export interface Context {
   events: EventHub;
   /** The clock procedures use, injectable so tests can move time. */
   now: () => Date;
+  /** Shortest gap between two live readings messages to one subscriber. */
+  liveReadingsIntervalMs: number;
+  /**
+   * What a subscription's client sent as `connectionParams` (a query parameter of the SSE URL):
+   * how a browser's EventSource, which cannot set headers, may pass a session token.
+   */
+  connectionParams: Record<string, string | undefined> | null;
   /** The raw request, for headers (auth, origin) and the response headers to set. */
   req: Request;
   resHeaders: Headers;

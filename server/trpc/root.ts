@@ -4,6 +4,8 @@ import { authRouter } from "./routers/auth";
 import { commandsRouter } from "./routers/commands";
 import { devicesRouter } from "./routers/devices";
 import { healthQuery } from "./routers/health";
+import { liveRouter } from "./routers/live";
+import { notificationsRouter } from "./routers/notifications";
 import { plantsRouter } from "./routers/plants";
 import { sensorsRouter } from "./routers/sensors";
 import { sitesRouter } from "./routers/sites";
@@ -26,6 +28,8 @@ export const appRouter = router({
   waterings: wateringsRouter,
   alerts: alertsRouter,
   commands: commandsRouter,
+  live: liveRouter,
+  notifications: notificationsRouter,
 });
 
 export type AppRouter = typeof appRouter;

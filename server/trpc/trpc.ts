@@ -17,6 +17,12 @@ import type { Context } from "./context";
  */
 const t = initTRPC.context<Context>().create({
   transformer: superjson,
+  // Live subscriptions (server-sent events): a ping every 10 s keeps idle streams under Bun's
+  // idle timeout and proxies' read timeouts; the client reconnects after 25 s without one.
+  sse: {
+    ping: { enabled: true, intervalMs: 10_000 },
+    client: { reconnectAfterInactivityMs: 25_000 },
+  },
   errorFormatter({ shape, error }) {
     const cause = error.cause;
     const issues =
@@ -57,7 +63,8 @@ const mapErrors = t.middleware(async ({ ctx, next }) => {
  * any browser request naming a foreign Origin is refused (that also stops login CSRF).
  */
 const csrfGuard = t.middleware(({ ctx, type, next }) => {
-  if (type !== "query") {
+  // Queries and subscriptions only read: another origin cannot read the answer without CORS.
+  if (type === "mutation") {
     const origin = ctx.req.headers.get("origin");
     const cookieAuth = !bearerOf(ctx.req) && readCookie(ctx.req.headers.get("cookie"), SESSION_COOKIE) !== undefined;
     if ((origin !== null || cookieAuth) && !originMatchesHost(ctx.req)) {
@@ -69,9 +76,14 @@ const csrfGuard = t.middleware(({ ctx, type, next }) => {
 
 export const publicProcedure = t.procedure.use(mapErrors).use(csrfGuard);
 
-/** Resolves the session from `Authorization: Bearer` (apps) or the session cookie (browsers). */
-export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  const bearer = bearerOf(ctx.req);
+/**
+ * Resolves the session from `Authorization: Bearer` (apps) or the session cookie (browsers). A
+ * subscription may instead carry the token in `connectionParams.token`, for clients whose
+ * EventSource cannot set headers and that do not use the cookie.
+ */
+export const authedProcedure = publicProcedure.use(async ({ ctx, type, next }) => {
+  const paramToken = type === "subscription" ? ctx.connectionParams?.token : undefined;
+  const bearer = bearerOf(ctx.req) ?? (typeof paramToken === "string" && paramToken ? paramToken : undefined);
   const token = bearer ?? readCookie(ctx.req.headers.get("cookie"), SESSION_COOKIE);
   const auth = token ? await validateSessionToken(ctx.stores.db, token, ctx.now()) : null;
   if (!auth || !token) throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in first: no valid session" });

@@ -1,4 +1,5 @@
 import { createAppClient, type AppClient } from "../../client";
+import { openDatabase } from "../../db/client";
 import { createApp } from "../../server/app";
 import type { IngestLimits } from "../../server/config";
 import { DeviceAuthenticator } from "../../server/devices/device-auth";
@@ -6,6 +7,8 @@ import { EventHub } from "../../server/events/hub";
 import { serveHttp } from "../../server/http";
 import { createIngest, type Ingest } from "../../server/ingest";
 import { createLogger } from "../../server/logger";
+import type { DispatcherConfig, NotificationDispatcher } from "../../server/notifications/dispatcher";
+import { startServices, type Services } from "../../server/services";
 import { Stores } from "../../server/stores";
 import { openTestClickhouse, openTestDatabase, type PostgresEngine } from "./stores";
 
@@ -15,9 +18,30 @@ export interface TestServer {
   deviceAuth: DeviceAuthenticator;
   events: EventHub;
   ingest: Ingest;
+  /** The webhook dispatcher: not running, tests call `tick(now)`. */
+  dispatcher: NotificationDispatcher;
   client: (token?: string) => AppClient;
   /** Forget everything the ingest pipeline holds in memory, as a server restart would. */
   restartIngest(): Promise<void>;
+  /**
+   * Stops this server as a shutdown would (long polls answer, streams end, HTTP stops, the change
+   * relay unlistens) and starts a new one, with nothing in memory carried over, on the same stores
+   * and port.
+   */
+  restart(): Promise<void>;
+  /**
+   * A second server on the same databases, as behind a load balancer: its own HTTP port, event hub
+   * and change relay, and (on PostgreSQL) its own connections.
+   */
+  peer(): Promise<PeerServer>;
+  close(): Promise<void>;
+}
+
+export interface PeerServer {
+  url: string;
+  events: EventHub;
+  dispatcher: NotificationDispatcher;
+  client: (token?: string) => AppClient;
   close(): Promise<void>;
 }
 
@@ -31,14 +55,27 @@ export const TEST_INGEST_LIMITS: IngestLimits = {
   sensorLimit: 64,
 };
 
+export const TEST_NOTIFICATIONS: DispatcherConfig = {
+  intervalMs: 1_000,
+  timeoutMs: 2_000,
+  maxAttempts: 4,
+  backoffBaseMs: 10_000,
+  backoffMaxMs: 60_000,
+};
+
+export interface TestServerOptions {
+  now?: () => Date;
+  ingest?: Partial<IngestLimits>;
+  notifications?: Partial<DispatcherConfig>;
+  random?: () => number;
+  liveReadingsIntervalMs?: number;
+}
+
 /**
  * The real Elysia app on a free loopback port, over fresh real stores: what a test talks to
  * through HTTP and the typed client.
  */
-export async function startTestServer(
-  engine: PostgresEngine,
-  options: { now?: () => Date; ingest?: Partial<IngestLimits> } = {},
-): Promise<TestServer> {
+export async function startTestServer(engine: PostgresEngine, options: TestServerOptions = {}): Promise<TestServer> {
   const pg = await openTestDatabase(engine);
   const ch = openTestClickhouse();
   const log = createLogger(process.env.TEST_LOG_LEVEL === "debug" ? "debug" : "silent");
@@ -52,38 +89,96 @@ export async function startTestServer(
     log,
   );
   await stores.start();
-  const deviceAuth = new DeviceAuthenticator(() => stores.db);
   const limits = { ...TEST_INGEST_LIMITS, ...options.ingest };
-  const events = new EventHub(log);
-  let ingest = createIngest(stores, limits, log, events);
-  const app = createApp({
-    stores,
-    log,
-    deviceAuth,
-    events,
-    now: options.now,
-    ingest: { pipeline: () => ingest.pipeline, limits, rawRetentionDays: 90,
-      degraded: () => ingest.groupCommit.degraded,
-      invalidateSensors: (deviceId) => ingest.sensors.invalidateDevice(deviceId),
-    },
-  });
-  const http = serveHttp({ port: 0, hostname: "127.0.0.1", log, handle: app.handle, maxRequestBodySize: limits.maxBodyBytes });
-  const url = `http://127.0.0.1:${http.port}`;
+  const now = options.now ?? (() => new Date());
+
+  /** One server's worth of in-memory state over the shared stores. */
+  const boot = async (port: number, stores: Stores) => {
+    const events = new EventHub(log);
+    const deviceAuth = new DeviceAuthenticator(() => stores.db);
+    const ingest = createIngest(stores, limits, log, events);
+    const stopping = new AbortController();
+    const services = startServices({
+      stores,
+      events,
+      log,
+      now,
+      notifications: { ...TEST_NOTIFICATIONS, ...options.notifications },
+      runDispatcher: false,
+      random: options.random,
+    });
+    await services.ready;
+    const self = { events, deviceAuth, ingest, stopping, services };
+    const app = createApp({
+      stores,
+      log,
+      deviceAuth,
+      events,
+      now: options.now,
+      stopping: stopping.signal,
+      liveReadingsIntervalMs: options.liveReadingsIntervalMs ?? 50,
+      ingest: {
+        pipeline: () => self.ingest.pipeline,
+        limits,
+        rawRetentionDays: 90,
+        degraded: () => self.ingest.groupCommit.degraded,
+        invalidateSensors: (deviceId) => self.ingest.sensors.invalidateDevice(deviceId),
+      },
+    });
+    const http = serveHttp({ port, hostname: "127.0.0.1", log, handle: app.handle, maxRequestBodySize: limits.maxBodyBytes });
+    return Object.assign(self, { http });
+  };
+  const stop = async (instance: Awaited<ReturnType<typeof boot>>) => {
+    // As the real shutdown: waiting requests answer, in-flight ones finish, then the rest is cut.
+    instance.stopping.abort();
+    const drained = instance.http.stop(false).then(() => true);
+    if (!(await Promise.race([drained, Bun.sleep(2_000).then(() => false)]))) await instance.http.stop(true);
+    await instance.ingest.stop();
+    await instance.services.stop();
+  };
+
+  let current = await boot(0, stores);
+  const port = current.http.port!;
   const server: TestServer = {
-    url,
+    url: `http://127.0.0.1:${port}`,
     stores,
-    deviceAuth,
-    events,
-    ingest,
-    client: (token) => createAppClient({ url, token }),
+    deviceAuth: current.deviceAuth,
+    events: current.events,
+    ingest: current.ingest,
+    dispatcher: current.services.dispatcher,
+    client: (token) => createAppClient({ url: server.url, token }),
     restartIngest: async () => {
-      await ingest.stop();
-      ingest = createIngest(stores, limits, log, events);
-      server.ingest = ingest;
+      await current.ingest.stop();
+      current.ingest = createIngest(stores, limits, log, current.events);
+      server.ingest = current.ingest;
+    },
+    restart: async () => {
+      await stop(current);
+      current = await boot(port, stores);
+      server.deviceAuth = current.deviceAuth;
+      server.events = current.events;
+      server.ingest = current.ingest;
+      server.dispatcher = current.services.dispatcher;
+    },
+    peer: async () => {
+      const database = engine === "postgres" ? await openDatabase({ url: pg.url! }) : pg.database;
+      const peerStores = new Stores({ openPostgres: async () => database, openClickhouse: () => ch.clickhouse, demoData: false }, log);
+      await peerStores.start();
+      const instance = await boot(0, peerStores);
+      const url = `http://127.0.0.1:${instance.http.port}`;
+      return {
+        url,
+        events: instance.events,
+        dispatcher: instance.services.dispatcher,
+        client: (token) => createAppClient({ url, token }),
+        close: async () => {
+          await stop(instance);
+          if (database !== pg.database) await database.close();
+        },
+      };
     },
     close: async () => {
-      await http.stop(true);
-      await ingest.stop();
+      await stop(current);
       await pg.cleanup();
       await ch.cleanup();
     },

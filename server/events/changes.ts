@@ -1,0 +1,47 @@
+import { sql } from "drizzle-orm";
+import type { Database, Db } from "../../db/client";
+import type { Logger } from "../logger";
+import type { AlertChanged, CommandChanged, EventHub } from "./hub";
+
+/**
+ * Changes that must reach every server: a command queued on server A wakes the device's long poll
+ * on server B; an alert raised by B's automation reaches a dashboard subscribed on A. They travel
+ * by PostgreSQL NOTIFY, sent in the transaction that makes the change, so listeners hear of it
+ * exactly when it commits (a rolled-back change is never announced). Each server LISTENs once and
+ * re-emits what it hears on its own EventHub, its own changes included: one path for all.
+ */
+
+export const CHANGES_CHANNEL = "verdant_changes";
+
+type Change = ({ kind: "command" } & CommandChanged) | ({ kind: "alert" } & AlertChanged);
+
+/** Postgres refuses NOTIFY payloads of 8,000 bytes or more; titles are the only free text we carry. */
+const MAX_TITLE = 500;
+
+export async function announceCommand(db: Db, change: CommandChanged): Promise<void> {
+  await notify(db, { kind: "command", ...change, detail: change.detail?.slice(0, MAX_TITLE) ?? null });
+}
+
+export async function announceAlert(db: Db, change: AlertChanged): Promise<void> {
+  await notify(db, { kind: "alert", ...change, title: change.title.slice(0, MAX_TITLE), subject: change.subject.slice(0, MAX_TITLE) });
+}
+
+async function notify(db: Db, change: Change): Promise<void> {
+  await db.execute(sql`select pg_notify(${CHANGES_CHANNEL}, ${JSON.stringify(change)})`);
+}
+
+/** LISTENs on the changes channel and re-emits each change on the hub; resolves to the stop function. */
+export async function relayChanges(database: Database, events: EventHub, log?: Logger): Promise<() => Promise<void>> {
+  return database.listen(CHANGES_CHANNEL, (payload) => {
+    let change: Change;
+    try {
+      change = JSON.parse(payload) as Change;
+    } catch (error) {
+      log?.warn({ err: error, payload: payload.slice(0, 200) }, "ignored a malformed change notification");
+      return;
+    }
+    const { kind, ...rest } = change;
+    if (kind === "command") events.emit("command.changed", rest as CommandChanged);
+    else if (kind === "alert") events.emit("alert.changed", rest as AlertChanged);
+  });
+}
