@@ -63,6 +63,7 @@ const envSchema = z.object({
   INGEST_FLUSH_MS: positiveInt(10_000).default(10),
   INGEST_MAX_QUEUE_ROWS: positiveInt(100_000_000).default(1_000_000),
   DEVICE_SENSOR_LIMIT: positiveInt(10_000).default(64),
+  AUTOMATION_TICK_SECONDS: positiveInt(3600).default(30),
   SHUTDOWN_TIMEOUT_MS: z.coerce
     .number({ message: "must be a number" })
     .int("must be a whole number")
@@ -89,6 +90,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   retention: { rawDays: number; rollupDays: number };
   ingest: IngestLimits;
+  /** How often the automation engine runs its scheduled work (aggregates, staleness, schedules…). */
+  automationTickMs: number;
 }
 
 export interface IngestLimits {
@@ -163,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxQueueRows: e.INGEST_MAX_QUEUE_ROWS,
       sensorLimit: e.DEVICE_SENSOR_LIMIT,
     },
+    automationTickMs: e.AUTOMATION_TICK_SECONDS * 1000,
   };
 }
 

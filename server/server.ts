@@ -4,6 +4,7 @@ import { demoSensors } from "../db/seed/demo";
 import { openDatabase } from "../db/client";
 import { claimDataDir, updateServerLockPort } from "./admin/server-lock";
 import { createApp } from "./app";
+import { AutomationEngine } from "./automation/engine";
 import { DeviceAuthenticator } from "./devices/device-auth";
 import { EventHub } from "./events/hub";
 import { serveHttp } from "./http";
@@ -15,6 +16,7 @@ import { Stores } from "./stores";
 export interface RunningServer {
   port: number;
   stores: Stores;
+  automation: AutomationEngine;
   /** Stops accepting, lets in-flight requests finish, closes both stores. Idempotent. */
   shutdown(reason: string): Promise<void>;
 }
@@ -44,11 +46,24 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const deviceAuth = new DeviceAuthenticator(() => stores.db);
   const events = new EventHub(log.child({ component: "events" }));
   const ingest = createIngest(stores, config.ingest, log, events);
+  const automationLog = log.child({ component: "automation" });
+  const automation = new AutomationEngine({
+    db: () => stores.db,
+    clickhouse: () => stores.clickhouse,
+    events,
+    log: automationLog,
+    now: () => new Date(),
+    // Until a notification channel is wired in, a notification is logged; the automation log
+    // (automationLog.list) records it too, so people can see it.
+    notify: async (request) => automationLog.info({ notification: request }, "notification"),
+    tickIntervalMs: config.automationTickMs,
+  });
   const app = createApp({
     stores,
     log,
     deviceAuth,
     events,
+    automationStats: () => automation.stats(),
     ingest: { pipeline: () => ingest.pipeline, limits: config.ingest, rawRetentionDays: config.retention.rawDays,
       degraded: () => ingest.groupCommit.degraded,
       invalidateSensors: (deviceId) => ingest.sensors.invalidateDevice(deviceId),
@@ -66,6 +81,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   log.info({ port, host: config.host }, "listening");
   void stores.start().then(async () => {
     if (!stores.ready) return;
+    if (!shuttingDown) automation.start();
     if (config.demoData) {
       const generated = await seedDemoReadings(stores.clickhouse, await demoSensors(stores.db), new Date()).catch((error) => {
         log.warn({ err: error instanceof Error ? error.message : String(error) }, "demo readings not generated");
@@ -90,11 +106,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       // Requests waiting on a commit finished above; commit anything still queued.
       await ingest.stop().catch((error) => log.error({ err: error }, "ingest drain failed"));
       log.info({ ingest: ingest.groupCommit.stats }, "ingest totals");
+      // After ingest has drained (its last batches are evaluated), before the stores close.
+      await automation.stop().catch((error) => log.error({ err: error }, "automation stop failed"));
       await stores.close();
       dataDir.release();
       log.info("stopped");
     })();
     return stopping;
   };
-  return { port, stores, shutdown };
+  return { port, stores, automation, shutdown };
 }

@@ -6,3 +6,4 @@ export * from "./devices";
 export * from "./plants";
 export * from "./sites";
 export * from "./species";
+export * from "./automation";

@@ -28,8 +28,14 @@ export interface ReadingsCommitted {
   readings(): CommittedReading[];
 }
 
+/** Automation rules of a site changed through the API: engines drop their cached copy. */
+export interface AutomationChanged {
+  siteId: string;
+}
+
 export interface HubEvents {
   "readings.committed": ReadingsCommitted;
+  "automation.changed": AutomationChanged;
 }
 
 type Listener<E extends keyof HubEvents> = (event: HubEvents[E]) => void | Promise<void>;

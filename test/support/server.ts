@@ -1,5 +1,7 @@
 import { createAppClient, type AppClient } from "../../client";
 import { createApp } from "../../server/app";
+import type { NotifyRequest } from "../../server/automation/actions";
+import { AutomationEngine } from "../../server/automation/engine";
 import type { IngestLimits } from "../../server/config";
 import { DeviceAuthenticator } from "../../server/devices/device-auth";
 import { EventHub } from "../../server/events/hub";
@@ -15,6 +17,12 @@ export interface TestServer {
   deviceAuth: DeviceAuthenticator;
   events: EventHub;
   ingest: Ingest;
+  /** The automation engine, listening to ingest; no timer: tests call `tick(now)`. */
+  automation: AutomationEngine;
+  /** What the engine's notify dependency received. */
+  notifications: NotifyRequest[];
+  /** A second engine on the same stores, as another server would run. */
+  extraEngine(): AutomationEngine;
   client: (token?: string) => AppClient;
   /** Forget everything the ingest pipeline holds in memory, as a server restart would. */
   restartIngest(): Promise<void>;
@@ -56,12 +64,27 @@ export async function startTestServer(
   const limits = { ...TEST_INGEST_LIMITS, ...options.ingest };
   const events = new EventHub(log);
   let ingest = createIngest(stores, limits, log, events);
+  const now = options.now ?? (() => new Date());
+  const notifications: NotifyRequest[] = [];
+  const engineOn = (hub: EventHub) =>
+    new AutomationEngine({
+      db: () => stores.db,
+      clickhouse: () => stores.clickhouse,
+      events: hub,
+      log,
+      now,
+      notify: async (request) => void notifications.push(request),
+      tickIntervalMs: 0,
+    });
+  const automation = engineOn(events);
+  automation.start();
   const app = createApp({
     stores,
     log,
     deviceAuth,
     events,
     now: options.now,
+    automationStats: () => automation.stats(),
     ingest: { pipeline: () => ingest.pipeline, limits, rawRetentionDays: 90,
       degraded: () => ingest.groupCommit.degraded,
       invalidateSensors: (deviceId) => ingest.sensors.invalidateDevice(deviceId),
@@ -75,6 +98,9 @@ export async function startTestServer(
     deviceAuth,
     events,
     ingest,
+    automation,
+    notifications,
+    extraEngine: () => engineOn(new EventHub(log)),
     client: (token) => createAppClient({ url, token }),
     restartIngest: async () => {
       await ingest.stop();
@@ -84,6 +110,7 @@ export async function startTestServer(
     close: async () => {
       await http.stop(true);
       await ingest.stop();
+      await automation.stop();
       await pg.cleanup();
       await ch.cleanup();
     },
