@@ -195,7 +195,7 @@ export class AutomationEngine {
     const base = { siteId: rule.siteId, ruleId: rule.id, plantId, subject };
     const alertRule = alertRuleOf(rule.id);
     if (transition === "cleared") {
-      await writeLog(db, { ...base, event: "cleared", message: `${rule.name}: cleared (${metric} ${round(sample.value)})`, details: { value: sample.value, threshold: spec.threshold } }, now);
+      await writeLog(db, { ...base, event: "cleared", message: `${rule.name}: cleared (${metric} ${round(sample.value)})`, details: { value: sample.value, threshold: spec.threshold, at: sample.at } }, now);
       const resolved = await resolveAlertByKey(db, { siteId: rule.siteId, rule: alertRule, subject }, now);
       if (resolved) await writeLog(db, { ...base, event: "action", message: `alert resolved: ${resolved.title}`, details: { action: "resolve", alertId: resolved.id } }, now);
       return;

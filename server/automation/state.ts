@@ -66,7 +66,8 @@ export function advance(spec: ConditionSpec, from: StoredState, samples: Sample[
       if (result.transition === "fired") firings++;
     }
   }
-  const changed = machine.status !== from.status || machine.pendingSince !== from.pendingSince;
+  // A batch may fire and clear within itself and end where it began: still a change to act on.
+  const changed = transitions.length > 0 || machine.status !== from.status || machine.pendingSince !== from.pendingSince;
   return { state: { ...machine, sampleAt, lastValue, firings, version: from.version, exists: from.exists }, transitions, changed };
 }
 
