@@ -16,6 +16,12 @@ export async function gardenOwner(server: TestServer, email: string, timezone = 
   return { api, siteId };
 }
 
+/** A fresh session (tests that move the clock by months outlive the 30-day sessions). */
+export async function signIn(server: TestServer, email: string) {
+  const { token } = await server.client().auth.login.mutate({ email, password: PASSWORD, client: "app" });
+  return server.client(token!);
+}
+
 export type Api = Awaited<ReturnType<typeof gardenOwner>>["api"];
 
 export interface Reading {
