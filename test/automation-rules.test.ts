@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { AutomationEngine } from "../server/automation/engine";
+import { createLogger } from "../server/logger";
 import { testClock } from "./support/clock";
 import { gardenOwner, logOf, post, type Api } from "./support/garden";
 import { startTestServer, type TestServer } from "./support/server";
@@ -97,6 +99,45 @@ for (const engine of postgresEngines) {
       expect((fired[0]!.details as { at: number }).at).toBe(expectedAt);
       const [alert] = (await api.alerts.list.query({ siteId, status: "active" })).items.filter((a) => a.rule === `rule:${rule.id}`);
       expect(alert).toMatchObject({ title: "hot: 32 °C", sensorId: sensorIds.temp });
+    });
+
+    test("a pending condition survives a restart of the engine: its start is kept in Postgres", async () => {
+      const rule = await api.rules.create.mutate({
+        siteId,
+        name: "Hot for a while",
+        kind: "threshold",
+        target: { type: "sensor", sensorId: sensorIds.temp! },
+        comparison: "above",
+        threshold: 40,
+        minDurationSeconds: 300,
+        actions: [{ type: "notify", severity: "info", title: "hot" }],
+      });
+      const t = clock.now().getTime() - 20 * MIN;
+      await post(server, token, [{ sensor: "temp", ts: t, value: 41 }, { sensor: "temp", ts: t + 2 * MIN, value: 42 }]);
+      expect((await api.rules.get.query({ siteId, ruleId: rule.id })).states).toMatchObject([{ status: "pending", pendingSince: new Date(t) }]);
+      await server.automation.stop();
+      const restarted = new AutomationEngine({
+        db: () => server.stores.db,
+        clickhouse: () => server.stores.clickhouse,
+        events: server.events,
+        log: createLogger("silent"),
+        now: clock.now,
+        notify: async () => {},
+        tickIntervalMs: 0,
+      });
+      restarted.start();
+      try {
+        await post(server, token, [{ sensor: "temp", ts: t + 4 * MIN, value: 42 }], false);
+        await restarted.idle();
+        expect((await logOf(api, siteId, { ruleId: rule.id })).filter((e) => e.event === "fired")).toHaveLength(0);
+        await post(server, token, [{ sensor: "temp", ts: t + 5 * MIN, value: 42 }], false);
+        await restarted.idle();
+        const fired = (await logOf(api, siteId, { ruleId: rule.id })).filter((e) => e.event === "fired");
+        expect(fired.map((e) => (e.details as { at: number }).at)).toEqual([t + 5 * MIN]);
+      } finally {
+        await restarted.stop();
+        server.automation.start();
+      }
     });
 
     test("a threshold from the plant's range, templates rendered, state survives in Postgres", async () => {
