@@ -70,6 +70,12 @@ export class AutomationEngine {
   #ticking: Promise<TickReport> | undefined;
   #lag = { count: 0, sum: 0, max: 0, last: null as number | null };
   #stopped = false;
+  /**
+   * When this server last saw each device report (its clock). Devices' last_seen_at reaches
+   * Postgres only every few seconds; without this, a tick right after a report could judge the
+   * device by its old last-seen time and raise "offline" again just after the report cleared it.
+   */
+  #reports = new Map<string, number>();
 
   constructor(private readonly deps: AutomationDeps) {
     this.models = new SiteModels(deps.db, () => deps.now().getTime(), deps.modelTtlMs);
@@ -124,6 +130,7 @@ export class AutomationEngine {
   }
 
   async #evaluateCommitted(event: ReadingsCommitted): Promise<void> {
+    this.#reports.set(event.deviceId, this.deps.now().getTime());
     const model = await this.models.get(event.siteId);
     const rules = model.rules.filter((r) => r.kind === "threshold" || r.kind === "offline");
     if (rules.length > 0) {
@@ -234,7 +241,10 @@ export class AutomationEngine {
       const device = sensor && model.devices.get(sensor.deviceId);
       return sensor && device ? [{ id: sensor.id, deviceId: device.id, spec: specOf(device.expectedReportIntervalSeconds), since: sensor.createdAt }] : [];
     }
-    return devicesOfRule(model, rule).map((d) => ({ id: d.id, deviceId: d.id, spec: specOf(d.expectedReportIntervalSeconds), since: d.lastSeenAt ?? d.createdAt }));
+    return devicesOfRule(model, rule).map((d) => {
+      const seen = Math.max(d.lastSeenAt?.getTime() ?? d.createdAt.getTime(), this.#reports.get(d.id) ?? 0);
+      return { id: d.id, deviceId: d.id, spec: specOf(d.expectedReportIntervalSeconds), since: new Date(seen) };
+    });
   }
 
   /** Scheduled work at `now`. Overlapping calls share one run. */
