@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq, like } from "drizzle-orm";
 import { commands } from "../db/schema";
+import { AutomationEngine } from "../server/automation/engine";
+import { createLogger } from "../server/logger";
 import { testClock } from "./support/clock";
 import { ack, fetchCommands, gardenOwner, logOf, post, type Api } from "./support/garden";
 import { startTestServer, type TestServer } from "./support/server";
@@ -205,6 +207,36 @@ for (const engine of postgresEngines) {
       );
       expect(await pumpCommands(plant.pumpId)).toHaveLength(1);
       expect((await api.waterings.list.query({ siteId, plantId: plant.plantId })).items).toHaveLength(1);
+      await drainDevice();
+    });
+
+    test("two engines judging the same batch at once: the rule fires once and waters once", async () => {
+      const plant = await wateredPlant("Mint", { cooldownMinutes: 0, dailyVolumeCapMl: null });
+      // A second engine on the same event hub and database, as if both servers saw the batch.
+      const second = new AutomationEngine({
+        db: () => server.stores.db,
+        clickhouse: () => server.stores.clickhouse,
+        events: server.events,
+        log: createLogger("silent"),
+        now: clock.now,
+        notify: async () => {},
+        tickIntervalMs: 0,
+      });
+      second.start();
+      try {
+        const t = clock.now().getTime();
+        for (const [i, value] of [25, 40, 22].entries()) {
+          await post(server, token, [{ sensor: plant.key, ts: t - 10 * MIN + i * MIN, value }], false);
+          await Promise.all([server.automation.idle(), second.idle()]);
+        }
+      } finally {
+        await second.stop();
+      }
+      const log = await logOf(api, siteId, { ruleId: plant.ruleId });
+      expect(log.filter((e) => e.event === "fired")).toHaveLength(2);
+      expect(log.filter((e) => e.event === "cleared")).toHaveLength(1);
+      expect(await pumpCommands(plant.pumpId)).toHaveLength(2);
+      expect((await api.rules.get.query({ siteId, ruleId: plant.ruleId })).states).toMatchObject([{ status: "firing", firings: 2 }]);
       await drainDevice();
     });
   });
