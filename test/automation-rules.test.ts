@@ -296,6 +296,11 @@ for (const engine of postgresEngines) {
         api.rules.create.mutate({ siteId, name: "x", kind: "threshold", target: { type: "sensor", sensorId: sensorIds.temp! }, comparison: "below", threshold: { plantRange: "min" }, actions: [{ type: "notify", severity: "info", title: "x" }] }),
       );
       expect(rangeOnSensor.issues).toEqual([{ path: "threshold", message: "the plant's range needs a plant as target" }]);
+      const barePlant = (await api.plants.create.mutate({ siteId, name: "No species" })).id;
+      const noRange = await failureOf(
+        api.rules.create.mutate({ siteId, name: "x", kind: "threshold", target: { type: "plant", plantId: barePlant }, metric: "soil_moisture", comparison: "below", threshold: { plantRange: "min" }, actions: [{ type: "notify", severity: "info", title: "x" }] }),
+      );
+      expect(noRange).toMatchObject({ code: "BAD_REQUEST", issues: [{ path: "threshold", message: "the plant has no soil_moisture min in force: set a threshold override on the plant or give a number" }] });
       const elsewhere = await gardenOwner(server, `rules-other-${engine}@example.com`);
       const foreignPlant = (await elsewhere.api.plants.create.mutate({ siteId: elsewhere.siteId, name: "Fern" })).id;
       const notFound = await failureOf(

@@ -7,6 +7,8 @@ import { requireDevice } from "../devices/devices";
 import { getSensor } from "../devices/sensors";
 import { afterCursor, keysetOf, orderBy, pageOf } from "../pagination";
 import { requirePlant } from "../plants/lookup";
+import { getPlant } from "../plants/plants";
+import { THRESHOLD_METRICS, type ThresholdMetric } from "../../shared/schemas/plants";
 
 /**
  * Rules as people manage them. Every change goes through here, so the engine's rule cache can be
@@ -91,11 +93,14 @@ async function resolveTarget(db: Db, siteId: string, target: RuleTarget) {
 }
 
 /** The columns for a complete rule, validated as a whole (create, and the merged rule on update). */
-async function columnsOf(db: Db, siteId: string, rule: RuleFields & { name: string; kind: RuleKind; target: RuleTarget; actions: AutomationAction[] }) {
+async function columnsOf(db: Db, siteId: string, rule: RuleFields & { name: string; kind: RuleKind; target: RuleTarget; actions: AutomationAction[] }, now: Date) {
   const issue = ruleShapeIssues(rule)[0];
   if (issue) throw badInput(issue.path, issue.message);
   const target = await resolveTarget(db, siteId, rule.target);
   await checkActions(db, siteId, rule.actions);
+  if (typeof rule.threshold === "object" && rule.threshold && target.plantId) {
+    await checkPlantRange(db, siteId, target.plantId, rule.metric ?? "", rule.threshold.plantRange, now);
+  }
   const measures = rule.kind === "threshold" || rule.kind === "aggregate";
   const threshold = rule.threshold ?? null;
   return {
@@ -119,6 +124,17 @@ async function columnsOf(db: Db, siteId: string, rule: RuleFields & { name: stri
   } as const;
 }
 
+/** A threshold from the plant's range needs that bound to exist, or the rule could never fire. */
+async function checkPlantRange(db: Db, siteId: string, plantId: string, metric: string, side: "min" | "max", now: Date) {
+  if (!(THRESHOLD_METRICS as readonly string[]).includes(metric)) {
+    throw badInput("threshold", `plants have no range for ${metric}: give a number (ranges exist for ${THRESHOLD_METRICS.join(", ")})`);
+  }
+  const plant = await getPlant(db, siteId, plantId, now);
+  if (plant.thresholds[metric as ThresholdMetric][side].value === null) {
+    throw badInput("threshold", `the plant has no ${metric} ${side} in force: set a threshold override on the plant or give a number`);
+  }
+}
+
 export async function requireRule(db: Db, siteId: string, ruleId: string): Promise<RuleRow> {
   const [row] = await db
     .select()
@@ -134,7 +150,7 @@ export async function createRule(
   input: RuleFields & { name: string; kind: RuleKind; target: RuleTarget; actions: AutomationAction[] },
   actor: { userId: string; now: Date },
 ): Promise<RuleView> {
-  const columns = await columnsOf(db, siteId, input);
+  const columns = await columnsOf(db, siteId, input, actor.now);
   const [row] = await db
     .insert(automationRules)
     .values({ ...columns, siteId, createdBy: actor.userId, createdAt: actor.now, updatedAt: actor.now })
@@ -152,7 +168,7 @@ export async function updateRule(db: Db, siteId: string, input: RuleFields & { r
     aggregate: current.aggregate,
     ...defined,
   };
-  const columns = await columnsOf(db, siteId, merged);
+  const columns = await columnsOf(db, siteId, merged, now);
   return db.transaction(async (tx) => {
     const [row] = await tx
       .update(automationRules)
