@@ -176,6 +176,36 @@ for (const engine of postgresEngines) {
       expect(plantLog.map((e) => e.event)).toEqual(expect.arrayContaining(["fired", "action", "cleared"]));
     });
 
+    test("disabling a firing rule resolves its alert; a changed condition is judged afresh", async () => {
+      const rule = await api.rules.create.mutate({
+        siteId,
+        name: "Cold",
+        kind: "threshold",
+        target: { type: "sensor", sensorId: sensorIds.temp! },
+        comparison: "below",
+        threshold: 10,
+        actions: [{ type: "alert", severity: "info", title: "cold" }],
+      });
+      const t = clock.now().getTime() - 9 * MIN;
+      await post(server, token, [{ sensor: "temp", ts: t, value: 5 }]);
+      const open = async () => (await api.alerts.list.query({ siteId, status: "active" })).items.filter((a) => a.rule === `rule:${rule.id}`);
+      expect(await open()).toHaveLength(1);
+      await api.rules.setEnabled.mutate({ siteId, ruleId: rule.id, enabled: false });
+      expect(await open()).toHaveLength(0);
+      await post(server, token, [{ sensor: "temp", ts: t + MIN, value: 4 }]);
+      expect(await open()).toHaveLength(0);
+      // Enabled again with a lower threshold: 4 is not below 3, and 2 fires anew.
+      await api.rules.update.mutate({ siteId, ruleId: rule.id, enabled: true, threshold: 3 });
+      expect((await api.rules.get.query({ siteId, ruleId: rule.id })).states).toEqual([]);
+      await post(server, token, [{ sensor: "temp", ts: t + 2 * MIN, value: 4 }]);
+      expect(await open()).toHaveLength(0);
+      await post(server, token, [{ sensor: "temp", ts: t + 3 * MIN, value: 2 }]);
+      expect(await open()).toHaveLength(1);
+      await api.rules.delete.mutate({ siteId, ruleId: rule.id });
+      expect(await open()).toHaveLength(0);
+      expect((await api.rules.list.query({ siteId })).items.map((r) => r.id)).not.toContain(rule.id);
+    });
+
     test("ingest-triggered evaluation is measured: lag from commit to evaluation, on /healthz", async () => {
       const stats = server.automation.stats();
       expect(stats.evaluatedBatches).toBeGreaterThan(10);

@@ -60,7 +60,7 @@ export async function logOf(api: Api, siteId: string, filter: { ruleId?: string;
   const items: Awaited<ReturnType<Api["automationLog"]["list"]["query"]>>["items"] = [];
   let cursor: string | undefined;
   do {
-    const page = await api.automationLog.list.query({ siteId, ...filter, limit: 100, cursor });
+    const page = await api.automationLog.list.query({ siteId, ...filter, limit: 20, cursor });
     items.push(...page.items);
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
