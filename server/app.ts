@@ -1,6 +1,7 @@
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { Elysia } from "elysia";
 import { adminCommands, AdminCommandError, type AdminArgs } from "./admin/commands";
+import type { LagStats } from "./automation/engine";
 import { secretMatches } from "./admin/server-lock";
 import type { DeviceAuthenticator } from "./devices/device-auth";
 import { EventHub } from "./events/hub";
@@ -32,6 +33,8 @@ export interface AppDeps {
     /** A device's sensors changed (calibration, metric): drop them from the ingest cache. */
     invalidateSensors: (deviceId: string) => void;
   };
+  /** The automation engine's lag from commit to evaluation, shown on /healthz. */
+  automationStats?: () => LagStats;
   /** Set while shutting down: /readyz turns 503 so load balancers stop sending traffic. */
   isShuttingDown?: () => boolean;
   /**
@@ -65,7 +68,11 @@ export function createApp(deps: AppDeps) {
       log.error({ requestId, err: error }, "unhandled error");
       return httpError(500, "internal error", { requestId });
     })
-    .get("/healthz", () => ({ status: "ok", uptimeSeconds: Math.round(process.uptime()) }))
+    .get("/healthz", () => ({
+      status: "ok",
+      uptimeSeconds: Math.round(process.uptime()),
+      ...(deps.automationStats ? { automation: deps.automationStats() } : {}),
+    }))
     .get("/readyz", async () => {
       if (deps.isShuttingDown?.()) return Response.json({ status: "shutting down" }, { status: 503 });
       const readiness = await stores.readiness();

@@ -72,6 +72,7 @@ const envSchema = z.object({
   WEBHOOK_BACKOFF_BASE_MS: positiveInt(86_400_000).default(30_000),
   WEBHOOK_BACKOFF_MAX_MS: positiveInt(7 * 86_400_000).default(3_600_000),
   LIVE_READINGS_INTERVAL_MS: positiveInt(60_000).default(1_000),
+  AUTOMATION_TICK_SECONDS: positiveInt(3600).default(30),
   SHUTDOWN_TIMEOUT_MS: z.coerce
     .number({ message: "must be a number" })
     .int("must be a whole number")
@@ -101,6 +102,8 @@ export interface Config {
   notifications: DispatcherConfig;
   /** Shortest gap between two live readings messages to one subscriber. */
   liveReadingsIntervalMs: number;
+  /** How often the automation engine runs its scheduled work (aggregates, staleness, schedules…). */
+  automationTickMs: number;
 }
 
 export interface IngestLimits {
@@ -189,6 +192,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       backoffMaxMs: e.WEBHOOK_BACKOFF_MAX_MS,
     },
     liveReadingsIntervalMs: e.LIVE_READINGS_INTERVAL_MS,
+    automationTickMs: e.AUTOMATION_TICK_SECONDS * 1000,
   };
 }
 

@@ -4,18 +4,21 @@ import { demoSensors } from "../db/seed/demo";
 import { openDatabase } from "../db/client";
 import { claimDataDir, updateServerLockPort } from "./admin/server-lock";
 import { createApp } from "./app";
+import { AutomationEngine } from "./automation/engine";
 import { DeviceAuthenticator } from "./devices/device-auth";
 import { EventHub } from "./events/hub";
 import { serveHttp } from "./http";
 import { createIngest } from "./ingest";
 import { describeConfig, type Config } from "./config";
 import type { Logger } from "./logger";
+import { enqueueNotification } from "./notifications";
 import { startServices } from "./services";
 import { Stores } from "./stores";
 
 export interface RunningServer {
   port: number;
   stores: Stores;
+  automation: AutomationEngine;
   /** Stops accepting, lets in-flight requests finish, closes both stores. Idempotent. */
   shutdown(reason: string): Promise<void>;
 }
@@ -47,11 +50,22 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const events = new EventHub(log.child({ component: "events" }));
   const ingest = createIngest(stores, config.ingest, log, events);
   const services = startServices({ stores, events, log, now: () => new Date(), notifications: config.notifications, runDispatcher: true });
+  const automation = new AutomationEngine({
+    db: () => stores.db,
+    clickhouse: () => stores.clickhouse,
+    events,
+    log: log.child({ component: "automation" }),
+    now: () => new Date(),
+    // The "notify" action goes to the site's webhooks through the durable outbox.
+    notify: async (request) => void (await enqueueNotification(stores.db, request, new Date())),
+    tickIntervalMs: config.automationTickMs,
+  });
   const app = createApp({
     stores,
     log,
     deviceAuth,
     events,
+    automationStats: () => automation.stats(),
     ingest: { pipeline: () => ingest.pipeline, limits: config.ingest, rawRetentionDays: config.retention.rawDays,
       degraded: () => ingest.groupCommit.degraded,
       invalidateSensors: (deviceId) => ingest.sensors.invalidateDevice(deviceId),
@@ -72,6 +86,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   log.info({ port, host: config.host }, "listening");
   void stores.start().then(async () => {
     if (!stores.ready) return;
+    if (!shuttingDown) automation.start();
     if (config.demoData) {
       const generated = await seedDemoReadings(stores.clickhouse, await demoSensors(stores.db), new Date()).catch((error) => {
         log.warn({ err: error instanceof Error ? error.message : String(error) }, "demo readings not generated");
@@ -98,6 +113,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       // Requests waiting on a commit finished above; commit anything still queued.
       await ingest.stop().catch((error) => log.error({ err: error }, "ingest drain failed"));
       log.info({ ingest: ingest.groupCommit.stats }, "ingest totals");
+      // After ingest has drained (its last batches are evaluated), before the stores close.
+      await automation.stop().catch((error) => log.error({ err: error }, "automation stop failed"));
       await services.stop().catch((error) => log.error({ err: error }, "stopping background services failed"));
       await stores.close();
       dataDir.release();
@@ -105,5 +122,5 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     })();
     return stopping;
   };
-  return { port, stores, shutdown };
+  return { port, stores, automation, shutdown };
 }

@@ -1,6 +1,7 @@
 export * from "./metrics";
 export * from "./schemas/accounts";
 export * from "./schemas/alerts";
+export * from "./schemas/automation";
 export * from "./schemas/care";
 export * from "./schemas/catalog";
 export * from "./schemas/commands";

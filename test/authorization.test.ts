@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../db/client";
-import { actuators, careTasks, commands, devices, plants, sensors, siteMembers, sites, species, users, waterings, webhookEndpoints } from "../db/schema";
+import { actuators, automationRules, automationSchedules, careTasks, commands, devices, plants, sensors, siteMembers, sites, species, users, waterings, webhookEndpoints } from "../db/schema";
 import { raiseAlert } from "../server/alerts/alerts";
 import { createSession } from "../server/auth/sessions";
 import { hashPassword } from "../server/auth/passwords";
@@ -34,6 +34,8 @@ interface Fixture {
   alertId: string;
   commandId: string;
   webhookId: string;
+  ruleId: string;
+  scheduleId: string;
   userIds: Record<Exclude<Actor, "anonymous">, string>;
   emails: Record<Exclude<Actor, "anonymous">, string>;
   unique: string;
@@ -177,6 +179,48 @@ const cases: Record<string, Case> = {
   "notifications.deleteWebhook": { access: "owner", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, webhookId: fx.webhookId }) },
   "notifications.rotateSecret": { access: "owner", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, webhookId: fx.webhookId }) },
   "notifications.sendTest": { access: "owner", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, webhookId: fx.webhookId }) },
+  "rules.list": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
+  "rules.get": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, ruleId: fx.ruleId }) },
+  "rules.create": {
+    access: "editor",
+    kind: "mutation",
+    input: (fx) => ({
+      siteId: fx.siteId,
+      name: "Dry",
+      kind: "threshold",
+      target: { type: "plant", plantId: fx.plantId },
+      metric: "soil_moisture",
+      comparison: "below",
+      threshold: { plantRange: "min" },
+      hysteresis: 5,
+      actions: [{ type: "alert", severity: "warning", title: "{plant} is dry" }],
+    }),
+  },
+  "rules.update": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, ruleId: fx.ruleId, hysteresis: 3 }) },
+  "rules.setEnabled": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, ruleId: fx.ruleId, enabled: false }) },
+  "rules.delete": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, ruleId: fx.ruleId }) },
+  "schedules.list": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
+  "schedules.get": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, scheduleId: fx.scheduleId }) },
+  "schedules.upcoming": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, scheduleId: fx.scheduleId, from: new Date() }) },
+  "schedules.create": {
+    access: "editor",
+    kind: "mutation",
+    input: (fx) => ({
+      siteId: fx.siteId,
+      name: "Water on Mondays",
+      plantId: fx.plantId,
+      startsAt: new Date(Date.now() + 3_600_000),
+      rrule: "FREQ=WEEKLY;BYDAY=MO",
+      actions: [{ type: "command", actuatorId: fx.actuatorId, command: { action: "pump", ml: 100 } }],
+    }),
+  },
+  "schedules.update": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, scheduleId: fx.scheduleId, missedRunPolicy: "catch_up" }) },
+  "schedules.setEnabled": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, scheduleId: fx.scheduleId, enabled: false }) },
+  "schedules.delete": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, scheduleId: fx.scheduleId }) },
+  "automationLog.list": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId }) },
+  "wateringSafety.get": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId }) },
+  "wateringSafety.update": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId, cooldownMinutes: 60, dailyVolumeCapMl: 500 }) },
+  "wateringSafety.resume": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId }) },
 };
 
 interface Procedure {
@@ -274,6 +318,35 @@ for (const engine of postgresEngines) {
         .insert(webhookEndpoints)
         .values({ siteId, name: "hook", url: "https://hooks.example.com/x", secret: "whsec_fixture", secretHint: "whsec_fixt…", events: ["alert.raised"], createdAt: now, updatedAt: now })
         .returning();
+      const [rule] = await db
+        .insert(automationRules)
+        .values({
+          siteId,
+          name: "Too warm",
+          kind: "threshold",
+          sensorId: sensor!.id,
+          metric: "soil_moisture",
+          comparison: "below",
+          thresholdFrom: "value",
+          threshold: 20,
+          actions: [{ type: "alert", severity: "warning", title: "dry" }],
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning();
+      const [schedule] = await db
+        .insert(automationSchedules)
+        .values({
+          siteId,
+          name: "Lamp",
+          startsAt: now,
+          rrule: "FREQ=DAILY",
+          actions: [{ type: "notify", severity: "info", title: "lamp" }],
+          nextRunAt: new Date(now.getTime() + 86_400_000),
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning();
       const pick = <K extends "id" | "email">(k: K) =>
         Object.fromEntries(Object.entries(actorUsers).map(([a, u]) => [a, u[k]])) as Record<Exclude<Actor, "anonymous">, string>;
       return {
@@ -288,6 +361,8 @@ for (const engine of postgresEngines) {
         alertId: alert.id,
         commandId: command!.id,
         webhookId: webhook!.id,
+        ruleId: rule!.id,
+        scheduleId: schedule!.id,
         userIds: pick("id"),
         emails: pick("email"),
         unique: `${counter}-${Date.now()}`,

@@ -7,3 +7,4 @@ export * from "./plants";
 export * from "./sites";
 export * from "./species";
 export * from "./notifications";
+export * from "./automation";

@@ -57,11 +57,17 @@ export interface AlertChanged {
   at: number;
 }
 
+/** Automation rules of a site changed through the API: engines drop their cached copy. */
+export interface AutomationChanged {
+  siteId: string;
+}
+
 export interface HubEvents {
   "readings.committed": ReadingsCommitted;
   /** Relayed from Postgres NOTIFY (server/events/changes.ts), so every server sees every change. */
   "command.changed": CommandChanged;
   "alert.changed": AlertChanged;
+  "automation.changed": AutomationChanged;
 }
 
 type Listener<E extends keyof HubEvents> = (event: HubEvents[E]) => void | Promise<void>;

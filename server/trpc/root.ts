@@ -1,16 +1,20 @@
 import { actuatorsRouter } from "./routers/actuators";
 import { alertsRouter } from "./routers/alerts";
 import { authRouter } from "./routers/auth";
+import { automationLogRouter } from "./routers/automation-log";
 import { commandsRouter } from "./routers/commands";
 import { devicesRouter } from "./routers/devices";
 import { healthQuery } from "./routers/health";
 import { liveRouter } from "./routers/live";
 import { notificationsRouter } from "./routers/notifications";
 import { plantsRouter } from "./routers/plants";
+import { rulesRouter } from "./routers/rules";
+import { schedulesRouter } from "./routers/schedules";
 import { sensorsRouter } from "./routers/sensors";
 import { sitesRouter } from "./routers/sites";
 import { speciesRouter } from "./routers/species";
 import { tasksRouter } from "./routers/tasks";
+import { wateringSafetyRouter } from "./routers/watering-safety";
 import { wateringsRouter } from "./routers/waterings";
 import { router } from "./trpc";
 
@@ -30,6 +34,10 @@ export const appRouter = router({
   commands: commandsRouter,
   live: liveRouter,
   notifications: notificationsRouter,
+  rules: rulesRouter,
+  schedules: schedulesRouter,
+  automationLog: automationLogRouter,
+  wateringSafety: wateringSafetyRouter,
 });
 
 export type AppRouter = typeof appRouter;

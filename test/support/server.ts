@@ -1,12 +1,15 @@
 import { createAppClient, type AppClient } from "../../client";
 import { openDatabase } from "../../db/client";
 import { createApp } from "../../server/app";
+import type { NotifyRequest } from "../../server/automation/actions";
+import { AutomationEngine } from "../../server/automation/engine";
 import type { IngestLimits } from "../../server/config";
 import { DeviceAuthenticator } from "../../server/devices/device-auth";
 import { EventHub } from "../../server/events/hub";
 import { serveHttp } from "../../server/http";
 import { createIngest, type Ingest } from "../../server/ingest";
 import { createLogger } from "../../server/logger";
+import { enqueueNotification } from "../../server/notifications";
 import type { DispatcherConfig, NotificationDispatcher } from "../../server/notifications/dispatcher";
 import { startServices, type Services } from "../../server/services";
 import { Stores } from "../../server/stores";
@@ -20,6 +23,12 @@ export interface TestServer {
   ingest: Ingest;
   /** The webhook dispatcher: not running, tests call `tick(now)`. */
   dispatcher: NotificationDispatcher;
+  /** The automation engine, listening to ingest; no timer: tests call `tick(now)`. */
+  automation: AutomationEngine;
+  /** What the engine's notify action sent (also queued in the real outbox). */
+  notifications: NotifyRequest[];
+  /** A second engine on the same stores, as another server would run. */
+  extraEngine(): AutomationEngine;
   client: (token?: string) => AppClient;
   /** Forget everything the ingest pipeline holds in memory, as a server restart would. */
   restartIngest(): Promise<void>;
@@ -91,6 +100,20 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
   await stores.start();
   const limits = { ...TEST_INGEST_LIMITS, ...options.ingest };
   const now = options.now ?? (() => new Date());
+  const notifications: NotifyRequest[] = [];
+  const engineOn = (hub: EventHub) =>
+    new AutomationEngine({
+      db: () => stores.db,
+      clickhouse: () => stores.clickhouse,
+      events: hub,
+      log,
+      now,
+      notify: async (request) => {
+        notifications.push(request);
+        await enqueueNotification(stores.db, request, now());
+      },
+      tickIntervalMs: 0,
+    });
 
   /** One server's worth of in-memory state over the shared stores. */
   const boot = async (port: number, stores: Stores) => {
@@ -108,7 +131,9 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
       random: options.random,
     });
     await services.ready;
-    const self = { events, deviceAuth, ingest, stopping, services };
+    const automation = engineOn(events);
+    automation.start();
+    const self = { events, deviceAuth, ingest, stopping, services, automation };
     const app = createApp({
       stores,
       log,
@@ -116,6 +141,7 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
       events,
       now: options.now,
       stopping: stopping.signal,
+      automationStats: () => self.automation.stats(),
       liveReadingsIntervalMs: options.liveReadingsIntervalMs ?? 50,
       ingest: {
         pipeline: () => self.ingest.pipeline,
@@ -134,6 +160,7 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
     const drained = instance.http.stop(false).then(() => true);
     if (!(await Promise.race([drained, Bun.sleep(2_000).then(() => false)]))) await instance.http.stop(true);
     await instance.ingest.stop();
+    await instance.automation.stop();
     await instance.services.stop();
   };
 
@@ -146,6 +173,9 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
     events: current.events,
     ingest: current.ingest,
     dispatcher: current.services.dispatcher,
+    automation: current.automation,
+    notifications,
+    extraEngine: () => engineOn(new EventHub(log)),
     client: (token) => createAppClient({ url: server.url, token }),
     restartIngest: async () => {
       await current.ingest.stop();
@@ -159,6 +189,7 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
       server.events = current.events;
       server.ingest = current.ingest;
       server.dispatcher = current.services.dispatcher;
+      server.automation = current.automation;
     },
     peer: async () => {
       const database = engine === "postgres" ? await openDatabase({ url: pg.url! }) : pg.database;
