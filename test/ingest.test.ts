@@ -276,6 +276,37 @@ for (const engine of postgresEngines) {
       expect(latest).toEqual([{ value: 31 }]);
     });
 
+    test("the hourly rollup (fed by the minute rollup) holds exactly the hours' count, min, max, sum and last", async () => {
+      const { device, token } = await newDevice();
+      const H = 3_600_000;
+      const start = Math.floor((T0 - 5 * H) / H) * H;
+      // Three hours of readings every 7 minutes, sent in shuffled batches (late and out of order).
+      const readings = Array.from({ length: 26 }, (_, i) => ({ sensor: "t", ts: start + i * 7 * 60_000 + 13_000, value: Math.round(Math.sin(i) * 1000) / 10 }));
+      const shuffled = [...readings].sort((a, b) => ((a.ts * 7919) % 13) - ((b.ts * 7919) % 13));
+      for (let i = 0; i < shuffled.length; i += 5) await post(token, { batchId: `h-${i}`, readings: shuffled.slice(i, i + 5) });
+      const expected = new Map<number, { n: number; mn: number; mx: number; sum: number; lastTs: number; last: number }>();
+      for (const r of readings) {
+        const hour = Math.floor(r.ts / H) * H;
+        const e = expected.get(hour) ?? { n: 0, mn: Infinity, mx: -Infinity, sum: 0, lastTs: -Infinity, last: NaN };
+        e.n += 1;
+        e.mn = Math.min(e.mn, r.value);
+        e.mx = Math.max(e.mx, r.value);
+        e.sum += r.value;
+        if (r.ts > e.lastTs) (e.lastTs = r.ts), (e.last = r.value);
+        expected.set(hour, e);
+      }
+      const hours = await queryRows<{ bucket: string; n: string; mn: number; mx: number; total: number; last: number }>(
+        ch(),
+        `SELECT toUnixTimestamp(bucket) * 1000 AS bucket, sum(count) AS n, min(min_value) AS mn, max(max_value) AS mx, sum(sum_value) AS total,
+                argMaxMerge(last_value) AS last
+         FROM ${ch().database}.readings_1h WHERE sensor_id IN {s:Array(UUID)} GROUP BY bucket ORDER BY bucket`,
+        { s: await sensorIdsOf(device.id) },
+      );
+      expect(hours.map((h) => [Number(h.bucket), Number(h.n), h.mn, h.mx, Math.round(h.total * 1000) / 1000, h.last])).toEqual(
+        [...expected].sort(([a], [b]) => a - b).map(([hour, e]) => [hour, e.n, e.mn, e.mx, Math.round(e.sum * 1000) / 1000, e.last]),
+      );
+    });
+
     test("a device may not create more sensors than the limit", async () => {
       const { device, token } = await newDevice();
       const readings = Array.from({ length: 65 }, (_, i) => ({ sensor: `s${i}`, ts: T0, value: i }));
