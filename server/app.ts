@@ -10,6 +10,7 @@ import type { IngestPipeline } from "./ingest/pipeline";
 import type { IngestLimits } from "./config";
 import type { Logger } from "./logger";
 import { deviceCommandRoutes } from "./routes/device-commands";
+import { exportRoutes } from "./routes/export";
 import { ingestRoutes } from "./routes/ingest";
 import { messageOf, StoreUnavailableError, type Stores } from "./stores";
 import { appRouter } from "./trpc/root";
@@ -117,6 +118,7 @@ export function createApp(deps: AppDeps) {
       return { deviceId: auth.device.id, siteId: auth.device.siteId, name: auth.device.name };
     })
     .use(deviceCommandRoutes({ stores, deviceAuth, now }))
+    .use(exportRoutes({ stores, log, now }))
     .post(
       "/admin/:command",
       async ({ request, params }) => {

@@ -1,5 +1,6 @@
 import { actuatorsRouter } from "./routers/actuators";
 import { alertsRouter } from "./routers/alerts";
+import { analyticsRouter } from "./routers/analytics";
 import { authRouter } from "./routers/auth";
 import { commandsRouter } from "./routers/commands";
 import { devicesRouter } from "./routers/devices";
@@ -26,6 +27,7 @@ export const appRouter = router({
   waterings: wateringsRouter,
   alerts: alertsRouter,
   commands: commandsRouter,
+  analytics: analyticsRouter,
 });
 
 export type AppRouter = typeof appRouter;

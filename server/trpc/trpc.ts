@@ -2,8 +2,8 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError } from "zod";
 import { siteIdInput, type SiteRole } from "../../shared/schemas/accounts";
-import { readCookie, originMatchesHost, SESSION_COOKIE, isHttps, sessionCookie } from "../auth/cookies";
-import { validateSessionToken } from "../auth/sessions";
+import { readCookie, originMatchesHost, SESSION_COOKIE } from "../auth/cookies";
+import { sessionOfRequest } from "../auth/request-session";
 import { AppError } from "../errors";
 import { bearerOf } from "../http";
 import { membershipOf, roleAllows } from "../sites/sites";
@@ -71,15 +71,10 @@ export const publicProcedure = t.procedure.use(mapErrors).use(csrfGuard);
 
 /** Resolves the session from `Authorization: Bearer` (apps) or the session cookie (browsers). */
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  const bearer = bearerOf(ctx.req);
-  const token = bearer ?? readCookie(ctx.req.headers.get("cookie"), SESSION_COOKIE);
-  const auth = token ? await validateSessionToken(ctx.stores.db, token, ctx.now()) : null;
-  if (!auth || !token) throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in first: no valid session" });
-  if (auth.session.renewed && !bearer) {
-    // Sliding expiry: re-send the cookie with the pushed-forward expiry.
-    ctx.resHeaders.append("set-cookie", sessionCookie(token, auth.session.expiresAt, isHttps(ctx.req)));
-  }
-  return next({ ctx: { user: auth.user, session: auth.session, viaCookie: !bearer } });
+  const auth = await sessionOfRequest(ctx.stores.db, ctx.req, ctx.now());
+  if (!auth) throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in first: no valid session" });
+  if (auth.renewedCookie) ctx.resHeaders.append("set-cookie", auth.renewedCookie);
+  return next({ ctx: { user: auth.user, session: auth.session, viaCookie: auth.viaCookie } });
 });
 
 /**
