@@ -3,10 +3,10 @@ import { rangeFilter, rangeParams, sourceTable } from "./sources";
 
 export interface ExportRow {
   sensor_id: string;
-  /** Epoch ms. */
-  ts: number | string;
-  value: number;
-  raw_value: number;
+  /** Epoch ms. (Aliases never repeat a column name: ClickHouse would read them in WHERE.) */
+  t_ms: number | string;
+  v: number;
+  raw_v: number;
 }
 
 /**
@@ -20,7 +20,7 @@ export function queryExportWindow(
 ): Promise<ExportRow[]> {
   return queryRows<ExportRow>(
     ch,
-    `SELECT sensor_id, toUnixTimestamp64Milli(ts) AS ts, value, raw_value
+    `SELECT sensor_id, toUnixTimestamp64Milli(ts) AS t_ms, value AS v, raw_value AS raw_v
 FROM ${sourceTable(ch, "raw")}
 WHERE sensor_id IN {ids:Array(UUID)} AND ${rangeFilter("raw")}
 ORDER BY ts, sensor_id

@@ -29,8 +29,8 @@ GROUP BY sensor_id`,
 
 export interface StuckRow {
   sensor_id: string;
-  value: number;
-  count: number | string;
+  v: number;
+  n: number | string;
   first: number | string;
   last: number | string;
 }
@@ -39,7 +39,7 @@ export interface StuckRow {
 export function queryStuck(ch: Clickhouse, q: { sensorIds: string[]; from: Date; to: Date; minReadings: number }): Promise<StuckRow[]> {
   return queryRows<StuckRow>(
     ch,
-    `SELECT sensor_id, any(value) AS value, count() AS count,
+    `SELECT sensor_id, any(value) AS v, count() AS n,
         toUnixTimestamp64Milli(min(ts)) AS first, toUnixTimestamp64Milli(max(ts)) AS last
 FROM ${sourceTable(ch, "raw")}
 WHERE sensor_id IN {ids:Array(UUID)} AND ${rangeFilter("raw")}
@@ -56,8 +56,8 @@ export interface SpikeRow {
   mad: number;
   meanad: number;
   /** The recent reading furthest from the median, when it was taken (epoch ms), and how far. */
-  value: number;
-  ts: number | string;
+  v: number;
+  t_ms: number | string;
   deviation: number;
 }
 
@@ -71,8 +71,8 @@ export function querySpikes(ch: Clickhouse, q: { sensorIds: string[]; baselineFr
   return queryRows<SpikeRow>(
     ch,
     `SELECT s.sensor_id AS sensor_id, s.med AS median, s.mad AS mad, s.meanad AS meanad,
-        argMax(r.value, abs(r.value - s.med)) AS value,
-        toUnixTimestamp64Milli(argMax(r.ts, abs(r.value - s.med))) AS ts,
+        argMax(r.value, abs(r.value - s.med)) AS v,
+        toUnixTimestamp64Milli(argMax(r.ts, abs(r.value - s.med))) AS t_ms,
         max(abs(r.value - s.med)) AS deviation
 FROM (SELECT b.sensor_id AS sensor_id, any(m.med) AS med,
              quantileExact(0.5)(abs(b.value - m.med)) AS mad, avg(abs(b.value - m.med)) AS meanad
@@ -92,14 +92,14 @@ GROUP BY s.sensor_id, s.med, s.mad, s.meanad`,
 export interface HourCountRow {
   /** Hour start, Unix seconds. */
   t: number;
-  count: number | string;
+  n: number | string;
 }
 
 /** Readings per hour (by their timestamp) over the sensors, from the hourly rollup. */
 export function queryReadingsPerHour(ch: Clickhouse, q: { sensorIds: string[]; from: Date; to: Date }): Promise<HourCountRow[]> {
   return queryRows<HourCountRow>(
     ch,
-    `SELECT toUnixTimestamp(bucket) AS t, sum(count) AS count
+    `SELECT toUnixTimestamp(bucket) AS t, sum(count) AS n
 FROM ${sourceTable(ch, "1h")}
 WHERE sensor_id IN {ids:Array(UUID)} AND ${rangeFilter("1h")}
 GROUP BY bucket ORDER BY bucket`,

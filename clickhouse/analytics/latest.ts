@@ -2,9 +2,9 @@ import { queryRows, type Clickhouse } from "../client";
 
 export interface LatestRow {
   sensor_id: string;
-  value: number;
-  /** Epoch ms. */
-  ts: number | string;
+  v: number;
+  /** Epoch ms. (Aliases never repeat a column name: ClickHouse would read them in WHERE.) */
+  t_ms: number | string;
 }
 
 /**
@@ -13,7 +13,7 @@ export interface LatestRow {
  */
 export function latestSql(ch: Clickhouse, sensorIds: string[]) {
   return {
-    query: `SELECT sensor_id, argMax(value, ts) AS value, toUnixTimestamp64Milli(max(ts)) AS ts
+    query: `SELECT sensor_id, argMax(value, ts) AS v, toUnixTimestamp64Milli(max(ts)) AS t_ms
 FROM ${ch.database}.readings_latest
 WHERE sensor_id IN {ids:Array(UUID)}
 GROUP BY sensor_id`,

@@ -41,9 +41,9 @@ GROUP BY day ORDER BY day`,
 
 export interface VpdDayRow {
   day: number;
-  avg: number;
-  min: number;
-  max: number;
+  mean: number;
+  lo: number;
+  hi: number;
   buckets: number | string;
 }
 
@@ -55,7 +55,7 @@ export interface VpdDayRow {
 export function queryVpdDaily(ch: Clickhouse, q: DailyQuery & { temperatureIds: string[]; humidityIds: string[] }): Promise<VpdDayRow[]> {
   return queryRows<VpdDayRow>(
     ch,
-    `SELECT day, avg(vpd) AS avg, min(vpd) AS min, max(vpd) AS max, count() AS buckets
+    `SELECT day, avg(vpd) AS mean, min(vpd) AS lo, max(vpd) AS hi, count() AS buckets
 FROM (SELECT bucket, ${day} AS day,
              sumIf(sum_value, sensor_id IN {t:Array(UUID)}) / sumIf(count, sensor_id IN {t:Array(UUID)}) AS temp,
              least(greatest(sumIf(sum_value, sensor_id IN {h:Array(UUID)}) / sumIf(count, sensor_id IN {h:Array(UUID)}), 0), 100) AS rh,
@@ -72,17 +72,17 @@ GROUP BY day ORDER BY day`,
 export interface SensorDayRow {
   sensor_id: string;
   day: number;
-  sum: number;
-  count: number | string;
-  min: number;
-  max: number;
+  total: number;
+  n: number | string;
+  lo: number;
+  hi: number;
 }
 
 /** Sum, count, min and max per sensor and local day. */
 export function queryDailyBySensor(ch: Clickhouse, q: DailyQuery): Promise<SensorDayRow[]> {
   return queryRows<SensorDayRow>(
     ch,
-    `SELECT sensor_id, ${day} AS day, sum(sum_value) AS sum, sum(count) AS count, min(min_value) AS min, max(max_value) AS max
+    `SELECT sensor_id, ${day} AS day, sum(sum_value) AS total, sum(count) AS n, min(min_value) AS lo, max(max_value) AS hi
 FROM ${sourceTable(ch, q.source)}
 WHERE sensor_id IN {ids:Array(UUID)} AND ${rangeFilter(q.source)}
 GROUP BY sensor_id, day ORDER BY sensor_id, day`,

@@ -17,11 +17,11 @@ export interface SeriesRow {
   sensor_id: string;
   /** Bucket start, Unix seconds. */
   t: number;
-  avg: number;
-  min: number;
-  max: number;
-  count: number | string;
-  last: number;
+  mean: number;
+  lo: number;
+  hi: number;
+  n: number | string;
+  last_v: number;
   /** [p50, p90] from raw readings, else empty. */
   pct: number[];
 }

@@ -20,26 +20,27 @@ export function timeColumn(source: Source): string {
 }
 
 /**
- * Per-bucket aggregates over a source. Rollup tables are AggregatingMergeTree: rows of one
+ * Per-bucket aggregates over a source (aliases differ from column names: ClickHouse would otherwise
+ * read `count` in `sum(count)` as the alias). Rollup tables are AggregatingMergeTree: rows of one
  * (sensor, minute) may not be merged yet, so they are always re-aggregated here.
  */
 export function aggregateColumns(source: Source, percentiles: boolean): string {
   if (source === "raw") {
     return [
-      "avg(value) AS avg",
-      "min(value) AS min",
-      "max(value) AS max",
-      "count() AS count",
-      "argMax(value, ts) AS last",
+      "avg(value) AS mean",
+      "min(value) AS lo",
+      "max(value) AS hi",
+      "count() AS n",
+      "argMax(value, ts) AS last_v",
       percentiles ? "quantilesExactInclusive(0.5, 0.9)(value) AS pct" : "[] AS pct",
     ].join(", ");
   }
   return [
-    "sum(sum_value) / sum(count) AS avg",
-    "min(min_value) AS min",
-    "max(max_value) AS max",
-    "sum(count) AS count",
-    "argMaxMerge(last_value) AS last",
+    "sum(sum_value) / sum(count) AS mean",
+    "min(min_value) AS lo",
+    "max(max_value) AS hi",
+    "sum(count) AS n",
+    "argMaxMerge(last_value) AS last_v",
     "[] AS pct",
   ].join(", ");
 }

@@ -66,14 +66,14 @@ export async function deviceHealthOf(deps: AnalyticsDeps, siteId: string, input:
   const stuck = stuckRows
     // Readings spread over at least half the window: a device that just woke up is not stuck.
     .filter((r) => num(r.last) - num(r.first) >= (input.stuckHours * HOUR) / 2)
-    .map((r) => ({ ...sensorRef(byId.get(r.sensor_id)!), value: r.value, readings: num(r.count), since: new Date(num(r.first)) }));
+    .map((r) => ({ ...sensorRef(byId.get(r.sensor_id)!), value: r.v, readings: num(r.n), since: new Date(num(r.first)) }));
 
   const spiking = spikeRows
     .map((r) => ({ r, z: robustZ(r.deviation, r.mad, r.meanad) }))
     .filter(({ r, z }) => (z === null ? r.deviation > 0 : z > input.spikeThreshold))
-    .map(({ r, z }) => ({ ...sensorRef(byId.get(r.sensor_id)!), value: r.value, at: new Date(num(r.ts)), median: r.median, mad: r.mad, z }));
+    .map(({ r, z }) => ({ ...sensorRef(byId.get(r.sensor_id)!), value: r.v, at: new Date(num(r.t_ms)), median: r.median, mad: r.mad, z }));
 
-  const latest = new Map(latestRows.map((r) => [r.sensor_id, num(r.ts)]));
+  const latest = new Map(latestRows.map((r) => [r.sensor_id, num(r.t_ms)]));
   const silent = scope.sensors
     .filter((s) => {
       const ts = latest.get(s.id);

@@ -22,12 +22,12 @@ function csvField(value: string | null): string {
 }
 
 function csvLine(r: ExportRow, s: ScopedSensor): string {
-  return `${new Date(num(r.ts)).toISOString()},${s.id},${csvField(s.deviceName)},${csvField(s.key)},${s.metric},${csvField(s.unit)},${s.plantId ?? ""},${r.value},${r.raw_value}\n`;
+  return `${new Date(num(r.t_ms)).toISOString()},${s.id},${csvField(s.deviceName)},${csvField(s.key)},${s.metric},${csvField(s.unit)},${s.plantId ?? ""},${r.v},${r.raw_v}\n`;
 }
 
 function ndjsonLine(r: ExportRow, s: ScopedSensor): string {
-  const ts = num(r.ts);
-  return `${JSON.stringify({ ts, time: new Date(ts).toISOString(), sensorId: s.id, device: s.deviceName, sensor: s.key, metric: s.metric, unit: s.unit, plantId: s.plantId, value: r.value, rawValue: r.raw_value })}\n`;
+  const ts = num(r.t_ms);
+  return `${JSON.stringify({ ts, time: new Date(ts).toISOString(), sensorId: s.id, device: s.deviceName, sensor: s.key, metric: s.metric, unit: s.unit, plantId: s.plantId, value: r.v, rawValue: r.raw_v })}\n`;
 }
 
 /** The sensors an export covers: named ones (all must be the site's), else the site's, narrowed by plant and metric. */

@@ -29,7 +29,7 @@ export async function fleetOverviewOf(deps: AnalyticsDeps, siteId: string, input
   const to = new Date(Math.floor(now.getTime() / HOUR) * HOUR + HOUR);
   const from = new Date(to.getTime() - input.hours * HOUR);
   const rows = sensorRows.length ? await queryReadingsPerHour(ch, { sensorIds: sensorRows.map((s) => s.id), from, to }) : [];
-  const counts = new Map(rows.map((r) => [r.t * 1000, num(r.count)]));
+  const counts = new Map(rows.map((r) => [r.t * 1000, num(r.n)]));
   const readingsPerHour = Array.from({ length: input.hours }, (_, i) => {
     const t = from.getTime() + i * HOUR;
     return { t, count: counts.get(t) ?? 0 };

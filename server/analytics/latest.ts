@@ -14,7 +14,7 @@ export async function latestOf(deps: AnalyticsDeps, siteId: string, input: { pla
     at: deps.now,
     items: scope.sensors.map((s) => {
       const row = bySensor.get(s.id);
-      const ts = row ? num(row.ts) : null;
+      const ts = row ? num(row.t_ms) : null;
       const ageMs = ts === null ? null : now - ts;
       return {
         sensorId: s.id,
@@ -25,7 +25,7 @@ export async function latestOf(deps: AnalyticsDeps, siteId: string, input: { pla
         metric: s.metric,
         unit: s.unit,
         plantId: s.plantId,
-        value: row ? row.value : null,
+        value: row ? row.v : null,
         ts: ts === null ? null : new Date(ts),
         ageSeconds: ageMs === null ? null : Math.round(ageMs / 1000),
         expectedReportIntervalSeconds: s.expectedReportIntervalSeconds,

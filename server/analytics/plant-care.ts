@@ -95,8 +95,8 @@ export async function plantMetricsOf(deps: AnalyticsDeps, siteId: string, input:
   for (const r of dailyRows) {
     const key = `${metricOf.get(r.sensor_id)}|${r.day * 1000}`;
     const acc = sums.get(key) ?? { sum: 0, count: 0 };
-    acc.sum += r.sum;
-    acc.count += num(r.count);
+    acc.sum += r.total;
+    acc.count += num(r.n);
     sums.set(key, acc);
   }
   const bucketSeconds = source === "1h" ? 3600 : 60;
@@ -119,7 +119,7 @@ export async function plantMetricsOf(deps: AnalyticsDeps, siteId: string, input:
       dli: lightRow ? (lightRow.lux_seconds * input.ppfdPerLux) / 1e6 : null,
       /** Share of the day covered by light readings. */
       lightCoverage: lightRow ? Math.min(1, (num(lightRow.buckets) * bucketSeconds) / seconds) : 0,
-      vpd: vpd ? { avg: vpd.avg, min: vpd.min, max: vpd.max } : null,
+      vpd: vpd ? { avg: vpd.mean, min: vpd.lo, max: vpd.hi } : null,
       means,
     };
   });

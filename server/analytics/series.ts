@@ -49,11 +49,11 @@ export async function seriesOf(deps: AnalyticsDeps, siteId: string, input: Serie
   for (const r of rows) {
     points.get(r.sensor_id)?.push({
       t: r.t * 1000,
-      avg: r.avg,
-      min: r.min,
-      max: r.max,
-      count: num(r.count),
-      last: r.last,
+      avg: r.mean,
+      min: r.lo,
+      max: r.hi,
+      count: num(r.n),
+      last: r.last_v,
       p50: r.pct[0] ?? null,
       p90: r.pct[1] ?? null,
     });

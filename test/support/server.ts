@@ -37,7 +37,7 @@ export const TEST_INGEST_LIMITS: IngestLimits = {
  */
 export async function startTestServer(
   engine: PostgresEngine,
-  options: { now?: () => Date; ingest?: Partial<IngestLimits> } = {},
+  options: { now?: () => Date; ingest?: Partial<IngestLimits>; retention?: { rawDays: number; rollupDays: number } } = {},
 ): Promise<TestServer> {
   const pg = await openTestDatabase(engine);
   const ch = openTestClickhouse();
@@ -47,7 +47,7 @@ export async function startTestServer(
       openPostgres: async () => pg.database,
       openClickhouse: () => ch.clickhouse,
       demoData: false,
-      retention: { rawDays: 90, rollupDays: 730 },
+      retention: options.retention ?? { rawDays: 90, rollupDays: 730 },
     },
     log,
   );
@@ -62,7 +62,7 @@ export async function startTestServer(
     deviceAuth,
     events,
     now: options.now,
-    ingest: { pipeline: () => ingest.pipeline, limits, rawRetentionDays: 90,
+    ingest: { pipeline: () => ingest.pipeline, limits, rawRetentionDays: options.retention?.rawDays ?? 90,
       degraded: () => ingest.groupCommit.degraded,
       invalidateSensors: (deviceId) => ingest.sensors.invalidateDevice(deviceId),
     },
