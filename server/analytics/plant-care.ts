@@ -128,7 +128,7 @@ export async function plantMetricsOf(deps: AnalyticsDeps, siteId: string, input:
     ...Object.fromEntries(
       rangeMetrics.map((m) => [m, tally(thresholds[m].unit, thresholds[m].min.value, thresholds[m].max.value, dayViews.map((d) => d.means[m]))]),
     ),
-    dli: tally("mol/m²/day", speciesRow?.dliMin ?? null, speciesRow?.dliMax ?? null, dayViews.map((d) => d.dli)),
+    dli: tally("mol/m²/d", speciesRow?.dliMin ?? null, speciesRow?.dliMax ?? null, dayViews.map((d) => d.dli)),
   } as Record<(typeof rangeMetrics)[number] | "dli", RangeTally>;
 
   return { plantId: plant.id, timezone: tz, from: range.from, to: range.to, source, ppfdPerLux: input.ppfdPerLux, days: dayViews, ranges, drying };
