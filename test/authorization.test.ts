@@ -161,6 +161,24 @@ const cases: Record<string, Case> = {
     input: (fx) => ({ siteId: fx.siteId, actuatorId: fx.actuatorId, command: { action: "pump", seconds: 5 }, idempotencyKey: `k-${fx.unique}` }),
   },
   "commands.cancel": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, commandId: fx.commandId }) },
+  "analytics.series": {
+    access: "viewer",
+    kind: "query",
+    input: (fx) => ({ siteId: fx.siteId, sensorIds: [fx.sensorId], from: new Date(Date.now() - 86_400_000), to: new Date() }),
+  },
+  "analytics.chart": {
+    access: "viewer",
+    kind: "query",
+    input: (fx) => ({ siteId: fx.siteId, sensorIds: [fx.sensorId], from: new Date(Date.now() - 86_400_000), to: new Date() }),
+  },
+  "analytics.latest": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
+  "analytics.plantMetrics": {
+    access: "viewer",
+    kind: "query",
+    input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId, from: new Date(Date.now() - 7 * 86_400_000), to: new Date() }),
+  },
+  "analytics.deviceHealth": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
+  "analytics.fleet": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
 };
 
 const RANK: Record<Actor, number> = { anonymous: 0, outsider: 1, viewer: 2, editor: 3, owner: 4 };
