@@ -1,5 +1,5 @@
 import { createTRPCClient, httpBatchLink, type TRPCClient } from "@trpc/client";
-import superjson from "superjson";
+import { transformer } from "../shared/transformer";
 // A type-only import: no server code ends up in an app bundle.
 import type { AppRouter } from "../server/trpc/root";
 
@@ -18,14 +18,14 @@ export interface AppClientOptions {
 
 export type AppClient = TRPCClient<AppRouter>;
 
-/** A fully typed tRPC client (superjson, request batching) for browsers, React Native, Bun and Node. */
+/** A fully typed tRPC client (superjson on the wire, request batching) for browsers, React Native, Bun and Node. */
 export function createAppClient(options: AppClientOptions): AppClient {
   const base = options.url.replace(/\/+$/, "");
   return createTRPCClient<AppRouter>({
     links: [
       httpBatchLink({
         url: `${base}/trpc`,
-        transformer: superjson,
+        transformer,
         fetch: options.fetch,
         headers: () => {
           const token = typeof options.token === "function" ? options.token() : options.token;

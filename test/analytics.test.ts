@@ -119,8 +119,8 @@ for (const engine of postgresEngines) {
 
       test("a range that is not on bucket boundaries is widened to whole buckets", async () => {
         const res = await api.analytics.series.query({ siteId, sensorIds: [sensorId.temp!], from: new Date(T0 + 10 * MINUTE), to: new Date(T0 + 3 * HOUR + MINUTE), bucket: "1h" });
-        expect(res.from.getTime()).toBe(T0);
-        expect(res.to.getTime()).toBe(T0 + 4 * HOUR);
+        expect(res.from).toBe(T0);
+        expect(res.to).toBe(T0 + 4 * HOUR);
         check(res.series[0]!.points, group(temp.filter((r) => r.ts < T0 + 4 * HOUR), (ts) => Math.floor(ts / HOUR) * HOUR));
       });
 
@@ -197,7 +197,7 @@ for (const engine of postgresEngines) {
             const week = await api.analytics.series.query({ siteId: site.id, sensorIds: [id], from: new Date(day.start), to: new Date(day.end), bucket: "1w" });
             const weekStart = week.series[0]!.points[0]!.t;
             expect(new Intl.DateTimeFormat("en-US", { timeZone: timezone, weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(weekStart)).toBe("Mon 00:00");
-            const weekEnd = week.to.getTime();
+            const weekEnd = week.to;
             const inWeek = readings.filter((r) => r.ts >= weekStart && r.ts < weekEnd);
             expect(week.series[0]!.points[0]!.count).toBe(inWeek.length);
           }
@@ -217,7 +217,7 @@ for (const engine of postgresEngines) {
           const res = await api.analytics.series.query({ siteId: site.id, sensorIds: [id], from: new Date(from), to: new Date(to), bucket });
           expect(res.source).toBe("1m");
           const keyOf = bucket === "1d" ? (ts: number) => localDate(ts, timezone) : (ts: number) => localDate(ts, timezone).slice(0, 7);
-          const inRange = readings.filter((r) => r.ts >= res.from.getTime() && r.ts < res.to.getTime());
+          const inRange = readings.filter((r) => r.ts >= res.from && r.ts < res.to);
           const expected = group(inRange, keyOf);
           const points = res.series[0]!.points;
           expect(points.map((p) => keyOf(p.t))).toEqual([...expected.keys()] as string[]);
@@ -268,7 +268,7 @@ for (const engine of postgresEngines) {
         const byKey = Object.fromEntries(res.items.map((i) => [i.key, i]));
         expect(res.items).toHaveLength(3);
         expect(byKey.soil1).toMatchObject({ sensorId: ids.soil1, value: 41.5, ageSeconds: 120, stale: false, deviceName: "fresh", unit: "%" });
-        expect(byKey.soil1!.ts!.getTime()).toBe(NOW - 2 * MINUTE);
+        expect(byKey.soil1!.ts!).toBe(NOW - 2 * MINUTE);
         expect(byKey.temp).toMatchObject({ value: 7, ageSeconds: 1200, stale: true });
         expect(byKey.hum).toMatchObject({ sensorId: quiet.id, value: null, ts: null, ageSeconds: null, stale: true });
 

@@ -96,13 +96,17 @@ export interface HourCountRow {
 }
 
 /** Readings per hour (by their timestamp) over the sensors, from the hourly rollup. */
-export function queryReadingsPerHour(ch: Clickhouse, q: { sensorIds: string[]; from: Date; to: Date }): Promise<HourCountRow[]> {
-  return queryRows<HourCountRow>(
-    ch,
-    `SELECT toUnixTimestamp(bucket) AS t, sum(count) AS n
+export function readingsPerHourSql(ch: Clickhouse, q: { sensorIds: string[]; from: Date; to: Date }) {
+  return {
+    query: `SELECT toUnixTimestamp(bucket) AS t, sum(count) AS n
 FROM ${sourceTable(ch, "1h")}
 WHERE sensor_id IN {ids:Array(UUID)} AND ${rangeFilter("1h")}
 GROUP BY bucket ORDER BY bucket`,
-    { ids: q.sensorIds, ...rangeParams("1h", q.from, q.to) },
-  );
+    params: { ids: q.sensorIds, ...rangeParams("1h", q.from, q.to) },
+  };
+}
+
+export function queryReadingsPerHour(ch: Clickhouse, q: { sensorIds: string[]; from: Date; to: Date }): Promise<HourCountRow[]> {
+  const { query, params } = readingsPerHourSql(ch, q);
+  return queryRows<HourCountRow>(ch, query, params);
 }

@@ -1,10 +1,13 @@
 import type { Clickhouse } from "../../clickhouse/client";
 import type { Db } from "../../db/client";
+import type { ScopeCache } from "./scope";
 
 /** What analytics need: both stores, the raw retention (to pick sources) and the time. */
 export interface AnalyticsDeps {
   db: Db;
   ch: Clickhouse;
+  /** A site's sensors, cached briefly (see ScopeCache). */
+  scopes: ScopeCache;
   rawRetentionDays: number;
   now: Date;
 }

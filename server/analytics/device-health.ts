@@ -31,7 +31,7 @@ export function robustZ(deviation: number, mad: number, meanAbsoluteDeviation: n
 export async function deviceHealthOf(deps: AnalyticsDeps, siteId: string, input: DeviceHealthInput) {
   const { db, ch, now } = deps;
   const [scope, deviceRows] = await Promise.all([
-    siteScope(db, siteId),
+    siteScope(deps, siteId),
     db
       .select({ id: devices.id, name: devices.name, lastSeenAt: devices.lastSeenAt, batteryPercent: devices.batteryPercent, interval: devices.expectedReportIntervalSeconds })
       .from(devices)
@@ -66,12 +66,12 @@ export async function deviceHealthOf(deps: AnalyticsDeps, siteId: string, input:
   const stuck = stuckRows
     // Readings spread over at least half the window: a device that just woke up is not stuck.
     .filter((r) => num(r.last) - num(r.first) >= (input.stuckHours * HOUR) / 2)
-    .map((r) => ({ ...sensorRef(byId.get(r.sensor_id)!), value: r.v, readings: num(r.n), since: new Date(num(r.first)) }));
+    .map((r) => ({ ...sensorRef(byId.get(r.sensor_id)!), value: r.v, readings: num(r.n), since: num(r.first) }));
 
   const spiking = spikeRows
     .map((r) => ({ r, z: robustZ(r.deviation, r.mad, r.meanad) }))
     .filter(({ r, z }) => (z === null ? r.deviation > 0 : z > input.spikeThreshold))
-    .map(({ r, z }) => ({ ...sensorRef(byId.get(r.sensor_id)!), value: r.v, at: new Date(num(r.t_ms)), median: r.median, mad: r.mad, z }));
+    .map(({ r, z }) => ({ ...sensorRef(byId.get(r.sensor_id)!), value: r.v, at: num(r.t_ms), median: r.median, mad: r.mad, z }));
 
   const latest = new Map(latestRows.map((r) => [r.sensor_id, num(r.t_ms)]));
   const silent = scope.sensors
@@ -81,15 +81,15 @@ export async function deviceHealthOf(deps: AnalyticsDeps, siteId: string, input:
     })
     .map((s) => {
       const ts = latest.get(s.id);
-      return { ...sensorRef(s), lastReadingAt: ts === undefined ? null : new Date(ts) };
+      return { ...sensorRef(s), lastReadingAt: ts ?? null };
     });
 
   return {
-    at: now,
+    at: now.getTime(),
     devices: deviceRows.map((d) => ({
       deviceId: d.id,
       name: d.name,
-      lastSeenAt: d.lastSeenAt,
+      lastSeenAt: d.lastSeenAt?.getTime() ?? null,
       status: deviceStatus(d.lastSeenAt, d.interval, now),
       battery: { percent: trendByDevice.get(d.id)?.current ?? d.batteryPercent, ...trendOf(trendByDevice.get(d.id)) },
     })),

@@ -2,7 +2,7 @@ import { queryExportWindow, type ExportRow } from "../../clickhouse/analytics/ex
 import type { ExportQuery } from "../../shared/schemas/analytics";
 import type { AnalyticsDeps } from "./deps";
 import { num } from "./deps";
-import { selectedSensors, siteScope, type ScopedSensor } from "./scope";
+import { selectedSensors, siteScope, type ScopeDeps, type ScopedSensor } from "./scope";
 
 /**
  * Raw readings of a range as CSV or NDJSON, produced page by page: the range is walked in time
@@ -31,9 +31,9 @@ function ndjsonLine(r: ExportRow, s: ScopedSensor): string {
 }
 
 /** The sensors an export covers: named ones (all must be the site's), else the site's, narrowed by plant and metric. */
-export async function exportSensors(deps: Pick<AnalyticsDeps, "db">, siteId: string, query: ExportQuery): Promise<ScopedSensor[]> {
-  if (query.sensorIds) return (await selectedSensors(deps.db, siteId, { sensorIds: query.sensorIds })).sensors;
-  const scope = await siteScope(deps.db, siteId, { plantIds: query.plantId ? [query.plantId] : undefined });
+export async function exportSensors(deps: ScopeDeps, siteId: string, query: ExportQuery): Promise<ScopedSensor[]> {
+  if (query.sensorIds) return (await selectedSensors(deps, siteId, { sensorIds: query.sensorIds })).sensors;
+  const scope = await siteScope(deps, siteId, { plantIds: query.plantId ? [query.plantId] : undefined });
   return query.metric ? scope.sensors.filter((s) => s.metric === query.metric) : scope.sensors;
 }
 

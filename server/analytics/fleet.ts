@@ -8,6 +8,12 @@ import { deviceStatus, type DeviceStatus } from "./freshness";
 
 const HOUR = 3_600_000;
 
+/** Whole hours ending with the current one (counted so far, so the chart's last bar grows). */
+export function fleetWindow(now: Date, hours: number): { from: Date; to: Date } {
+  const to = new Date(Math.floor(now.getTime() / HOUR) * HOUR + HOUR);
+  return { from: new Date(to.getTime() - hours * HOUR), to };
+}
+
 /** A site at a glance: devices by freshness, open alerts by severity, readings per hour. */
 export async function fleetOverviewOf(deps: AnalyticsDeps, siteId: string, input: { hours: number }) {
   const { db, ch, now } = deps;
@@ -25,9 +31,7 @@ export async function fleetOverviewOf(deps: AnalyticsDeps, siteId: string, input
   const openAlerts = Object.fromEntries(ALERT_SEVERITIES.map((s) => [s, { active: 0, acknowledged: 0 }])) as Record<AlertSeverity, { active: number; acknowledged: number }>;
   for (const a of alertRows) if (a.status !== "resolved") openAlerts[a.severity][a.status] = a.n;
 
-  // Whole hours: the current hour counts so far, so the chart's last bar grows.
-  const to = new Date(Math.floor(now.getTime() / HOUR) * HOUR + HOUR);
-  const from = new Date(to.getTime() - input.hours * HOUR);
+  const { from, to } = fleetWindow(now, input.hours);
   const rows = sensorRows.length ? await queryReadingsPerHour(ch, { sensorIds: sensorRows.map((s) => s.id), from, to }) : [];
   const counts = new Map(rows.map((r) => [r.t * 1000, num(r.n)]));
   const readingsPerHour = Array.from({ length: input.hours }, (_, i) => {
@@ -35,7 +39,7 @@ export async function fleetOverviewOf(deps: AnalyticsDeps, siteId: string, input
     return { t, count: counts.get(t) ?? 0 };
   });
   return {
-    at: now,
+    at: now.getTime(),
     devices: { total: deviceRows.length, ...devicesByStatus },
     sensors: sensorRows.length,
     alerts: openAlerts,

@@ -6,12 +6,12 @@ import { siteScope } from "./scope";
 
 /** The latest value of every sensor of the site (or of some plants), with its age and staleness. */
 export async function latestOf(deps: AnalyticsDeps, siteId: string, input: { plantIds?: string[] | undefined }) {
-  const scope = await siteScope(deps.db, siteId, { plantIds: input.plantIds });
+  const scope = await siteScope(deps, siteId, { plantIds: input.plantIds });
   const rows = await queryLatest(deps.ch, scope.sensors.map((s) => s.id));
   const bySensor = new Map(rows.map((r) => [r.sensor_id, r]));
   const now = deps.now.getTime();
   return {
-    at: deps.now,
+    at: now,
     items: scope.sensors.map((s) => {
       const row = bySensor.get(s.id);
       const ts = row ? num(row.t_ms) : null;
@@ -26,7 +26,7 @@ export async function latestOf(deps: AnalyticsDeps, siteId: string, input: { pla
         unit: s.unit,
         plantId: s.plantId,
         value: row ? row.v : null,
-        ts: ts === null ? null : new Date(ts),
+        ts,
         ageSeconds: ageMs === null ? null : Math.round(ageMs / 1000),
         expectedReportIntervalSeconds: s.expectedReportIntervalSeconds,
         stale: isStale(ageMs, s.expectedReportIntervalSeconds),

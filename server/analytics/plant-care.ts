@@ -62,7 +62,7 @@ export async function plantMetricsOf(deps: AnalyticsDeps, siteId: string, input:
   const plant = await requirePlant(db, siteId, input.plantId);
   const [speciesRow] = plant.speciesId ? await db.select().from(species).where(eq(species.id, plant.speciesId)) : [];
   const thresholds = effectiveThresholds(plant.thresholdOverrides, speciesRow ?? null);
-  const scope = await siteScope(db, siteId, { plantIds: [plant.id] });
+  const scope = await siteScope(deps, siteId, { plantIds: [plant.id] });
   const idsOf = (metric: string) => scope.sensors.filter((s) => s.metric === metric).map((s) => s.id);
   const tz = scope.timezone;
 
@@ -113,7 +113,7 @@ export async function plantMetricsOf(deps: AnalyticsDeps, siteId: string, input:
     ) as Record<(typeof rangeMetrics)[number], number | null>;
     return {
       date: toWallClock(start, tz).toISOString().slice(0, 10),
-      start,
+      start: start.getTime(),
       hours: seconds / 3600,
       /** mol/m²/day: ∫ lux dt × ppfdPerLux (µmol/m²/s per lux) / 10⁶. */
       dli: lightRow ? (lightRow.lux_seconds * input.ppfdPerLux) / 1e6 : null,
@@ -131,7 +131,7 @@ export async function plantMetricsOf(deps: AnalyticsDeps, siteId: string, input:
     dli: tally("mol/m²/d", speciesRow?.dliMin ?? null, speciesRow?.dliMax ?? null, dayViews.map((d) => d.dli)),
   } as Record<(typeof rangeMetrics)[number] | "dli", RangeTally>;
 
-  return { plantId: plant.id, timezone: tz, from: range.from, to: range.to, source, ppfdPerLux: input.ppfdPerLux, days: dayViews, ranges, drying };
+  return { plantId: plant.id, timezone: tz, from: range.from.getTime(), to: range.to.getTime(), source, ppfdPerLux: input.ppfdPerLux, days: dayViews, ranges, drying };
 }
 
 /**
@@ -150,7 +150,7 @@ async function dryingOf(deps: AnalyticsDeps, soilIds: string[], windowHours: num
   const lastT = segment.at(-1)!.t;
   const { slope, valueAt } = fitLine(segment, lastT);
   const ratePerDay = slope * 86_400_000;
-  let dryBy: Date | null = null;
-  if (threshold !== null && slope < 0) dryBy = new Date(lastT + Math.max(0, (valueAt - threshold) / -slope));
-  return { ratePerDay, current: valueAt, threshold, since: new Date(segment[0]!.t), dryBy, points: segment.length };
+  let dryBy: number | null = null;
+  if (threshold !== null && slope < 0) dryBy = lastT + Math.max(0, (valueAt - threshold) / -slope);
+  return { ratePerDay, current: valueAt, threshold, since: segment[0]!.t, dryBy, points: segment.length };
 }

@@ -1,4 +1,4 @@
-import { and, eq, inArray, type SQL } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { devices, sensors, sites } from "../../db/schema";
 import type { Metric } from "../../shared/metrics";
@@ -48,22 +48,67 @@ export async function siteTimezone(db: Db, siteId: string): Promise<string> {
   return site.timezone;
 }
 
-async function sensorsWhere(db: Db, siteId: string, condition?: SQL): Promise<ScopedSensor[]> {
-  return db
-    .select(sensorColumns)
-    .from(sensors)
-    .innerJoin(devices, eq(devices.id, sensors.deviceId))
-    .where(condition ? and(eq(sensors.siteId, siteId), condition) : eq(sensors.siteId, siteId))
-    .orderBy(sensors.id);
+interface SiteSensors {
+  timezone: string;
+  sensors: ScopedSensor[];
+  byId: Map<string, ScopedSensor>;
+}
+
+async function loadSite(db: Db, siteId: string): Promise<SiteSensors> {
+  const [timezone, list] = await Promise.all([
+    siteTimezone(db, siteId),
+    db.select(sensorColumns).from(sensors).innerJoin(devices, eq(devices.id, sensors.deviceId)).where(eq(sensors.siteId, siteId)).orderBy(sensors.id),
+  ]);
+  return { timezone, sensors: list, byId: new Map(list.map((s) => [s.id, s])) };
+}
+
+/**
+ * A site's sensors, kept a few seconds. Reading a thousand sensors from Postgres costs as much as
+ * the ClickHouse query they scope, and dashboards ask every few seconds. Any tRPC mutation on this
+ * server clears the cache (see server/trpc/trpc.ts), so a change made here shows at once; sensors
+ * created by ingest or changes made on another server show within TTL_MS. Sensors never move
+ * between sites, so a stale entry can miss a sensor or show an old assignment, never leak one.
+ */
+export class ScopeCache {
+  static readonly TTL_MS = 5_000;
+  static readonly MAX_SITES = 1_000;
+  #entries = new Map<string, { loadedAt: number; site: Promise<SiteSensors> }>();
+
+  get(db: Db, siteId: string): Promise<SiteSensors> {
+    const now = performance.now();
+    const entry = this.#entries.get(siteId);
+    if (entry && now - entry.loadedAt < ScopeCache.TTL_MS) return entry.site;
+    if (this.#entries.size >= ScopeCache.MAX_SITES) this.#entries.clear();
+    const site = loadSite(db, siteId);
+    this.#entries.set(siteId, { loadedAt: now, site });
+    // A failed load is not remembered.
+    site.catch(() => this.#entries.get(siteId)?.site === site && this.#entries.delete(siteId));
+    return site;
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+}
+
+const caches = new WeakMap<object, ScopeCache>();
+/** The scope cache of one server (keyed by its stores, so test servers in one process never share one). */
+export function scopeCacheOf(owner: object): ScopeCache {
+  let cache = caches.get(owner);
+  if (!cache) caches.set(owner, (cache = new ScopeCache()));
+  return cache;
+}
+
+export interface ScopeDeps {
+  db: Db;
+  scopes: ScopeCache;
 }
 
 /** All sensors of the site, or of some of its plants. */
-export async function siteScope(db: Db, siteId: string, options: { plantIds?: string[] | undefined } = {}): Promise<SiteScope> {
-  const [timezone, list] = await Promise.all([
-    siteTimezone(db, siteId),
-    sensorsWhere(db, siteId, options.plantIds ? inArray(sensors.plantId, options.plantIds) : undefined),
-  ]);
-  return { siteId, timezone, sensors: list };
+export async function siteScope(deps: ScopeDeps, siteId: string, options: { plantIds?: string[] | undefined } = {}): Promise<SiteScope> {
+  const site = await deps.scopes.get(deps.db, siteId);
+  const plantIds = options.plantIds ? new Set(options.plantIds) : undefined;
+  return { siteId, timezone: site.timezone, sensors: plantIds ? site.sensors.filter((s) => s.plantId !== null && plantIds.has(s.plantId)) : site.sensors };
 }
 
 /**
@@ -71,21 +116,18 @@ export async function siteScope(db: Db, siteId: string, options: { plantIds?: st
  * NOT_FOUND on `sensorIds`, like everywhere else), or a plant's sensors of one metric.
  */
 export async function selectedSensors(
-  db: Db,
+  deps: ScopeDeps,
   siteId: string,
   selection: { sensorIds?: string[] | undefined; plantId?: string | undefined; metric?: Metric | undefined },
 ): Promise<SiteScope> {
   if (selection.sensorIds) {
+    const site = await deps.scopes.get(deps.db, siteId);
     const ids = [...new Set(selection.sensorIds)];
-    const [timezone, list] = await Promise.all([siteTimezone(db, siteId), sensorsWhere(db, siteId, inArray(sensors.id, ids))]);
-    if (list.length !== ids.length) throw new AppError("NOT_FOUND", "sensor not found", { path: "sensorIds" });
-    return { siteId, timezone, sensors: list };
+    const list = ids.map((id) => site.byId.get(id));
+    if (list.some((s) => s === undefined)) throw new AppError("NOT_FOUND", "sensor not found", { path: "sensorIds" });
+    return { siteId, timezone: site.timezone, sensors: list as ScopedSensor[] };
   }
   const plantId = selection.plantId!;
-  await requirePlant(db, siteId, plantId);
-  const [timezone, list] = await Promise.all([
-    siteTimezone(db, siteId),
-    sensorsWhere(db, siteId, and(eq(sensors.plantId, plantId), eq(sensors.metric, selection.metric!))),
-  ]);
-  return { siteId, timezone, sensors: list };
+  const [, site] = await Promise.all([requirePlant(deps.db, siteId, plantId), deps.scopes.get(deps.db, siteId)]);
+  return { siteId, timezone: site.timezone, sensors: site.sensors.filter((s) => s.plantId === plantId && s.metric === selection.metric) };
 }

@@ -32,7 +32,7 @@ const sensorView = (s: ScopedSensor) => ({
 });
 
 export async function seriesOf(deps: AnalyticsDeps, siteId: string, input: SeriesInput) {
-  const scope = await selectedSensors(deps.db, siteId, input);
+  const scope = await selectedSensors(deps, siteId, input);
   const plan = planSeries(input, { timezone: scope.timezone, now: deps.now, rawRetentionDays: deps.rawRetentionDays });
   const rows = scope.sensors.length
     ? await querySeries(deps.ch, {
@@ -59,8 +59,8 @@ export async function seriesOf(deps: AnalyticsDeps, siteId: string, input: Serie
     });
   }
   return {
-    from: plan.from,
-    to: plan.to,
+    from: plan.from.getTime(),
+    to: plan.to.getTime(),
     bucket: plan.bucket,
     source: plan.source,
     timezone: scope.timezone,
@@ -69,7 +69,7 @@ export async function seriesOf(deps: AnalyticsDeps, siteId: string, input: Serie
 }
 
 export async function chartOf(deps: AnalyticsDeps, siteId: string, input: ChartInput) {
-  const scope = await selectedSensors(deps.db, siteId, input);
+  const scope = await selectedSensors(deps, siteId, input);
   // Raw readings while they exist; beyond the raw retention the hourly min/max envelope.
   const source = input.from.getTime() >= rawRetentionStart(deps.now, deps.rawRetentionDays).getTime() ? "raw" : "1h";
   const rows = scope.sensors.length
@@ -77,8 +77,8 @@ export async function chartOf(deps: AnalyticsDeps, siteId: string, input: ChartI
     : [];
   const bySensor = new Map(rows.map((r) => [r.sensor_id, r.points]));
   return {
-    from: input.from,
-    to: input.to,
+    from: input.from.getTime(),
+    to: input.to.getTime(),
     source,
     series: scope.sensors.map((s) => ({
       ...sensorView(s),

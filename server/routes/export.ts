@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import { exportQuery } from "../../shared/schemas/analytics";
 import { exportChunks, exportSensors } from "../analytics/export";
+import { scopeCacheOf } from "../analytics/scope";
 import { sessionOfRequest } from "../auth/request-session";
 import { httpError, httpErrorOf } from "../http-errors";
 import type { Logger } from "../logger";
@@ -35,7 +36,7 @@ export function exportRoutes(deps: ExportRouteDeps) {
       const query = parsed.data;
       // Any member may read; a site the caller is not in is "not found", as in tRPC.
       if (!(await membershipOf(stores.db, query.siteId, auth.user.id))) return httpError(404, "site not found", { path: "siteId" });
-      const sensors = await exportSensors({ db: stores.db }, query.siteId, query);
+      const sensors = await exportSensors({ db: stores.db, scopes: scopeCacheOf(stores) }, query.siteId, query);
       const chunks = exportChunks({ ch: stores.clickhouse }, sensors, query);
       const encoder = new TextEncoder();
       const body = new ReadableStream<Uint8Array>({

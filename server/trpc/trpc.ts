@@ -1,8 +1,9 @@
 import { initTRPC, TRPCError } from "@trpc/server";
-import superjson from "superjson";
+import { transformer } from "../../shared/transformer";
 import { ZodError } from "zod";
 import { siteIdInput, type SiteRole } from "../../shared/schemas/accounts";
 import { readCookie, originMatchesHost, SESSION_COOKIE } from "../auth/cookies";
+import { scopeCacheOf } from "../analytics/scope";
 import { sessionOfRequest } from "../auth/request-session";
 import { AppError } from "../errors";
 import { bearerOf } from "../http";
@@ -16,7 +17,7 @@ import type { Context } from "./context";
  * `siteId` from the input and checks membership once, so routers never repeat access checks.
  */
 const t = initTRPC.context<Context>().create({
-  transformer: superjson,
+  transformer,
   errorFormatter({ shape, error }) {
     const cause = error.cause;
     const issues =
@@ -67,7 +68,17 @@ const csrfGuard = t.middleware(({ ctx, type, next }) => {
   return next();
 });
 
-export const publicProcedure = t.procedure.use(mapErrors).use(csrfGuard);
+/**
+ * Analytics keep each site's sensors for a few seconds (server/analytics/scope.ts); any change made
+ * through this server clears them, so an assignment or a new sensor shows in the next chart.
+ */
+const forgetAnalyticsScopes = t.middleware(async ({ ctx, type, next }) => {
+  const result = await next();
+  if (type === "mutation") scopeCacheOf(ctx.stores).clear();
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(mapErrors).use(csrfGuard).use(forgetAnalyticsScopes);
 
 /** Resolves the session from `Authorization: Bearer` (apps) or the session cookie (browsers). */
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {

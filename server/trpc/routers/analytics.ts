@@ -4,6 +4,7 @@ import { deviceHealthOf } from "../../analytics/device-health";
 import { fleetOverviewOf } from "../../analytics/fleet";
 import { latestOf } from "../../analytics/latest";
 import { plantMetricsOf } from "../../analytics/plant-care";
+import { scopeCacheOf } from "../../analytics/scope";
 import { chartOf, seriesOf } from "../../analytics/series";
 import type { Context } from "../context";
 import { router, siteProcedure } from "../trpc";
@@ -11,6 +12,7 @@ import { router, siteProcedure } from "../trpc";
 const deps = (ctx: Context): AnalyticsDeps => ({
   db: ctx.stores.db,
   ch: ctx.stores.clickhouse,
+  scopes: scopeCacheOf(ctx.stores),
   rawRetentionDays: ctx.stores.retention.rawDays,
   now: ctx.now(),
 });
