@@ -304,6 +304,14 @@ for (const engine of postgresEngines) {
         expect(plant).toMatchObject({ code: "NOT_FOUND", issues: [{ path: "plantId" }] });
         const metrics = await failureOf(api.analytics.plantMetrics.query({ siteId, plantId: strangerPlant, ...range }));
         expect(metrics).toMatchObject({ code: "NOT_FOUND", issues: [{ path: "plantId" }] });
+        const mine = await api.plants.create.mutate({ siteId, name: "Mine" });
+        const latest = await failureOf(api.analytics.latest.query({ siteId, plantIds: [mine.id, strangerPlant] }));
+        expect(latest).toMatchObject({ code: "NOT_FOUND", issues: [{ path: "plantIds" }] });
+        const exported = await fetch(`${server.url}/v1/export?${new URLSearchParams({ siteId, plantId: strangerPlant, from: String(T0), to: String(T1) })}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        expect(exported.status).toBe(404);
+        expect(await exported.json()).toMatchObject({ details: { path: "plantId" } });
       });
 
       test("another site's analytics are not found; one's own latest values never include other sites' sensors", async () => {

@@ -33,7 +33,7 @@ function ndjsonLine(r: ExportRow, s: ScopedSensor): string {
 /** The sensors an export covers: named ones (all must be the site's), else the site's, narrowed by plant and metric. */
 export async function exportSensors(deps: ScopeDeps, siteId: string, query: ExportQuery): Promise<ScopedSensor[]> {
   if (query.sensorIds) return (await selectedSensors(deps, siteId, { sensorIds: query.sensorIds })).sensors;
-  const scope = await siteScope(deps, siteId, { plantIds: query.plantId ? [query.plantId] : undefined });
+  const scope = await siteScope(deps, siteId, { plantIds: query.plantId ? [query.plantId] : undefined, plantPath: "plantId" });
   return query.metric ? scope.sensors.filter((s) => s.metric === query.metric) : scope.sensors;
 }
 

@@ -62,8 +62,8 @@ export async function plantMetricsOf(deps: AnalyticsDeps, siteId: string, input:
   const plant = await requirePlant(db, siteId, input.plantId);
   const [speciesRow] = plant.speciesId ? await db.select().from(species).where(eq(species.id, plant.speciesId)) : [];
   const thresholds = effectiveThresholds(plant.thresholdOverrides, speciesRow ?? null);
-  const scope = await siteScope(deps, siteId, { plantIds: [plant.id] });
-  const idsOf = (metric: string) => scope.sensors.filter((s) => s.metric === metric).map((s) => s.id);
+  const scope = await siteScope(deps, siteId);
+  const idsOf = (metric: string) => scope.sensors.filter((s) => s.plantId === plant.id && s.metric === metric).map((s) => s.id);
   const tz = scope.timezone;
 
   // Whole local days; the hourly rollup where local midnights are on UTC hours.

@@ -1,6 +1,6 @@
-import { eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { devices, sensors, sites } from "../../db/schema";
+import { devices, plants, sensors, sites } from "../../db/schema";
 import type { Metric } from "../../shared/metrics";
 import { AppError } from "../errors";
 import { requirePlant } from "../plants/lookup";
@@ -104,9 +104,23 @@ export interface ScopeDeps {
   scopes: ScopeCache;
 }
 
+/** Every plant id must be the site's: another site's plant is NOT_FOUND on `path`, like a missing one. */
+async function requirePlants(db: Db, siteId: string, plantIds: string[], path: string): Promise<void> {
+  const ids = [...new Set(plantIds)];
+  const found = await db.select({ id: plants.id }).from(plants).where(and(eq(plants.siteId, siteId), inArray(plants.id, ids)));
+  if (found.length !== ids.length) throw new AppError("NOT_FOUND", "plant not found", { path });
+}
+
 /** All sensors of the site, or of some of its plants. */
-export async function siteScope(deps: ScopeDeps, siteId: string, options: { plantIds?: string[] | undefined } = {}): Promise<SiteScope> {
-  const site = await deps.scopes.get(deps.db, siteId);
+export async function siteScope(
+  deps: ScopeDeps,
+  siteId: string,
+  options: { plantIds?: string[] | undefined; plantPath?: string } = {},
+): Promise<SiteScope> {
+  const [site] = await Promise.all([
+    deps.scopes.get(deps.db, siteId),
+    options.plantIds ? requirePlants(deps.db, siteId, options.plantIds, options.plantPath ?? "plantIds") : undefined,
+  ]);
   const plantIds = options.plantIds ? new Set(options.plantIds) : undefined;
   return { siteId, timezone: site.timezone, sensors: plantIds ? site.sensors.filter((s) => s.plantId !== null && plantIds.has(s.plantId)) : site.sensors };
 }
