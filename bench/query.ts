@@ -170,7 +170,8 @@ async function main() {
   // 5. The procedures, through the typed client over HTTP.
   server = await spawnServer(env);
   await waitForStatus(`${server.url}/readyz`, 200, 120_000);
-  api = createAppClient({ url: server.url, token: account.token! });
+  // One call at a time, as a script would: no batching tick (see createAppClient's `batch`).
+  api = createAppClient({ url: server.url, token: account.token!, batch: false });
   const results = [];
   console.log("\nprocedure                                              p50 ms   p99 ms | engine p50   p99 | overhead (p50) | target");
   for (const c of cases) {

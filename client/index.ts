@@ -1,4 +1,4 @@
-import { createTRPCClient, httpBatchLink, type TRPCClient } from "@trpc/client";
+import { createTRPCClient, httpBatchLink, httpLink, type TRPCClient } from "@trpc/client";
 import { transformer } from "../shared/transformer";
 // A type-only import: no server code ends up in an app bundle.
 import type { AppRouter } from "../server/trpc/root";
@@ -14,24 +14,27 @@ export interface AppClientOptions {
   fetch?: typeof fetch;
   /** Extra headers sent with every request. */
   headers?: Record<string, string>;
+  /**
+   * Combine calls made in the same tick into one HTTP request (default true: a dashboard's
+   * queries at mount). Batching waits one timer tick (about 1 ms in Bun) before sending; a caller
+   * that makes one call at a time (a script, a server, a benchmark) can turn it off.
+   */
+  batch?: boolean;
 }
 
 export type AppClient = TRPCClient<AppRouter>;
 
-/** A fully typed tRPC client (superjson on the wire, request batching) for browsers, React Native, Bun and Node. */
+/** A fully typed tRPC client (superjson on the wire, request batching unless `batch: false`) for browsers, React Native, Bun and Node. */
 export function createAppClient(options: AppClientOptions): AppClient {
   const base = options.url.replace(/\/+$/, "");
-  return createTRPCClient<AppRouter>({
-    links: [
-      httpBatchLink({
-        url: `${base}/trpc`,
-        transformer,
-        fetch: options.fetch,
-        headers: () => {
-          const token = typeof options.token === "function" ? options.token() : options.token;
-          return { ...options.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) };
-        },
-      }),
-    ],
-  });
+  const link = {
+    url: `${base}/trpc`,
+    transformer,
+    fetch: options.fetch,
+    headers: () => {
+      const token = typeof options.token === "function" ? options.token() : options.token;
+      return { ...options.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    },
+  };
+  return createTRPCClient<AppRouter>({ links: [options.batch === false ? httpLink(link) : httpBatchLink(link)] });
 }
