@@ -35,6 +35,7 @@ function tally(unit: string, min: number | null, max: number | null, dailyValues
   for (const v of dailyValues) {
     if (v === null) continue;
     t.daysWithData++;
+    if (min === null && max === null) continue; // no range to be within
     if (min !== null && v < min) t.daysBelow++;
     else if (max !== null && v > max) t.daysAbove++;
     else t.daysWithin++;
