@@ -11,6 +11,7 @@ import type { IngestPipeline } from "./ingest/pipeline";
 import type { IngestLimits } from "./config";
 import type { Logger } from "./logger";
 import { deviceCommandRoutes } from "./routes/device-commands";
+import { exportRoutes } from "./routes/export";
 import { ingestRoutes } from "./routes/ingest";
 import { messageOf, StoreUnavailableError, type Stores } from "./stores";
 import { appRouter } from "./trpc/root";
@@ -134,6 +135,7 @@ export function createApp(deps: AppDeps) {
       return { deviceId: auth.device.id, siteId: auth.device.siteId, name: auth.device.name };
     })
     .use(deviceCommandRoutes({ stores, deviceAuth, events, now, stopping }))
+    .use(exportRoutes({ stores, log, now }))
     .post(
       "/admin/:command",
       async ({ request, params }) => {

@@ -86,6 +86,11 @@ export class Stores {
     return this.#clickhouse;
   }
 
+  /** How long ClickHouse keeps raw readings and rollups: analytics pick their sources by it. */
+  get retention(): RetentionDays {
+    return this.openers.retention ?? { rawDays: 90, rollupDays: 730 };
+  }
+
   /** Live check for /readyz: both stores migrated and answering now. */
   async readiness(): Promise<{ ready: boolean; stores: Record<StoreName, { ok: boolean; error?: string }> }> {
     const check = async (name: StoreName, ping: (() => Promise<void>) | undefined) => {

@@ -1,5 +1,6 @@
 export * from "./metrics";
 export * from "./schemas/accounts";
+export * from "./schemas/analytics";
 export * from "./schemas/alerts";
 export * from "./schemas/automation";
 export * from "./schemas/care";

@@ -221,6 +221,24 @@ const cases: Record<string, Case> = {
   "wateringSafety.get": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId }) },
   "wateringSafety.update": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId, cooldownMinutes: 60, dailyVolumeCapMl: 500 }) },
   "wateringSafety.resume": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId }) },
+  "analytics.series": {
+    access: "viewer",
+    kind: "query",
+    input: (fx) => ({ siteId: fx.siteId, sensorIds: [fx.sensorId], from: new Date(Date.now() - 86_400_000), to: new Date() }),
+  },
+  "analytics.chart": {
+    access: "viewer",
+    kind: "query",
+    input: (fx) => ({ siteId: fx.siteId, sensorIds: [fx.sensorId], from: new Date(Date.now() - 86_400_000), to: new Date() }),
+  },
+  "analytics.latest": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
+  "analytics.plantMetrics": {
+    access: "viewer",
+    kind: "query",
+    input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId, from: new Date(Date.now() - 7 * 86_400_000), to: new Date() }),
+  },
+  "analytics.deviceHealth": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
+  "analytics.fleet": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
 };
 
 interface Procedure {

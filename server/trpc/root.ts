@@ -1,5 +1,6 @@
 import { actuatorsRouter } from "./routers/actuators";
 import { alertsRouter } from "./routers/alerts";
+import { analyticsRouter } from "./routers/analytics";
 import { authRouter } from "./routers/auth";
 import { automationLogRouter } from "./routers/automation-log";
 import { commandsRouter } from "./routers/commands";
@@ -38,6 +39,7 @@ export const appRouter = router({
   schedules: schedulesRouter,
   automationLog: automationLogRouter,
   wateringSafety: wateringSafetyRouter,
+  analytics: analyticsRouter,
 });
 
 export type AppRouter = typeof appRouter;

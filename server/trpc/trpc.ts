@@ -1,9 +1,10 @@
 import { initTRPC, TRPCError } from "@trpc/server";
-import superjson from "superjson";
+import { transformer } from "../../shared/transformer";
 import { ZodError } from "zod";
 import { siteIdInput, type SiteRole } from "../../shared/schemas/accounts";
-import { readCookie, originMatchesHost, SESSION_COOKIE, isHttps, sessionCookie } from "../auth/cookies";
-import { validateSessionToken } from "../auth/sessions";
+import { readCookie, originMatchesHost, SESSION_COOKIE } from "../auth/cookies";
+import { scopeCacheOf } from "../analytics/scope";
+import { sessionOfRequest } from "../auth/request-session";
 import { AppError } from "../errors";
 import { bearerOf } from "../http";
 import { membershipOf, roleAllows } from "../sites/sites";
@@ -16,7 +17,7 @@ import type { Context } from "./context";
  * `siteId` from the input and checks membership once, so routers never repeat access checks.
  */
 const t = initTRPC.context<Context>().create({
-  transformer: superjson,
+  transformer,
   // Live subscriptions (server-sent events): a ping every 10 s keeps idle streams under Bun's
   // idle timeout and proxies' read timeouts; the client reconnects after 25 s without one.
   sse: {
@@ -74,7 +75,17 @@ const csrfGuard = t.middleware(({ ctx, type, next }) => {
   return next();
 });
 
-export const publicProcedure = t.procedure.use(mapErrors).use(csrfGuard);
+/**
+ * Analytics keep each site's sensors for a few seconds (server/analytics/scope.ts); any change made
+ * through this server clears them, so an assignment or a new sensor shows in the next chart.
+ */
+const forgetAnalyticsScopes = t.middleware(async ({ ctx, type, next }) => {
+  const result = await next();
+  if (type === "mutation") scopeCacheOf(ctx.stores).clear();
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(mapErrors).use(csrfGuard).use(forgetAnalyticsScopes);
 
 /**
  * Resolves the session from `Authorization: Bearer` (apps) or the session cookie (browsers). A
@@ -83,15 +94,10 @@ export const publicProcedure = t.procedure.use(mapErrors).use(csrfGuard);
  */
 export const authedProcedure = publicProcedure.use(async ({ ctx, type, next }) => {
   const paramToken = type === "subscription" ? ctx.connectionParams?.token : undefined;
-  const bearer = bearerOf(ctx.req) ?? (typeof paramToken === "string" && paramToken ? paramToken : undefined);
-  const token = bearer ?? readCookie(ctx.req.headers.get("cookie"), SESSION_COOKIE);
-  const auth = token ? await validateSessionToken(ctx.stores.db, token, ctx.now()) : null;
-  if (!auth || !token) throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in first: no valid session" });
-  if (auth.session.renewed && !bearer) {
-    // Sliding expiry: re-send the cookie with the pushed-forward expiry.
-    ctx.resHeaders.append("set-cookie", sessionCookie(token, auth.session.expiresAt, isHttps(ctx.req)));
-  }
-  return next({ ctx: { user: auth.user, session: auth.session, viaCookie: !bearer } });
+  const auth = await sessionOfRequest(ctx.stores.db, ctx.req, ctx.now(), typeof paramToken === "string" ? paramToken : undefined);
+  if (!auth) throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in first: no valid session" });
+  if (auth.renewedCookie) ctx.resHeaders.append("set-cookie", auth.renewedCookie);
+  return next({ ctx: { user: auth.user, session: auth.session, viaCookie: auth.viaCookie } });
 });
 
 /**

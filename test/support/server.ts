@@ -78,6 +78,7 @@ export interface TestServerOptions {
   notifications?: Partial<DispatcherConfig>;
   random?: () => number;
   liveReadingsIntervalMs?: number;
+  retention?: { rawDays: number; rollupDays: number };
 }
 
 /**
@@ -93,7 +94,7 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
       openPostgres: async () => pg.database,
       openClickhouse: () => ch.clickhouse,
       demoData: false,
-      retention: { rawDays: 90, rollupDays: 730 },
+      retention: options.retention ?? { rawDays: 90, rollupDays: 730 },
     },
     log,
   );
@@ -146,7 +147,7 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
       ingest: {
         pipeline: () => self.ingest.pipeline,
         limits,
-        rawRetentionDays: 90,
+        rawRetentionDays: options.retention?.rawDays ?? 90,
         degraded: () => self.ingest.groupCommit.degraded,
         invalidateSensors: (deviceId) => self.ingest.sensors.invalidateDevice(deviceId),
       },

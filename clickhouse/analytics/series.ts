@@ -1,0 +1,85 @@
+import { queryRows, type Clickhouse } from "../client";
+import { aggregateColumns, bucketParams, bucketStartSql, rangeFilter, rangeParams, sourceTable, type BucketKind, type Source } from "./sources";
+
+/** Parameterized analytics SQL: bucketed series and downsampled chart points. */
+
+export interface SeriesQuery {
+  sensorIds: string[];
+  from: Date;
+  to: Date;
+  source: Source;
+  bucket: BucketKind;
+  timezone: string;
+  percentiles: boolean;
+}
+
+export interface SeriesRow {
+  sensor_id: string;
+  /** Bucket start, Unix seconds. */
+  t: number;
+  mean: number;
+  lo: number;
+  hi: number;
+  n: number | string;
+  last_v: number;
+  /** [p50, p90] from raw readings, else empty. */
+  pct: number[];
+}
+
+export function seriesSql(ch: Clickhouse, q: SeriesQuery) {
+  const query = `SELECT sensor_id, ${bucketStartSql(q.source, q.bucket)} AS t, ${aggregateColumns(q.source, q.percentiles)}
+FROM ${sourceTable(ch, q.source)}
+WHERE sensor_id IN {ids:Array(UUID)} AND ${rangeFilter(q.source)}
+GROUP BY sensor_id, t
+ORDER BY sensor_id, t`;
+  return { query, params: { ids: q.sensorIds, ...rangeParams(q.source, q.from, q.to), ...bucketParams(q.bucket, q.timezone) } };
+}
+
+export function querySeries(ch: Clickhouse, q: SeriesQuery): Promise<SeriesRow[]> {
+  const { query, params } = seriesSql(ch, q);
+  return queryRows<SeriesRow>(ch, query, params);
+}
+
+export interface ChartQuery {
+  sensorIds: string[];
+  from: Date;
+  to: Date;
+  /** Raw readings, or the 1-hour rollup's min/max envelope for ranges beyond the raw retention. */
+  source: "raw" | "1h";
+  points: number;
+}
+
+export interface ChartRow {
+  sensor_id: string;
+  /** [epoch ms, value] pairs, in time order. */
+  points: [number | string, number][];
+}
+
+/**
+ * Largest-triangle-three-buckets downsampling in the engine. From raw readings every reading is a
+ * candidate; from the hourly rollup each hour contributes its minimum (at the hour) and maximum (at
+ * the half hour), so a short spike survives even where raw readings are gone.
+ */
+export function chartSql(ch: Clickhouse, q: ChartQuery) {
+  const lttb = (x: string, y: string) =>
+    `arrayMap(p -> (toUnixTimestamp64Milli(p.1), p.2), largestTriangleThreeBuckets({n:UInt64})(${x}, ${y})) AS points`;
+  const query =
+    q.source === "raw"
+      ? `SELECT sensor_id, ${lttb("x", "y")}
+FROM (SELECT sensor_id, ts AS x, value AS y FROM ${sourceTable(ch, "raw")}
+      WHERE sensor_id IN {ids:Array(UUID)} AND ${rangeFilter("raw")})
+GROUP BY sensor_id`
+      : `SELECT sensor_id, ${lttb("pt.1", "pt.2")}
+FROM (SELECT sensor_id, toDateTime64(bucket, 3, 'UTC') AS start, min(min_value) AS lo, max(max_value) AS hi
+      FROM ${sourceTable(ch, "1h")}
+      WHERE sensor_id IN {ids:Array(UUID)} AND ${rangeFilter("1h")}
+      GROUP BY sensor_id, bucket)
+ARRAY JOIN [(start, lo), (start + toIntervalMinute(30), hi)] AS pt
+GROUP BY sensor_id`;
+  return { query, params: { ids: q.sensorIds, n: q.points, ...rangeParams(q.source, q.from, q.to) } };
+}
+
+export function queryChart(ch: Clickhouse, q: ChartQuery): Promise<ChartRow[]> {
+  const { query, params } = chartSql(ch, q);
+  return queryRows<ChartRow>(ch, query, params);
+}

@@ -1,0 +1,67 @@
+import { queryExportWindow, type ExportRow } from "../../clickhouse/analytics/export";
+import type { ExportQuery } from "../../shared/schemas/analytics";
+import type { AnalyticsDeps } from "./deps";
+import { num } from "./deps";
+import { selectedSensors, siteScope, type ScopeDeps, type ScopedSensor } from "./scope";
+
+/**
+ * Raw readings of a range as CSV or NDJSON, produced page by page: the range is walked in time
+ * windows of at most PAGE_ROWS readings (a window that overflows is halved, one that comes back
+ * small doubles), so memory stays bounded for any range and the output is in time order.
+ */
+
+export const PAGE_ROWS = 50_000;
+const HOUR = 3_600_000;
+const MAX_WINDOW = 31 * 24 * HOUR;
+
+export const CSV_HEADER = "time,sensor_id,device,sensor,metric,unit,plant_id,value,raw_value\n";
+
+function csvField(value: string | null): string {
+  if (value === null) return "";
+  return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+function csvLine(r: ExportRow, s: ScopedSensor): string {
+  return `${new Date(num(r.t_ms)).toISOString()},${s.id},${csvField(s.deviceName)},${csvField(s.key)},${s.metric},${csvField(s.unit)},${s.plantId ?? ""},${r.v},${r.raw_v}\n`;
+}
+
+function ndjsonLine(r: ExportRow, s: ScopedSensor): string {
+  const ts = num(r.t_ms);
+  return `${JSON.stringify({ ts, time: new Date(ts).toISOString(), sensorId: s.id, device: s.deviceName, sensor: s.key, metric: s.metric, unit: s.unit, plantId: s.plantId, value: r.v, rawValue: r.raw_v })}\n`;
+}
+
+/** The sensors an export covers: named ones (all must be the site's), else the site's, narrowed by plant and metric. */
+export async function exportSensors(deps: ScopeDeps, siteId: string, query: ExportQuery): Promise<ScopedSensor[]> {
+  if (query.sensorIds) return (await selectedSensors(deps, siteId, { sensorIds: query.sensorIds })).sensors;
+  const scope = await siteScope(deps, siteId, { plantIds: query.plantId ? [query.plantId] : undefined, plantPath: "plantId" });
+  return query.metric ? scope.sensors.filter((s) => s.metric === query.metric) : scope.sensors;
+}
+
+/** The export's text, chunk by chunk (one chunk per page). */
+export async function* exportChunks(deps: Pick<AnalyticsDeps, "ch">, sensors: ScopedSensor[], query: ExportQuery, pageRows = PAGE_ROWS): AsyncGenerator<string> {
+  const line = query.format === "csv" ? csvLine : ndjsonLine;
+  if (query.format === "csv") yield CSV_HEADER;
+  if (sensors.length === 0) return;
+  const byId = new Map(sensors.map((s) => [s.id, s]));
+  const sensorIds = sensors.map((s) => s.id);
+  const end = query.to.getTime();
+  let t = query.from.getTime();
+  let window = HOUR;
+  while (t < end) {
+    const windowEnd = Math.min(t + window, end);
+    // A 1 ms window cannot be split further: take it whole, however many readings share it.
+    const limit = window <= 1 ? 2 ** 31 : pageRows + 1;
+    const rows = await queryExportWindow(deps.ch, { sensorIds, from: new Date(t), to: new Date(windowEnd), limit });
+    if (rows.length > pageRows && window > 1) {
+      window = Math.max(1, Math.floor(window / 2));
+      continue;
+    }
+    if (rows.length) {
+      let chunk = "";
+      for (const r of rows) chunk += line(r, byId.get(r.sensor_id)!);
+      yield chunk;
+    }
+    t = windowEnd;
+    if (rows.length < pageRows / 4) window = Math.min(window * 2, MAX_WINDOW);
+  }
+}

@@ -1,0 +1,40 @@
+import { chartInput, deviceHealthInput, fleetInput, latestInput, plantMetricsInput, seriesInput } from "../../../shared/schemas/analytics";
+import type { AnalyticsDeps } from "../../analytics/deps";
+import { deviceHealthOf } from "../../analytics/device-health";
+import { fleetOverviewOf } from "../../analytics/fleet";
+import { latestOf } from "../../analytics/latest";
+import { plantMetricsOf } from "../../analytics/plant-care";
+import { scopeCacheOf } from "../../analytics/scope";
+import { chartOf, seriesOf } from "../../analytics/series";
+import type { Context } from "../context";
+import { router, siteProcedure } from "../trpc";
+
+const deps = (ctx: Context): AnalyticsDeps => ({
+  db: ctx.stores.db,
+  ch: ctx.stores.clickhouse,
+  scopes: scopeCacheOf(ctx.stores),
+  rawRetentionDays: ctx.stores.retention.rawDays,
+  now: ctx.now(),
+});
+
+/** Read-only analytics over a site's readings; any member may read (server/analytics does the work). */
+export const analyticsRouter = router({
+  series: siteProcedure("viewer")
+    .input(seriesInput)
+    .query(({ ctx, input }) => seriesOf(deps(ctx), ctx.siteId, input)),
+  chart: siteProcedure("viewer")
+    .input(chartInput)
+    .query(({ ctx, input }) => chartOf(deps(ctx), ctx.siteId, input)),
+  latest: siteProcedure("viewer")
+    .input(latestInput)
+    .query(({ ctx, input }) => latestOf(deps(ctx), ctx.siteId, input)),
+  plantMetrics: siteProcedure("viewer")
+    .input(plantMetricsInput)
+    .query(({ ctx, input }) => plantMetricsOf(deps(ctx), ctx.siteId, input)),
+  deviceHealth: siteProcedure("viewer")
+    .input(deviceHealthInput)
+    .query(({ ctx, input }) => deviceHealthOf(deps(ctx), ctx.siteId, input)),
+  fleet: siteProcedure("viewer")
+    .input(fleetInput)
+    .query(({ ctx, input }) => fleetOverviewOf(deps(ctx), ctx.siteId, input)),
+});
