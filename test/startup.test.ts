@@ -42,6 +42,7 @@ describe("the server process", () => {
     expect(status.code).toBe(0);
     expect(status.json().postgres.rows.sites).toBe(1);
     expect(status.json().postgres.rows.plants).toBe(3);
+    expect(status.json().postgres.rows.automation_rules).toBe(3);
     expect(status.json().clickhouse.rows.readings).toBe(7 * 2 * 24 * 12);
     expect(status.json().clickhouse.migrations.pending).toEqual([]);
     const reset = await runCli(["reset", "--yes"], { DATA_DIR: dataDir });

@@ -1,6 +1,6 @@
 import { eq, inArray } from "drizzle-orm";
 import type { Db } from "../client";
-import { devices, plants, sensors, sites, species } from "../schema";
+import { automationRules, devices, plants, sensors, sites, species } from "../schema";
 import { METRIC_UNITS, type Metric } from "../../shared/metrics";
 
 export const DEMO_SITE_NAME = "Demo balcony";
@@ -45,11 +45,27 @@ export async function ensureDemoSite(db: Db): Promise<{ id: string; created: boo
         tokenHint: "demo",
       })
       .returning({ id: devices.id });
+    const now = new Date();
     for (const p of DEMO_PLANTS) {
       const [plant] = await tx
         .insert(plants)
         .values({ siteId, name: p.name, speciesId: speciesId.get(p.slug) ?? null, location: p.location, indoor: p.indoor })
         .returning({ id: plants.id });
+      // An example rule per plant: dry soil against the low end of the species' range.
+      await tx.insert(automationRules).values({
+        siteId,
+        name: `${p.name}: soil too dry`,
+        kind: "threshold",
+        plantId: plant!.id,
+        metric: "soil_moisture",
+        comparison: "below",
+        thresholdFrom: "plant_min",
+        hysteresis: 5,
+        minDurationSeconds: 900,
+        actions: [{ type: "alert", severity: "warning", title: "{plant} is dry", message: "Soil moisture {value}{unit}, below {threshold}{unit}." }],
+        createdAt: now,
+        updatedAt: now,
+      });
       await tx.insert(sensors).values(
         p.sensors.map(([key, metric]) => ({ siteId, deviceId: device!.id, key, metric, unit: METRIC_UNITS[metric], plantId: plant!.id })),
       );
