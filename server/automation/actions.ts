@@ -1,10 +1,10 @@
 import type { Clickhouse } from "../../clickhouse/client";
 import type { Db } from "../../db/client";
-import type { AlertSeverity } from "../../shared/schemas/alerts";
 import type { AutomationAction } from "../../shared/schemas/automation";
 import { raiseAlert } from "../alerts/alerts";
 import { queueCommand } from "../commands/commands";
 import { requireActuator } from "../devices/actuators";
+import type { Notification } from "../notifications";
 import { writeLog, type LogInput } from "./log";
 import { renderTemplate, type TemplateValues } from "./evaluate";
 import { AUTOMATIC_COMMAND_EXPIRY_SECONDS, waterSafely } from "./watering";
@@ -15,14 +15,8 @@ import { AUTOMATIC_COMMAND_EXPIRY_SECONDS, waterSafely } from "./watering";
  * failing action does not stop the others.
  */
 
-export interface NotifyRequest {
-  siteId: string;
-  severity: AlertSeverity;
-  title: string;
-  message: string | null;
-  plantId: string | null;
-  source: string;
-}
+/** The notify action's message: what the notification outbox takes (server/notifications). */
+export type NotifyRequest = Notification;
 export type Notify = (request: NotifyRequest) => Promise<void>;
 
 export interface ActionContext {
