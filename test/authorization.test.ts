@@ -62,6 +62,8 @@ const cases: Record<string, Case> = {
   "auth.logout": { access: "authed", kind: "mutation" },
   "auth.logoutEverywhere": { access: "authed", kind: "mutation" },
   "auth.me": { access: "authed", kind: "query" },
+  "auth.quietHours": { access: "authed", kind: "query" },
+  "auth.setQuietHours": { access: "authed", kind: "mutation", input: () => ({ quietStart: "22:00", quietEnd: "07:00", timezone: "Europe/Berlin" }) },
   "auth.changePassword": {
     access: "authed",
     kind: "mutation",

@@ -235,6 +235,50 @@ for (const engine of postgresEngines) {
       expect(await tick()).toMatchObject({ delivered: 2 });
     });
 
+    test("a member's own quiet hours, in their own zone, hold the endpoints that name them as recipient", async () => {
+      // 17:30 in New York (UTC−5 until 8 March), 23:30 in Berlin (the site's zone).
+      clock.set(new Date("2026-03-06T22:30:00Z"));
+      const me = (await api.auth.me.query()).user;
+      expect(await api.auth.setQuietHours.mutate({ quietStart: "17:00", quietEnd: "18:00", timezone: "America/New_York" })).toEqual({
+        quietStart: "17:00",
+        quietEnd: "18:00",
+        timezone: "America/New_York",
+      });
+      expect(await api.auth.quietHours.query()).toMatchObject({ quietStart: "17:00", timezone: "America/New_York" });
+      const mine = await api.notifications.createWebhook.mutate({ siteId, name: "my phone", url: receiver.url, recipientUserId: me.id });
+      const shared = await api.notifications.createWebhook.mutate({ siteId, name: "greenhouse chat", url: receiver.url });
+      receiver.trust(mine.secret, shared.secret);
+      expect(mine.webhook.recipientUserId).toBe(me.id);
+
+      await raise("warning", "soil_moisture.low", "fern-quiet");
+      await raise("critical", "water_level.empty", "tank-quiet");
+      await tick();
+      const sent = (id: string) => receiver.received.filter((r) => r.deliveryId && r.body.siteId === siteId).filter((r) => deliveriesOf[id]?.has(r.deliveryId));
+      const deliveriesOf: Record<string, Set<string>> = {
+        [mine.webhook.id]: new Set((await log(mine.webhook.id)).map((d) => d.id)),
+        [shared.webhook.id]: new Set((await log(shared.webhook.id)).map((d) => d.id)),
+      };
+      // The shared endpoint has no quiet hours: both now. Mine: the critical one only.
+      expect(sent(shared.webhook.id).map((r) => r.body.data.subject).sort()).toEqual(["fern-quiet", "tank-quiet"]);
+      expect(sent(mine.webhook.id).map((r) => r.body.data.subject)).toEqual(["tank-quiet"]);
+      // 18:00 in New York is 23:00 UTC.
+      const end = new Date("2026-03-06T23:00:00Z");
+      expect((await log(mine.webhook.id)).filter((d) => d.status === "pending").map((d) => d.heldUntil?.toISOString())).toEqual([end.toISOString()]);
+      clock.set(end);
+      expect(await tick()).toMatchObject({ delivered: 1 });
+      expect(sent(mine.webhook.id).map((r) => r.body.data.subject).sort()).toEqual(["fern-quiet", "tank-quiet"]);
+      expect(receiver.received.every((r) => r.signatureValid)).toBe(true);
+
+      // Cleared quiet hours hold nothing; a recipient must be a member of the site.
+      expect(await api.auth.setQuietHours.mutate({ quietStart: null, quietEnd: null })).toEqual({ quietStart: null, quietEnd: null, timezone: null });
+      expect(await failureOf(api.auth.setQuietHours.mutate({ quietStart: "22:00", quietEnd: null }))).toMatchObject({ code: "BAD_REQUEST" });
+      const before = (await api.notifications.webhooks.query({ siteId })).length;
+      expect(
+        await failureOf(api.notifications.createWebhook.mutate({ siteId, name: "x", url: receiver.url, recipientUserId: crypto.randomUUID() })),
+      ).toMatchObject({ code: "NOT_FOUND", issues: [{ path: "recipientUserId" }] });
+      expect(await api.notifications.webhooks.query({ siteId })).toHaveLength(before);
+    });
+
     test("a retry that falls into quiet hours waits for their end, and waiting is not an attempt", async () => {
       clock.set(new Date("2026-03-07T20:59:55Z")); // 21:59:55 in Berlin
       const { webhook } = await createHook({ quietStart: "22:00", quietEnd: "07:00" });

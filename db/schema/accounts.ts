@@ -10,6 +10,14 @@ export const users = pgTable("users", {
   passwordHash: text("password_hash").notNull(),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   passwordChangedAt: timestamp("password_changed_at", { withTimezone: true }).notNull().defaultNow(),
+  /**
+   * The user's quiet hours: local "HH:MM" times (both or neither), in `quietTimezone` (null: the
+   * zone of the site a notification is about). Webhook endpoints that name this user as their
+   * recipient hold non-critical notifications until they end.
+   */
+  quietStart: text("quiet_start"),
+  quietEnd: text("quiet_end"),
+  quietTimezone: text("quiet_timezone"),
 });
 
 /**

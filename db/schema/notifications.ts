@@ -6,8 +6,9 @@ import { sites } from "./sites";
 /**
  * A site's webhook endpoints. `secret` is the HMAC-SHA256 signing key: unlike a password it must be
  * usable, not just checkable, so it is stored as issued (shown to the owner once, at creation and
- * rotation). Quiet hours belong to the endpoint, because the endpoint is the recipient (a phone's
- * push relay, a chat channel): each member who wants their own quiet hours points their own endpoint.
+ * rotation). Quiet hours apply per endpoint (a shared chat channel's) and per person: an endpoint
+ * that reaches one member (their phone's push relay) names them as `recipientUserId`, and then
+ * that member's own quiet hours hold its notifications too.
  */
 export const webhookEndpoints = pgTable(
   "webhook_endpoints",
@@ -33,6 +34,8 @@ export const webhookEndpoints = pgTable(
     criticalBypassesQuiet: boolean("critical_bypasses_quiet").notNull().default(true),
     /** Local "HH:MM" for the daily digest; null = no digest. */
     digestTime: text("digest_time"),
+    /** The member this endpoint reaches, whose quiet hours (users.quiet_*) apply to it as well. */
+    recipientUserId: uuid("recipient_user_id").references(() => users.id, { onDelete: "set null" }),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull(),

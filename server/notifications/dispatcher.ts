@@ -1,10 +1,11 @@
 import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { notificationDeliveries, sites, webhookEndpoints } from "../../db/schema";
+import { notificationDeliveries, sites, users, webhookEndpoints } from "../../db/schema";
 import type { Logger } from "../logger";
 import { messageOf } from "../stores";
 import { enqueueDueDigests } from "./digest";
-import { quietUntil } from "./quiet-hours";
+import { recipientQuietHours } from "./enqueue";
+import { heldUntil } from "./quiet-hours";
 import { SIGNATURE_HEADER, signatureHeader } from "./signing";
 
 /**
@@ -144,9 +145,10 @@ export class NotificationDispatcher {
 
   async #deliver(db: Db, delivery: typeof notificationDeliveries.$inferSelect, now: Date): Promise<"delivered" | "retrying" | "failed" | "held"> {
     const [found] = await db
-      .select({ endpoint: webhookEndpoints, timezone: sites.timezone })
+      .select({ endpoint: webhookEndpoints, timezone: sites.timezone, recipient: recipientQuietHours })
       .from(webhookEndpoints)
       .innerJoin(sites, eq(sites.id, webhookEndpoints.siteId))
+      .leftJoin(users, eq(users.id, webhookEndpoints.recipientUserId))
       .where(eq(webhookEndpoints.id, delivery.endpointId));
     const endpoint = found?.endpoint;
     const finish = (set: Partial<typeof notificationDeliveries.$inferInsert>) =>
@@ -156,10 +158,8 @@ export class NotificationDispatcher {
       return "failed";
     }
     // Quiet hours are checked again now: a retry may fall into them, or they were set after queueing.
-    const heldByQuiet =
-      (delivery.event === "alert.raised" || delivery.event === "alert.resolved" || delivery.event === "notification") &&
-      !(delivery.severity === "critical" && endpoint.criticalBypassesQuiet);
-    const held = heldByQuiet ? quietUntil(now, endpoint.quietStart, endpoint.quietEnd, found!.timezone) : null;
+    const quietApplies = delivery.event === "alert.raised" || delivery.event === "alert.resolved" || delivery.event === "notification";
+    const held = quietApplies ? heldUntil(now, delivery.severity, endpoint, found!.timezone, found!.recipient) : null;
     if (held) {
       // Not an attempt: give back the one the claim counted.
       await finish({ nextAttemptAt: held, heldUntil: held, attempts: delivery.attempts - 1 });

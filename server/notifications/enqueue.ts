@@ -1,9 +1,9 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { notificationDeliveries, sites, webhookEndpoints } from "../../db/schema";
+import { notificationDeliveries, sites, users, webhookEndpoints } from "../../db/schema";
 import type { AlertSeverity } from "../../shared/schemas/alerts";
 import type { WebhookEvent } from "../../shared/schemas/notifications";
-import { quietUntil } from "./quiet-hours";
+import { heldUntil } from "./quiet-hours";
 
 /**
  * Writing notifications into the outbox. Callers pass the transaction that makes the change the
@@ -13,6 +13,9 @@ import { quietUntil } from "./quiet-hours";
  */
 
 const SEVERITY_RANK: Record<AlertSeverity, number> = { info: 0, warning: 1, critical: 2 };
+/** The endpoint's recipient's quiet hours, selected beside the endpoint (left join on users). */
+export const recipientQuietHours = { quietStart: users.quietStart, quietEnd: users.quietEnd, quietTimezone: users.quietTimezone };
+
 export const severityAtLeast = (severity: AlertSeverity, min: AlertSeverity) => SEVERITY_RANK[severity] >= SEVERITY_RANK[min];
 
 export interface SiteNotification {
@@ -25,9 +28,10 @@ export interface SiteNotification {
 /** Queues a notification for every enabled endpoint of the site that wants it; returns how many. */
 export async function enqueueForSite(db: Db, notification: SiteNotification, now: Date): Promise<number> {
   const endpoints = await db
-    .select({ endpoint: webhookEndpoints, timezone: sites.timezone })
+    .select({ endpoint: webhookEndpoints, timezone: sites.timezone, recipient: recipientQuietHours })
     .from(webhookEndpoints)
     .innerJoin(sites, eq(sites.id, webhookEndpoints.siteId))
+    .leftJoin(users, eq(users.id, webhookEndpoints.recipientUserId))
     .where(
       and(
         eq(webhookEndpoints.siteId, notification.siteId),
@@ -37,9 +41,8 @@ export async function enqueueForSite(db: Db, notification: SiteNotification, now
     );
   const rows = endpoints
     .filter(({ endpoint }) => severityAtLeast(notification.severity, endpoint.minSeverity))
-    .map(({ endpoint, timezone }) => {
-      const bypass = notification.severity === "critical" && endpoint.criticalBypassesQuiet;
-      const held = bypass ? null : quietUntil(now, endpoint.quietStart, endpoint.quietEnd, timezone);
+    .map(({ endpoint, timezone, recipient }) => {
+      const held = heldUntil(now, notification.severity, endpoint, timezone, recipient);
       return {
         siteId: notification.siteId,
         endpointId: endpoint.id,

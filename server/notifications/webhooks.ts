@@ -5,6 +5,7 @@ import type { AlertSeverity } from "../../shared/schemas/alerts";
 import type { WebhookEvent } from "../../shared/schemas/notifications";
 import { AppError } from "../errors";
 import { afterCursor, keysetOf, orderBy, pageOf } from "../pagination";
+import { membershipOf } from "../sites/sites";
 import { generateWebhookSecret, secretHintOf } from "./signing";
 
 /**
@@ -28,6 +29,7 @@ export interface WebhookSettings {
   quietEnd: string | null;
   criticalBypassesQuiet: boolean;
   digestTime: string | null;
+  recipientUserId: string | null;
 }
 
 export async function listWebhooks(db: Db, siteId: string): Promise<Webhook[]> {
@@ -44,12 +46,21 @@ async function requireWebhook(db: Db, siteId: string, webhookId: string): Promis
   return row;
 }
 
+/** An endpoint's recipient must be a member of its site (who else's quiet hours could apply?). */
+async function requireRecipientMember(db: Db, siteId: string, userId: string | null | undefined): Promise<void> {
+  if (!userId) return;
+  if (!(await membershipOf(db, siteId, userId))) {
+    throw new AppError("NOT_FOUND", "the recipient is not a member of this site", { path: "recipientUserId" });
+  }
+}
+
 export async function createWebhook(
   db: Db,
   siteId: string,
   settings: WebhookSettings,
   actor: { userId: string; now: Date },
 ): Promise<{ webhook: Webhook; secret: string }> {
+  await requireRecipientMember(db, siteId, settings.recipientUserId);
   const secret = generateWebhookSecret();
   const [row] = await db
     .insert(webhookEndpoints)
@@ -60,6 +71,7 @@ export async function createWebhook(
 
 export async function updateWebhook(db: Db, siteId: string, webhookId: string, changes: Partial<WebhookSettings>, now: Date): Promise<Webhook> {
   await requireWebhook(db, siteId, webhookId);
+  await requireRecipientMember(db, siteId, changes.recipientUserId);
   const [row] = await db
     .update(webhookEndpoints)
     .set({ ...changes, updatedAt: now })

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { uuidSchema } from "./accounts";
+import { timezoneSchema, uuidSchema } from "./accounts";
 import { ALERT_SEVERITIES } from "./alerts";
 import { nameSchema, pageInput } from "./common";
 
@@ -38,6 +38,8 @@ const webhookFields = {
   quietEnd: localTime.nullable(),
   criticalBypassesQuiet: z.boolean(),
   digestTime: localTime.nullable(),
+  /** The member this endpoint reaches: their own quiet hours (auth.setQuietHours) apply to it too. */
+  recipientUserId: uuidSchema.nullable(),
 };
 
 const quietBoth = (v: { quietStart?: string | null | undefined; quietEnd?: string | null | undefined }) =>
@@ -54,6 +56,7 @@ export const createWebhookInput = z
     quietEnd: webhookFields.quietEnd.default(null),
     criticalBypassesQuiet: webhookFields.criticalBypassesQuiet.default(true),
     digestTime: webhookFields.digestTime.default(null),
+    recipientUserId: webhookFields.recipientUserId.default(null),
   })
   .refine(quietBoth, quietMessage);
 
@@ -72,3 +75,8 @@ export const listDeliveriesInput = pageInput.extend({
   webhookId: uuidSchema.optional(),
   status: z.enum(["pending", "delivered", "failed"]).optional(),
 });
+
+/** A person's quiet hours: both times or neither; in `timezone`, or the site's zone when null. */
+export const quietHoursInput = z
+  .object({ quietStart: localTime.nullable(), quietEnd: localTime.nullable(), timezone: timezoneSchema.nullable().default(null) })
+  .refine(quietBoth, quietMessage);

@@ -3,6 +3,8 @@ import { changePassword, login, registerUser } from "../../auth/accounts";
 import { clearedSessionCookie, isHttps, sessionCookie } from "../../auth/cookies";
 import { createSession, invalidateSession, invalidateUserSessions } from "../../auth/sessions";
 import type { Context } from "../context";
+import { quietHoursInput } from "../../../shared/schemas/notifications";
+import { setUserQuietHours, userQuietHours } from "../../notifications/quiet-hours";
 import { authedProcedure, publicProcedure, router } from "../trpc";
 
 /** Web clients get the cookie only; app clients get the token in the body for `Authorization: Bearer`. */
@@ -38,6 +40,12 @@ export const authRouter = router({
   }),
 
   me: authedProcedure.query(({ ctx }) => ({ user: ctx.user, sessionExpiresAt: ctx.session.expiresAt })),
+
+  /** The caller's quiet hours, applied to webhook endpoints that name them as recipient. */
+  quietHours: authedProcedure.query(({ ctx }) => userQuietHours(ctx.stores.db, ctx.user.id)),
+  setQuietHours: authedProcedure
+    .input(quietHoursInput)
+    .mutation(({ ctx, input }) => setUserQuietHours(ctx.stores.db, ctx.user.id, input)),
 
   changePassword: authedProcedure.input(changePasswordInput).mutation(({ ctx, input }) =>
     changePassword(
