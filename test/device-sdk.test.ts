@@ -127,14 +127,20 @@ describe("the device SDK against a real server", () => {
       const file = path.join(mkdtempSync(path.join(tmpdir(), "verdant-buf-")), "buffer.json");
       // The first program sends a batch but "dies" before reading the answer.
       let sentBody = "";
+      let delivered!: () => void;
+      const firstDelivered = new Promise<void>((resolve) => (delivered = resolve));
       const dyingFetch = Object.assign(async (input: RequestInfo | URL, init?: RequestInit) => {
         await fetch(input, init);
         sentBody = "sent";
+        delivered();
         throw new Error("power cut");
       }, { preconnect: fetch.preconnect }) as typeof fetch;
       const first = new DeviceClient({ url: server.url, token, batchSize: 10, retry: fast, bufferFile: file, fetch: dyingFetch, gzip: false });
       const now = Date.now();
       for (let i = 0; i < 25; i++) first.record("soil1", i, now - i * 1000);
+      // However slow the machine, the server has committed that batch before the program "dies".
+      void first.flush().catch(() => {});
+      await firstDelivered;
       await first.stop(200);
       expect(sentBody).toBe("sent");
       expect(existsSync(file)).toBe(true);
