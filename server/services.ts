@@ -1,3 +1,4 @@
+import { accessCacheOf } from "./auth/access-cache";
 import { relayChanges } from "./events/changes";
 import type { EventHub } from "./events/hub";
 import type { Logger } from "./logger";
@@ -37,6 +38,8 @@ export function startServices(deps: {
     fetch: deps.fetch,
     random: deps.random,
   });
+  // Access taken away on any server (NOTIFY, relayed): forget the sessions and roles held here.
+  const stopForgetting = events.on("access.changed", () => accessCacheOf(stores).clear());
   let stopped = false;
   let stopRelay: (() => Promise<void>) | undefined;
   const ready = (async () => {
@@ -53,6 +56,7 @@ export function startServices(deps: {
     // shutdown must not hang on them. Whatever starts after this stops itself.
     stop: async () => {
       stopped = true;
+      stopForgetting();
       await dispatcher.stop();
       await stopRelay?.().catch(() => {});
     },

@@ -1,7 +1,8 @@
 import type { Db } from "../../db/client";
 import { bearerOf } from "../http";
 import { isHttps, readCookie, SESSION_COOKIE, sessionCookie } from "./cookies";
-import { validateSessionToken, type SessionUser, type ValidSession } from "./sessions";
+import type { AccessCache } from "./access-cache";
+import type { SessionUser, ValidSession } from "./sessions";
 
 export interface RequestSession {
   user: SessionUser;
@@ -16,15 +17,20 @@ export interface RequestSession {
  * The signed-in user of an HTTP request: apps send `Authorization: Bearer <token>`, browsers the
  * session cookie. One place for tRPC and the plain HTTP routes (export), so both authenticate alike.
  */
-export async function sessionOfRequest(db: Db, request: Request, now: Date, tokenParam?: string): Promise<RequestSession | null> {
+export async function sessionOfRequest(
+  auth: { db: Db; access: AccessCache },
+  request: Request,
+  now: Date,
+  tokenParam?: string,
+): Promise<RequestSession | null> {
   // A token passed as a parameter (live subscriptions' connectionParams) counts as a bearer token.
   const bearer = bearerOf(request) ?? (tokenParam || undefined);
   const token = bearer ?? readCookie(request.headers.get("cookie"), SESSION_COOKIE);
   if (!token) return null;
-  const auth = await validateSessionToken(db, token, now);
-  if (!auth) return null;
+  const found = await auth.access.session(auth.db, token, now);
+  if (!found) return null;
   const viaCookie = !bearer;
   // Sliding expiry: a browser gets the cookie again with the pushed-forward expiry.
-  const renewedCookie = auth.session.renewed && viaCookie ? sessionCookie(token, auth.session.expiresAt, isHttps(request)) : undefined;
-  return { user: auth.user, session: auth.session, viaCookie, renewedCookie };
+  const renewedCookie = found.session.renewed && viaCookie ? sessionCookie(token, found.session.expiresAt, isHttps(request)) : undefined;
+  return { user: found.user, session: found.session, viaCookie, renewedCookie };
 }

@@ -1,6 +1,7 @@
 import { and, eq, ne } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { sessions, users } from "../../db/schema";
+import { announceAccessChange } from "../events/changes";
 import { generateSessionToken, hashToken } from "./tokens";
 
 /**
@@ -23,6 +24,11 @@ export interface ValidSession {
   expiresAt: Date;
   /** True when this validation pushed the expiry forward (the cookie must be re-sent). */
   renewed: boolean;
+}
+
+/** Whether a session valid until `expiresAt` is due for its sliding renewal at `now`. */
+export function dueForRenewal(expiresAt: Date, now: Date): boolean {
+  return expiresAt.getTime() - now.getTime() < RENEW_WHEN_LEFT_MS;
 }
 
 export async function createSession(db: Db, userId: string, now: Date): Promise<{ token: string; expiresAt: Date }> {
@@ -56,7 +62,7 @@ export async function validateSessionToken(
   }
   let expiresAt = row.expiresAt;
   let renewed = false;
-  if (expiresAt.getTime() - now.getTime() < RENEW_WHEN_LEFT_MS) {
+  if (dueForRenewal(expiresAt, now)) {
     expiresAt = new Date(now.getTime() + SESSION_LIFETIME_MS);
     renewed = true;
     await db.update(sessions).set({ expiresAt }).where(eq(sessions.id, sessionId));
@@ -69,6 +75,7 @@ export async function validateSessionToken(
 
 export async function invalidateSession(db: Db, sessionId: string): Promise<void> {
   await db.delete(sessions).where(eq(sessions.id, sessionId));
+  await announceAccessChange(db);
 }
 
 /** Ends every session of a user, or every one but `keepSessionId`. */
@@ -77,5 +84,6 @@ export async function invalidateUserSessions(db: Db, userId: string, keepSession
     .delete(sessions)
     .where(keepSessionId ? and(eq(sessions.userId, userId), ne(sessions.id, keepSessionId)) : eq(sessions.userId, userId))
     .returning({ id: sessions.id });
+  if (deleted.length > 0) await announceAccessChange(db);
   return deleted.length;
 }

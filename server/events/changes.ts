@@ -13,7 +13,7 @@ import type { AlertChanged, CommandChanged, EventHub } from "./hub";
 
 export const CHANGES_CHANNEL = "verdant_changes";
 
-type Change = ({ kind: "command" } & CommandChanged) | ({ kind: "alert" } & AlertChanged);
+type Change = ({ kind: "command" } & CommandChanged) | ({ kind: "alert" } & AlertChanged) | { kind: "access" };
 
 /** Postgres refuses NOTIFY payloads of 8,000 bytes or more; titles are the only free text we carry. */
 const MAX_TITLE = 500;
@@ -24,6 +24,15 @@ export async function announceCommand(db: Db, change: CommandChanged): Promise<v
 
 export async function announceAlert(db: Db, change: AlertChanged): Promise<void> {
   await notify(db, { kind: "alert", ...change, title: change.title.slice(0, MAX_TITLE), subject: change.subject.slice(0, MAX_TITLE) });
+}
+
+/**
+ * Someone lost access (signed out, lost a role, a site was deleted): every server forgets the
+ * sessions and memberships it had cached (server/auth/access-cache.ts). Sent on `db`, which may
+ * be the transaction making the change, so servers hear of it once it commits.
+ */
+export async function announceAccessChange(db: Db): Promise<void> {
+  await notify(db, { kind: "access" });
 }
 
 async function notify(db: Db, change: Change): Promise<void> {
@@ -43,5 +52,6 @@ export async function relayChanges(database: Database, events: EventHub, log?: L
     const { kind, ...rest } = change;
     if (kind === "command") events.emit("command.changed", rest as CommandChanged);
     else if (kind === "alert") events.emit("alert.changed", rest as AlertChanged);
+    else if (kind === "access") events.emit("access.changed", {});
   });
 }

@@ -68,6 +68,8 @@ export interface HubEvents {
   "command.changed": CommandChanged;
   "alert.changed": AlertChanged;
   "automation.changed": AutomationChanged;
+  /** Sessions or memberships were taken away somewhere: cached ones must be read again. */
+  "access.changed": Record<string, never>;
 }
 
 type Listener<E extends keyof HubEvents> = (event: HubEvents[E]) => void | Promise<void>;

@@ -2,10 +2,10 @@ import { Elysia } from "elysia";
 import { exportQuery } from "../../shared/schemas/analytics";
 import { exportChunks, exportSensors } from "../analytics/export";
 import { scopeCacheOf } from "../analytics/scope";
+import { accessCacheOf } from "../auth/access-cache";
 import { sessionOfRequest } from "../auth/request-session";
 import { httpError, httpErrorOf } from "../http-errors";
 import type { Logger } from "../logger";
-import { membershipOf } from "../sites/sites";
 import type { Stores } from "../stores";
 
 /**
@@ -27,7 +27,8 @@ export function exportRoutes(deps: ExportRouteDeps) {
   const { stores, log, now } = deps;
   return new Elysia({ name: "export" }).get("/v1/export", async ({ request }) => {
     try {
-      const auth = await sessionOfRequest(stores.db, request, now());
+      const access = accessCacheOf(stores);
+      const auth = await sessionOfRequest({ db: stores.db, access }, request, now());
       if (!auth) return httpError(401, "sign in first: no valid session");
       const parsed = exportQuery.safeParse(Object.fromEntries(new URL(request.url).searchParams));
       if (!parsed.success) {
@@ -35,7 +36,7 @@ export function exportRoutes(deps: ExportRouteDeps) {
       }
       const query = parsed.data;
       // Any member may read; a site the caller is not in is "not found", as in tRPC.
-      if (!(await membershipOf(stores.db, query.siteId, auth.user.id))) return httpError(404, "site not found", { path: "siteId" });
+      if (!(await access.membership(stores.db, query.siteId, auth.user.id))) return httpError(404, "site not found", { path: "siteId" });
       const sensors = await exportSensors({ db: stores.db, scopes: scopeCacheOf(stores) }, query.siteId, query);
       const chunks = exportChunks({ ch: stores.clickhouse }, sensors, query);
       const encoder = new TextEncoder();

@@ -4,10 +4,11 @@ import { ZodError } from "zod";
 import { siteIdInput, type SiteRole } from "../../shared/schemas/accounts";
 import { readCookie, originMatchesHost, SESSION_COOKIE } from "../auth/cookies";
 import { scopeCacheOf } from "../analytics/scope";
+import { accessCacheOf } from "../auth/access-cache";
 import { sessionOfRequest } from "../auth/request-session";
 import { AppError } from "../errors";
 import { bearerOf } from "../http";
-import { membershipOf, roleAllows } from "../sites/sites";
+import { roleAllows } from "../sites/sites";
 import { StoreUnavailableError } from "../stores";
 import type { Context } from "./context";
 
@@ -76,16 +77,21 @@ const csrfGuard = t.middleware(({ ctx, type, next }) => {
 });
 
 /**
- * Analytics keep each site's sensors for a few seconds (server/analytics/scope.ts); any change made
- * through this server clears them, so an assignment or a new sensor shows in the next chart.
+ * Analytics keep each site's sensors for a few seconds (server/analytics/scope.ts), and every call
+ * its caller's session and roles (server/auth/access-cache.ts); any change made through this
+ * server clears both, so an assignment shows in the next chart and a sign-out or a removal holds
+ * at once here (other servers hear of those through NOTIFY).
  */
-const forgetAnalyticsScopes = t.middleware(async ({ ctx, type, next }) => {
+const forgetCaches = t.middleware(async ({ ctx, type, next }) => {
   const result = await next();
-  if (type === "mutation") scopeCacheOf(ctx.stores).clear();
+  if (type === "mutation") {
+    scopeCacheOf(ctx.stores).clear();
+    accessCacheOf(ctx.stores).clear();
+  }
   return result;
 });
 
-export const publicProcedure = t.procedure.use(mapErrors).use(csrfGuard).use(forgetAnalyticsScopes);
+export const publicProcedure = t.procedure.use(mapErrors).use(csrfGuard).use(forgetCaches);
 
 /**
  * Resolves the session from `Authorization: Bearer` (apps) or the session cookie (browsers). A
@@ -94,7 +100,7 @@ export const publicProcedure = t.procedure.use(mapErrors).use(csrfGuard).use(for
  */
 export const authedProcedure = publicProcedure.use(async ({ ctx, type, next }) => {
   const paramToken = type === "subscription" ? ctx.connectionParams?.token : undefined;
-  const auth = await sessionOfRequest(ctx.stores.db, ctx.req, ctx.now(), typeof paramToken === "string" ? paramToken : undefined);
+  const auth = await sessionOfRequest({ db: ctx.stores.db, access: accessCacheOf(ctx.stores) }, ctx.req, ctx.now(), typeof paramToken === "string" ? paramToken : undefined);
   if (!auth) throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in first: no valid session" });
   if (auth.renewedCookie) ctx.resHeaders.append("set-cookie", auth.renewedCookie);
   return next({ ctx: { user: auth.user, session: auth.session, viaCookie: auth.viaCookie } });
@@ -106,7 +112,7 @@ export const authedProcedure = publicProcedure.use(async ({ ctx, type, next }) =
  */
 export function siteProcedure(required: SiteRole) {
   return authedProcedure.input(siteIdInput).use(async ({ ctx, input, next }) => {
-    const role = await membershipOf(ctx.stores.db, input.siteId, ctx.user.id);
+    const role = await accessCacheOf(ctx.stores).membership(ctx.stores.db, input.siteId, ctx.user.id);
     if (!role) throw new AppError("NOT_FOUND", "site not found", { path: "siteId" });
     if (!roleAllows(role, required)) {
       throw new AppError("FORBIDDEN", `this needs the ${required} role in the site; you are ${role}`);
