@@ -2,9 +2,11 @@
 // directory (chDB binds one data directory per process):
 //
 //   bun bench/query-engine.ts load <chdb path> <spec.json>   generate the fleet's readings inside ClickHouse
-//   bun bench/query-engine.ts time <chdb path> <cases.json>  time each query bare on the engine
+//   bun bench/query-engine.ts serve <chdb path> <cases.json> time one query per request: reads a case
+//                                                           index per stdin line, answers a JSON line
+//                                                           {ms, rows} on stdout
 //
-// Both print one JSON document on their last line.
+// `load` prints one JSON document on its last line.
 import { readFileSync } from "node:fs";
 import { openClickhouse, type Clickhouse } from "../clickhouse/client";
 
@@ -22,7 +24,6 @@ export interface TimedCase {
   name: string;
   query: string;
   params: Record<string, unknown>;
-  iterations: number;
 }
 
 const [mode, path, file] = process.argv.slice(2);
@@ -94,35 +95,24 @@ FROM (SELECT number % {S:UInt32} AS s, intDiv(number, {S:UInt32}) AS h FROM numb
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
-
-export async function timeCase(clickhouse: Clickhouse, c: TimedCase) {
-  const run = async () => {
-    const result = await clickhouse.client.query({ query: c.query, query_params: c.params, format: "JSONEachRow" });
-    return (await result.json()).length;
-  };
-  for (let i = 0; i < 3; i++) await run(); // warm caches, as the server's are
-  const times: number[] = [];
-  let rows = 0;
-  for (let i = 0; i < c.iterations; i++) {
-    const started = performance.now();
-    rows = await run();
-    times.push(performance.now() - started);
-  }
-  times.sort((a, b) => a - b);
-  return { name: c.name, rows, p50: round(percentile(times, 0.5)), p99: round(percentile(times, 0.99)) };
+/** One bare run of a query, timed from the call to the parsed rows, as a client of the engine sees it. */
+async function timeOnce(clickhouse: Clickhouse, c: TimedCase): Promise<{ ms: number; rows: number }> {
+  const started = performance.now();
+  const result = await clickhouse.client.query({ query: c.query, query_params: c.params, format: "JSONEachRow" });
+  const rows = (await result.json()).length;
+  return { ms: performance.now() - started, rows };
 }
 
 if (mode === "load") {
   console.log(JSON.stringify(await load(JSON.parse(readFileSync(file!, "utf8")) as LoadSpec)));
-} else if (mode === "time") {
+} else if (mode === "serve") {
   const cases = JSON.parse(readFileSync(file!, "utf8")) as TimedCase[];
-  const out = [];
-  for (const c of cases) out.push(await timeCase(ch, c));
-  console.log(JSON.stringify(out));
+  console.log(JSON.stringify({ ready: true }));
+  for await (const line of console) {
+    if (line === "quit") break;
+    console.log(JSON.stringify(await timeOnce(ch, cases[Number(line)]!)));
+  }
 } else {
-  throw new Error("usage: query-engine.ts load|time <chdb path> <json file>");
+  throw new Error("usage: query-engine.ts load|serve <chdb path> <json file>");
 }
 await ch.close();

@@ -11,7 +11,7 @@
 // hourly rollups (two years in all). Smaller: `npm run bench:query -- --quick`, or BENCH_SENSORS,
 // BENCH_DAYS, BENCH_CADENCE_SECONDS, BENCH_HISTORY_DAYS, BENCH_ITERATIONS.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createAppClient, type AppClient } from "../client";
@@ -33,6 +33,7 @@ const CADENCE = Number(process.env.BENCH_CADENCE_SECONDS ?? 60);
 const HISTORY_DAYS = Number(process.env.BENCH_HISTORY_DAYS ?? (quick ? 30 : 630));
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? (quick ? 30 : 100));
 const TIMEZONE = "Europe/Berlin";
+const WARMUP_ROUNDS = 5;
 const RAW_TTL_DAYS = DAYS + 2; // every generated day stays within the raw retention
 const DAY = 86_400_000;
 const KEYS: [string, string][] = [
@@ -71,22 +72,50 @@ interface Case {
   name: string;
   target?: { p50Ms: number };
   call: (api: AppClient) => Promise<unknown>;
-  engine?: Omit<TimedCase, "iterations">;
+  engine?: TimedCase;
   iterations?: number;
 }
 
-async function timeProcedure(api: AppClient, c: Case) {
-  for (let i = 0; i < 3; i++) await c.call(api);
-  const times: number[] = [];
-  const n = c.iterations ?? ITERATIONS;
-  for (let i = 0; i < n; i++) {
-    const started = performance.now();
-    await c.call(api);
-    times.push(performance.now() - started);
-  }
-  times.sort((a, b) => a - b);
-  return { p50: round(times[Math.floor(n / 2)]!), p99: round(times[Math.min(n - 1, Math.floor(n * 0.99))]!) };
+/**
+ * The engine alone, in its own process on a copy of the server's chDB directory (chDB binds a
+ * directory to one process), timing one bare query per request. It stays up beside the server so
+ * that bare and procedure calls can alternate: this machine's speed drifts within minutes, and
+ * alternating puts both sides of every ratio under the same conditions.
+ */
+async function startEngine(chPath: string, casesFile: string) {
+  const proc = Bun.spawn([process.execPath, "bench/query-engine.ts", "serve", chPath, casesFile], { cwd: ROOT, stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  const lines = (async function* () {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of proc.stdout) {
+      buffer += decoder.decode(chunk, { stream: true });
+      for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
+        yield buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+      }
+    }
+  })();
+  const next = async () => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error("the engine process ended");
+    return JSON.parse(value) as Record<string, unknown>;
+  };
+  await next(); // ready
+  return {
+    time: async (index: number) => {
+      proc.stdin.write(`${index}\n`);
+      proc.stdin.flush();
+      return (await next()) as { ms: number; rows: number };
+    },
+    stop: async () => {
+      proc.stdin.write("quit\n");
+      proc.stdin.end();
+      await proc.exited;
+    },
+  };
 }
+
+const p = (sorted: number[], q: number) => round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
 
 async function main() {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "verdant-bench-query-"));
@@ -175,20 +204,52 @@ async function main() {
     { name: "device health (several queries, no single engine twin)", call: (a) => a.analytics.deviceHealth.query({ siteId }), iterations: Math.min(ITERATIONS, 10) },
   ];
 
-  // 4. The engine alone (its own process on the stopped server's directory).
+  // 4. The engine alone (its own process, on a copy of the data), and the server on the original.
+  const engineCases = cases.filter((c) => c.engine);
   const casesFile = path.join(dataDir, "cases.json");
-  writeFileSync(casesFile, JSON.stringify(cases.filter((c) => c.engine).map((c) => ({ ...c.engine!, iterations: ITERATIONS }))));
-  const engine = JSON.parse(await run([process.execPath, "bench/query-engine.ts", "time", path.join(dataDir, "ch"), casesFile])) as { name: string; rows: number; p50: number; p99: number }[];
-
-  // 5. The procedures, through the typed client over HTTP.
+  writeFileSync(casesFile, JSON.stringify(engineCases.map((c) => c.engine!)));
+  cpSync(path.join(dataDir, "ch"), path.join(dataDir, "ch-engine"), { recursive: true });
+  const engine = await startEngine(path.join(dataDir, "ch-engine"), casesFile);
   const timed = await startQuietServer(env);
   // One call at a time, as a script would: no batching tick (see createAppClient's `batch`).
   api = createAppClient({ url: timed.url, token: account.token!, batch: false });
+
+  // 5. Warm-up: every query and procedure a few times before any is timed, so caches are warm
+  // and the server's and this client's code paths compiled.
+  for (let round = 0; round < WARMUP_ROUNDS; round++) {
+    for (const c of cases) {
+      await c.call(api);
+      if (c.engine) await engine.time(engineCases.indexOf(c));
+    }
+  }
+
+  // 6. Timed: bare query and procedure alternate, each first every other time.
   const results = [];
   console.log("\nprocedure                                              p50 ms   p99 ms | engine p50   p99 | overhead (p50) | target");
   for (const c of cases) {
-    const procedure = await timeProcedure(api, c);
-    const bare = c.engine ? engine.find((e) => e.name === c.engine!.name)! : undefined;
+    const n = c.iterations ?? ITERATIONS;
+    const own: number[] = [];
+    const bareTimes: number[] = [];
+    let rows = 0;
+    const procedureOnce = async () => {
+      const started = performance.now();
+      await c.call(api);
+      own.push(performance.now() - started);
+    };
+    const engineOnce = async () => {
+      const r = await engine.time(engineCases.indexOf(c));
+      bareTimes.push(r.ms);
+      rows = r.rows;
+    };
+    for (let i = 0; i < n; i++) {
+      if (!c.engine) await procedureOnce();
+      else if (i % 2 === 0) await engineOnce().then(procedureOnce);
+      else await procedureOnce().then(engineOnce);
+    }
+    own.sort((x, y) => x - y);
+    bareTimes.sort((x, y) => x - y);
+    const procedure = { p50: p(own, 0.5), p99: p(own, 0.99) };
+    const bare = c.engine ? { name: c.engine.name, rows, p50: p(bareTimes, 0.5), p99: p(bareTimes, 0.99) } : undefined;
     const overhead = bare ? round(procedure.p50 / bare.p50) : null;
     const targetMet = c.target ? procedure.p50 <= c.target.p50Ms : null;
     results.push({ name: c.name, procedure, engine: bare ?? null, overhead, target: c.target ?? null, targetMet });
@@ -200,6 +261,7 @@ async function main() {
     );
   }
   await stop(timed);
+  await engine.stop();
 
   const result = {
     benchmark: "query",
