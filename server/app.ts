@@ -175,7 +175,8 @@ export function createApp(deps: AppDeps) {
  * clients reconnect, as they do after any dropped connection, instead of ending the subscription.
  */
 function cutStreamsOnStop(response: Response, stopping: AbortSignal): Response {
-  if (!response.body || !response.headers.get("content-type")?.startsWith("text/event-stream")) return response;
+  // The content type first: most answers are not streams, and their body is best left untouched.
+  if (!response.headers.get("content-type")?.startsWith("text/event-stream") || !response.body) return response;
   const reader = response.body.getReader();
   let cut = () => {};
   const body = new ReadableStream<Uint8Array>({

@@ -37,8 +37,22 @@ function isPlainJson(value: unknown, depth: number): boolean {
   }
 }
 
+/** Values their producer vouches for (see `plainJson`): sent without the check. */
+const vouchedPlain = new WeakSet<object>();
+
+/**
+ * Marks an answer built only from JSON values (numbers and strings read from ClickHouse's JSON,
+ * nulls, plain objects and arrays: no Date, no NaN), so it is sent without walking it first. The
+ * walk costs about a millisecond for a year of hourly points, a tenth of the query behind them.
+ */
+export function plainJson<T extends object>(value: T): T {
+  vouchedPlain.add(value);
+  return value;
+}
+
 export const transformer = {
-  serialize: (value: unknown) => (isPlainJson(value, 0) ? { json: value } : superjson.serialize(value)),
+  serialize: (value: unknown) =>
+    (typeof value === "object" && value !== null && vouchedPlain.has(value)) || isPlainJson(value, 0) ? { json: value } : superjson.serialize(value),
   // The payload was just parsed from the wire and belongs to nobody else: annotate it in place
   // rather than deep-copying it first (superjson's default, as slow as its walk).
   deserialize: (payload: unknown) => superjson.deserialize(payload as Parameters<typeof superjson.deserialize>[0], { inPlace: true }),

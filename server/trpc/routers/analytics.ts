@@ -7,6 +7,7 @@ import { plantMetricsOf } from "../../analytics/plant-care";
 import { scopeCacheOf } from "../../analytics/scope";
 import { chartOf, seriesOf } from "../../analytics/series";
 import type { Context } from "../context";
+import { plainJson } from "../../../shared/transformer";
 import { router, siteProcedure } from "../trpc";
 
 const deps = (ctx: Context): AnalyticsDeps => ({
@@ -17,17 +18,21 @@ const deps = (ctx: Context): AnalyticsDeps => ({
   now: ctx.now(),
 });
 
-/** Read-only analytics over a site's readings; any member may read (server/analytics does the work). */
+/**
+ * Read-only analytics over a site's readings; any member may read (server/analytics does the work).
+ * Series, charts and latest values are numbers straight from ClickHouse: `plainJson` sends them
+ * without the transformer's walk.
+ */
 export const analyticsRouter = router({
   series: siteProcedure("viewer")
     .input(seriesInput)
-    .query(({ ctx, input }) => seriesOf(deps(ctx), ctx.siteId, input)),
+    .query(async ({ ctx, input }) => plainJson(await seriesOf(deps(ctx), ctx.siteId, input))),
   chart: siteProcedure("viewer")
     .input(chartInput)
-    .query(({ ctx, input }) => chartOf(deps(ctx), ctx.siteId, input)),
+    .query(async ({ ctx, input }) => plainJson(await chartOf(deps(ctx), ctx.siteId, input))),
   latest: siteProcedure("viewer")
     .input(latestInput)
-    .query(({ ctx, input }) => latestOf(deps(ctx), ctx.siteId, input)),
+    .query(async ({ ctx, input }) => plainJson(await latestOf(deps(ctx), ctx.siteId, input))),
   plantMetrics: siteProcedure("viewer")
     .input(plantMetricsInput)
     .query(({ ctx, input }) => plantMetricsOf(deps(ctx), ctx.siteId, input)),
