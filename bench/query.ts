@@ -3,9 +3,10 @@
 // Starts the server on fresh embedded stores, provisions a fleet through the typed client (devices
 // of 10 sensors each, created by their first ingest batch), stops it, generates the readings
 // inside ClickHouse (INSERT … SELECT FROM numbers(), so the rollup views fill as with ingest) plus
-// rollup-only history beyond the raw TTL, times each query bare on the engine, restarts the server
-// and times each procedure through the typed client over HTTP (p50/p99 over repeated calls), then
-// prints our overhead (procedure ÷ engine) and writes bench/results/query.json.
+// rollup-only history beyond the raw TTL, and merges it. Then it restarts the server, starts the
+// bare engine beside it on a copy of the data, and times each procedure through the typed client
+// over HTTP alternately with the same ClickHouse query run bare (p50/p99 over repeated calls of
+// each), prints our overhead (procedure ÷ engine) and writes bench/results/query.json.
 //
 // Defaults: 1,000 sensors × 90 days at a 1-minute cadence (≈ 130 M readings) and 630 more days of
 // hourly rollups (two years in all). Smaller: `npm run bench:query -- --quick`, or BENCH_SENSORS,
@@ -161,7 +162,7 @@ async function main() {
   const spec: LoadSpec = { sensors, days: DAYS, cadenceSeconds: CADENCE, endMs, historyHours: HISTORY_DAYS * 24 };
   writeFileSync(specFile, JSON.stringify(spec));
   const load = JSON.parse(await run([process.execPath, "bench/query-engine.ts", "load", path.join(dataDir, "ch"), specFile]));
-  console.log(`generated ${load.rows.toLocaleString("en")} readings in ${load.rawSeconds} s (${load.rowsPerSecond.toLocaleString("en")}/s through the views), ${load.historyRows.toLocaleString("en")} hourly history rows in ${load.historySeconds} s; merges settled after ${load.mergesSettledSeconds} s; active parts ${JSON.stringify(load.activeParts)}`);
+  console.log(`generated ${load.rows.toLocaleString("en")} readings in ${load.rawSeconds} s (${load.rowsPerSecond.toLocaleString("en")}/s through the views), ${load.historyRows.toLocaleString("en")} hourly history rows in ${load.historySeconds} s; merged (OPTIMIZE FINAL) in ${load.mergesSettledSeconds} s; active parts ${JSON.stringify(load.activeParts)}`);
 
   // 3. The cases: each procedure's input, and the SQL it runs, built by the same code.
   const ch = { database: "verdant" } as Clickhouse;
