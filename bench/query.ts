@@ -162,7 +162,7 @@ async function main() {
   const spec: LoadSpec = { sensors, days: DAYS, cadenceSeconds: CADENCE, endMs, historyHours: HISTORY_DAYS * 24 };
   writeFileSync(specFile, JSON.stringify(spec));
   const load = JSON.parse(await run([process.execPath, "bench/query-engine.ts", "load", path.join(dataDir, "ch"), specFile]));
-  console.log(`generated ${load.rows.toLocaleString("en")} readings in ${load.rawSeconds} s (${load.rowsPerSecond.toLocaleString("en")}/s through the views), ${load.historyRows.toLocaleString("en")} hourly history rows in ${load.historySeconds} s; merged (OPTIMIZE FINAL) in ${load.mergesSettledSeconds} s; active parts ${JSON.stringify(load.activeParts)}`);
+  console.log(`generated ${load.rows.toLocaleString("en")} readings in ${load.rawSeconds} s (${load.rowsPerSecond.toLocaleString("en")}/s through the views), ${load.historyRows.toLocaleString("en")} hourly history rows in ${load.historySeconds} s; merged (OPTIMIZE FINAL) in ${load.mergeSeconds} s; active parts ${JSON.stringify(load.activeParts)}`);
 
   // 3. The cases: each procedure's input, and the SQL it runs, built by the same code.
   const ch = { database: "verdant" } as Clickhouse;

@@ -18,7 +18,7 @@ async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolea
   const started = Date.now();
   for (;;) {
     const value = await probe();
-    if (done(value) || Date.now() - started > AccessCache.DEFAULT_TTL_MS * 2) return { value, ms: Date.now() - started };
+    if (done(value) || Date.now() - started > AccessCache.TTL_MS * 2) return { value, ms: Date.now() - started };
     await Bun.sleep(25);
   }
 }

@@ -14,7 +14,7 @@ import { hashToken } from "./tokens";
  *   member's removal or new role, a deleted site) announces it through Postgres NOTIFY
  *   (`announceAccessChange`); every server, this one included, clears its cache when it hears it.
  *   Any tRPC mutation also clears this server's cache at once (server/trpc/trpc.ts).
- * - An entry is trusted for `ttlMs` at most, in case an announcement is lost (a LISTEN connection
+ * - An entry is trusted for `TTL_MS` at most, in case an announcement is lost (a LISTEN connection
  *   that dropped) or the change came from outside the API.
  * A session's expiry is checked on every hit: one that expired, or is due for its sliding renewal,
  * is looked up in Postgres again, so expiry and renewal behave exactly as without the cache.
@@ -32,9 +32,8 @@ interface MemberEntry {
 }
 
 export class AccessCache {
-  static readonly DEFAULT_TTL_MS = 10_000;
-  readonly ttlMs: number;
-  readonly maxEntries: number;
+  static readonly TTL_MS = 10_000;
+  static readonly MAX_ENTRIES = 50_000;
   #sessions = new Map<string, SessionEntry>();
   #members = new Map<string, MemberEntry>();
   /** Bumped by every clear: a lookup that started before it must not cache what it read. */
@@ -42,20 +41,12 @@ export class AccessCache {
   /** Postgres lookups done (sessions and memberships), for tests. */
   lookups = 0;
 
-  constructor(options: { ttlMs?: number; maxEntries?: number; clock?: () => number } = {}) {
-    this.ttlMs = options.ttlMs ?? AccessCache.DEFAULT_TTL_MS;
-    this.maxEntries = options.maxEntries ?? 50_000;
-    this.clock = options.clock ?? (() => performance.now());
-  }
-
-  private readonly clock: () => number;
-
   /** The session of a token and its user, or null when the token is unknown or expired. */
   async session(db: Db, token: string, now: Date): Promise<{ session: ValidSession; user: SessionUser } | null> {
     const key = hashToken(token);
     const hit = this.#sessions.get(key);
     // Expired, or due for renewal: Postgres decides (deletes it, or pushes its expiry forward).
-    if (hit && this.clock() - hit.cachedAt < this.ttlMs && !dueForRenewal(hit.session.expiresAt, now)) {
+    if (hit && performance.now() - hit.cachedAt < AccessCache.TTL_MS && !dueForRenewal(hit.session.expiresAt, now)) {
       return { user: hit.user, session: hit.session };
     }
     const generation = this.#generation;
@@ -67,7 +58,7 @@ export class AccessCache {
     }
     if (generation === this.#generation) {
       // Renewal was this lookup's; a hit must not ask for the cookie again.
-      this.#remember(this.#sessions, key, { user: found.user, session: { ...found.session, renewed: false }, cachedAt: this.clock() });
+      this.#remember(this.#sessions, key, { user: found.user, session: { ...found.session, renewed: false }, cachedAt: performance.now() });
     }
     return found;
   }
@@ -76,11 +67,11 @@ export class AccessCache {
   async membership(db: Db, siteId: string, userId: string): Promise<SiteRole | undefined> {
     const key = `${siteId}:${userId}`;
     const hit = this.#members.get(key);
-    if (hit && this.clock() - hit.cachedAt < this.ttlMs) return hit.role;
+    if (hit && performance.now() - hit.cachedAt < AccessCache.TTL_MS) return hit.role;
     const generation = this.#generation;
     this.lookups += 1;
     const role = await membershipOf(db, siteId, userId);
-    if (generation === this.#generation) this.#remember(this.#members, key, { role, cachedAt: this.clock() });
+    if (generation === this.#generation) this.#remember(this.#members, key, { role, cachedAt: performance.now() });
     return role;
   }
 
@@ -92,7 +83,7 @@ export class AccessCache {
 
   #remember<T>(map: Map<string, T>, key: string, entry: T): void {
     // Bounded: past the cap the whole map starts over (entries are cheap to read again).
-    if (map.size >= this.maxEntries) map.clear();
+    if (map.size >= AccessCache.MAX_ENTRIES) map.clear();
     map.set(key, entry);
   }
 }

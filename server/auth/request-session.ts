@@ -1,7 +1,7 @@
-import type { Db } from "../../db/client";
 import { bearerOf } from "../http";
 import { isHttps, readCookie, SESSION_COOKIE, sessionCookie } from "./cookies";
-import type { AccessCache } from "./access-cache";
+import type { Stores } from "../stores";
+import { accessCacheOf } from "./access-cache";
 import type { SessionUser, ValidSession } from "./sessions";
 
 export interface RequestSession {
@@ -18,7 +18,7 @@ export interface RequestSession {
  * session cookie. One place for tRPC and the plain HTTP routes (export), so both authenticate alike.
  */
 export async function sessionOfRequest(
-  auth: { db: Db; access: AccessCache },
+  stores: Stores,
   request: Request,
   now: Date,
   tokenParam?: string,
@@ -27,7 +27,8 @@ export async function sessionOfRequest(
   const bearer = bearerOf(request) ?? (tokenParam || undefined);
   const token = bearer ?? readCookie(request.headers.get("cookie"), SESSION_COOKIE);
   if (!token) return null;
-  const found = await auth.access.session(auth.db, token, now);
+  // Through this server's access cache (server/auth/access-cache.ts).
+  const found = await accessCacheOf(stores).session(stores.db, token, now);
   if (!found) return null;
   const viaCookie = !bearer;
   // Sliding expiry: a browser gets the cookie again with the pushed-forward expiry.

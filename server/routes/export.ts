@@ -27,8 +27,7 @@ export function exportRoutes(deps: ExportRouteDeps) {
   const { stores, log, now } = deps;
   return new Elysia({ name: "export" }).get("/v1/export", async ({ request }) => {
     try {
-      const access = accessCacheOf(stores);
-      const auth = await sessionOfRequest({ db: stores.db, access }, request, now());
+      const auth = await sessionOfRequest(stores, request, now());
       if (!auth) return httpError(401, "sign in first: no valid session");
       const parsed = exportQuery.safeParse(Object.fromEntries(new URL(request.url).searchParams));
       if (!parsed.success) {
@@ -36,7 +35,7 @@ export function exportRoutes(deps: ExportRouteDeps) {
       }
       const query = parsed.data;
       // Any member may read; a site the caller is not in is "not found", as in tRPC.
-      if (!(await access.membership(stores.db, query.siteId, auth.user.id))) return httpError(404, "site not found", { path: "siteId" });
+      if (!(await accessCacheOf(stores).membership(stores.db, query.siteId, auth.user.id))) return httpError(404, "site not found", { path: "siteId" });
       const sensors = await exportSensors({ db: stores.db, scopes: scopeCacheOf(stores) }, query.siteId, query);
       const chunks = exportChunks({ ch: stores.clickhouse }, sensors, query);
       const encoder = new TextEncoder();

@@ -100,7 +100,7 @@ export const publicProcedure = t.procedure.use(mapErrors).use(csrfGuard).use(for
  */
 export const authedProcedure = publicProcedure.use(async ({ ctx, type, next }) => {
   const paramToken = type === "subscription" ? ctx.connectionParams?.token : undefined;
-  const auth = await sessionOfRequest({ db: ctx.stores.db, access: accessCacheOf(ctx.stores) }, ctx.req, ctx.now(), typeof paramToken === "string" ? paramToken : undefined);
+  const auth = await sessionOfRequest(ctx.stores, ctx.req, ctx.now(), typeof paramToken === "string" ? paramToken : undefined);
   if (!auth) throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in first: no valid session" });
   if (auth.renewedCookie) ctx.resHeaders.append("set-cookie", auth.renewedCookie);
   return next({ ctx: { user: auth.user, session: auth.session, viaCookie: auth.viaCookie } });
