@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { exportChunks } from "../server/analytics/export";
 import { exportQuery } from "../shared/schemas/analytics";
-import { dstDays, localDate, localMidnights, percentileInclusive, postReadings, random, type Reading } from "./support/analytics";
+import { chartPointsOf, dstDays, localDate, pointsOf, localMidnights, percentileInclusive, postReadings, random, type Reading } from "./support/analytics";
 import { testClock } from "./support/clock";
 import { startTestServer, type TestServer } from "./support/server";
 import { postgresEngines } from "./support/stores";
@@ -105,31 +105,32 @@ for (const engine of postgresEngines) {
         expect(res.source).toBe("1h");
         expect(res.series).toHaveLength(1);
         expect(res.series[0]!.metric).toBe("temperature");
-        check(res.series[0]!.points, group(temp, (ts) => Math.floor(ts / HOUR) * HOUR));
+        expect(res.series[0]!.buckets.p50).toBeUndefined(); // percentiles only when asked for
+        check(pointsOf(res.series[0]!.buckets), group(temp, (ts) => Math.floor(ts / HOUR) * HOUR));
       });
 
       test("5-minute buckets come from the minute rollup, 30-second ones from raw readings", async () => {
         const five = await api.analytics.series.query({ siteId, sensorIds: [sensorId.temp!], from: new Date(T0), to: new Date(T0 + 6 * HOUR), bucket: "5m" });
         expect(five.source).toBe("1m");
-        check(five.series[0]!.points, group(temp.filter((r) => r.ts < T0 + 6 * HOUR), (ts) => Math.floor(ts / 300_000) * 300_000));
+        check(pointsOf(five.series[0]!.buckets), group(temp.filter((r) => r.ts < T0 + 6 * HOUR), (ts) => Math.floor(ts / 300_000) * 300_000));
         const half = await api.analytics.series.query({ siteId, sensorIds: [sensorId.temp!], from: new Date(T0), to: new Date(T0 + HOUR), bucket: "30s" });
         expect(half.source).toBe("raw");
-        check(half.series[0]!.points, group(temp.filter((r) => r.ts < T0 + HOUR), (ts) => Math.floor(ts / 30_000) * 30_000));
+        check(pointsOf(half.series[0]!.buckets), group(temp.filter((r) => r.ts < T0 + HOUR), (ts) => Math.floor(ts / 30_000) * 30_000));
       });
 
       test("a range that is not on bucket boundaries is widened to whole buckets", async () => {
         const res = await api.analytics.series.query({ siteId, sensorIds: [sensorId.temp!], from: new Date(T0 + 10 * MINUTE), to: new Date(T0 + 3 * HOUR + MINUTE), bucket: "1h" });
         expect(res.from).toBe(T0);
         expect(res.to).toBe(T0 + 4 * HOUR);
-        check(res.series[0]!.points, group(temp.filter((r) => r.ts < T0 + 4 * HOUR), (ts) => Math.floor(ts / HOUR) * HOUR));
+        check(pointsOf(res.series[0]!.buckets), group(temp.filter((r) => r.ts < T0 + 4 * HOUR), (ts) => Math.floor(ts / HOUR) * HOUR));
       });
 
       test("p50 and p90 per bucket from raw readings (linear interpolation between ranks)", async () => {
         const res = await api.analytics.series.query({ siteId, sensorIds: [sensorId.temp!], from: new Date(T0), to: new Date(T0 + 2 * HOUR), bucket: "15m", percentiles: true });
         expect(res.source).toBe("raw");
         const expected = group(temp.filter((r) => r.ts < T0 + 2 * HOUR), (ts) => Math.floor(ts / 900_000) * 900_000);
-        check(res.series[0]!.points, expected);
-        for (const p of res.series[0]!.points) {
+        check(pointsOf(res.series[0]!.buckets), expected);
+        for (const p of pointsOf(res.series[0]!.buckets)) {
           const values = expected.get(p.t)!.values;
           expect(p.p50!).toBeCloseTo(percentileInclusive(values, 0.5), 9);
           expect(p.p90!).toBeCloseTo(percentileInclusive(values, 0.9), 9);
@@ -140,8 +141,8 @@ for (const engine of postgresEngines) {
         const res = await api.analytics.series.query({ siteId, sensorIds: [sensorId.temp!], from: new Date(T0), to: new Date(T1), maxPoints: 100 });
         // 47 hours: 30-minute buckets make 94 points, 15-minute ones 188.
         expect(res.bucket).toBe("30m");
-        expect(res.series[0]!.points.length).toBeLessThanOrEqual(100);
-        check(res.series[0]!.points, group(temp, (ts) => Math.floor(ts / 1_800_000) * 1_800_000));
+        expect(pointsOf(res.series[0]!.buckets).length).toBeLessThanOrEqual(100);
+        check(pointsOf(res.series[0]!.buckets), group(temp, (ts) => Math.floor(ts / 1_800_000) * 1_800_000));
       });
 
       test("a plant's sensors of one metric", async () => {
@@ -177,7 +178,7 @@ for (const engine of postgresEngines) {
             const inRange = readings.filter((r) => r.ts >= from && r.ts < to);
             const expected = group(inRange, (ts) => localDate(ts, timezone));
             const midnights = localMidnights(from - DAY, to, timezone);
-            const points = res.series[0]!.points;
+            const points = pointsOf(res.series[0]!.buckets);
             expect(points.map((p) => localDate(p.t, timezone))).toEqual([...expected.keys()] as string[]);
             for (const p of points) {
               const date = localDate(p.t, timezone);
@@ -195,11 +196,11 @@ for (const engine of postgresEngines) {
 
             // The week holding the change: Monday to Monday in local time.
             const week = await api.analytics.series.query({ siteId: site.id, sensorIds: [id], from: new Date(day.start), to: new Date(day.end), bucket: "1w" });
-            const weekStart = week.series[0]!.points[0]!.t;
+            const weekStart = pointsOf(week.series[0]!.buckets)[0]!.t;
             expect(new Intl.DateTimeFormat("en-US", { timeZone: timezone, weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(weekStart)).toBe("Mon 00:00");
             const weekEnd = week.to;
             const inWeek = readings.filter((r) => r.ts >= weekStart && r.ts < weekEnd);
-            expect(week.series[0]!.points[0]!.count).toBe(inWeek.length);
+            expect(pointsOf(week.series[0]!.buckets)[0]!.count).toBe(inWeek.length);
           }
         });
       }
@@ -219,7 +220,7 @@ for (const engine of postgresEngines) {
           const keyOf = bucket === "1d" ? (ts: number) => localDate(ts, timezone) : (ts: number) => localDate(ts, timezone).slice(0, 7);
           const inRange = readings.filter((r) => r.ts >= res.from && r.ts < res.to);
           const expected = group(inRange, keyOf);
-          const points = res.series[0]!.points;
+          const points = pointsOf(res.series[0]!.buckets);
           expect(points.map((p) => keyOf(p.t))).toEqual([...expected.keys()] as string[]);
           for (const p of points) {
             expect(p.count).toBe(expected.get(keyOf(p.t))!.count);
@@ -241,7 +242,7 @@ for (const engine of postgresEngines) {
         for (const points of [3, 100, 1000]) {
           const res = await api.analytics.chart.query({ siteId, sensorIds: [id], from: new Date(from), to: new Date(from + 2 * DAY), points });
           expect(res.source).toBe("raw");
-          const pts = res.series[0]!.points;
+          const pts = chartPointsOf(res.series[0]!.points);
           expect(pts).toHaveLength(points);
           expect(pts[0]).toEqual({ t: readings[0]!.ts, v: readings[0]!.value });
           expect(pts.at(-1)).toEqual({ t: readings.at(-1)!.ts, v: readings.at(-1)!.value });
@@ -264,18 +265,23 @@ for (const engine of postgresEngines) {
         ]);
         const quiet = await api.sensors.create.mutate({ siteId: site.id, deviceId: device.id, key: "hum", metric: "humidity" });
         const ids = await sensorsOf(site.id, device.id);
-        const res = await api.analytics.latest.query({ siteId: site.id });
-        const byKey = Object.fromEntries(res.items.map((i) => [i.key, i]));
+        const res = await api.analytics.latest.query({ siteId: site.id, withSensors: true });
+        const byKey = Object.fromEntries(res.items.map((i) => [i.sensor!.key, i]));
         expect(res.items).toHaveLength(3);
-        expect(byKey.soil1).toMatchObject({ sensorId: ids.soil1, value: 41.5, ageSeconds: 120, stale: false, deviceName: "fresh", unit: "%" });
+        expect(byKey.soil1).toMatchObject({ sensorId: ids.soil1, value: 41.5, ageSeconds: 120, stale: false, sensor: { deviceId: device.id, deviceName: "fresh", unit: "%", metric: "soil_moisture", expectedReportIntervalSeconds: 300 } });
         expect(byKey.soil1!.ts!).toBe(NOW - 2 * MINUTE);
         expect(byKey.temp).toMatchObject({ value: 7, ageSeconds: 1200, stale: true });
         expect(byKey.hum).toMatchObject({ sensorId: quiet.id, value: null, ts: null, ageSeconds: null, stale: true });
 
+        // Without withSensors: the same values, and nothing about the sensors beyond their ids.
+        const lean = await api.analytics.latest.query({ siteId: site.id });
+        expect(lean.items).toEqual(res.items.map(({ sensor: _, ...item }) => item));
+
         const plant = await api.plants.create.mutate({ siteId: site.id, name: "Basil" });
         await api.sensors.assign.mutate({ siteId: site.id, sensorId: ids.soil1!, plantId: plant.id });
-        const forPlant = await api.analytics.latest.query({ siteId: site.id, plantIds: [plant.id] });
-        expect(forPlant.items.map((i) => i.key)).toEqual(["soil1"]);
+        const forPlant = await api.analytics.latest.query({ siteId: site.id, plantIds: [plant.id], withSensors: true });
+        expect(forPlant.items.map((i) => i.sensor!.key)).toEqual(["soil1"]);
+        expect(forPlant.items[0]!.sensor!.plantId).toBe(plant.id);
       });
     });
 

@@ -1,11 +1,28 @@
 import { queryLatest } from "../../clickhouse/analytics/latest";
+import type { LatestInput } from "../../shared/schemas/analytics";
 import type { AnalyticsDeps } from "./deps";
 import { num } from "./deps";
 import { isStale } from "./freshness";
-import { siteScope } from "./scope";
+import { siteScope, type ScopedSensor } from "./scope";
 
-/** The latest value of every sensor of the site (or of some plants), with its age and staleness. */
-export async function latestOf(deps: AnalyticsDeps, siteId: string, input: { plantIds?: string[] | undefined }) {
+/** What a sensor is, for answers that ask for it (`withSensors`). */
+const sensorDetails = (s: ScopedSensor) => ({
+  deviceId: s.deviceId,
+  deviceName: s.deviceName,
+  key: s.key,
+  name: s.name,
+  metric: s.metric,
+  unit: s.unit,
+  plantId: s.plantId,
+  expectedReportIntervalSeconds: s.expectedReportIntervalSeconds,
+});
+
+/**
+ * The latest value of every sensor of the site (or of some plants), with its age and staleness.
+ * Dashboards poll this every few seconds for values whose sensors they already know, so each item
+ * is just the value; `withSensors` adds what each sensor is (a third of the answer otherwise).
+ */
+export async function latestOf(deps: AnalyticsDeps, siteId: string, input: LatestInput) {
   const scope = await siteScope(deps, siteId, { plantIds: input.plantIds });
   const rows = await queryLatest(deps.ch, scope.sensors.map((s) => s.id));
   const bySensor = new Map(rows.map((r) => [r.sensor_id, r]));
@@ -16,21 +33,14 @@ export async function latestOf(deps: AnalyticsDeps, siteId: string, input: { pla
       const row = bySensor.get(s.id);
       const ts = row ? num(row.t_ms) : null;
       const ageMs = ts === null ? null : now - ts;
-      return {
+      const item = {
         sensorId: s.id,
-        deviceId: s.deviceId,
-        deviceName: s.deviceName,
-        key: s.key,
-        name: s.name,
-        metric: s.metric,
-        unit: s.unit,
-        plantId: s.plantId,
         value: row ? row.v : null,
         ts,
         ageSeconds: ageMs === null ? null : Math.round(ageMs / 1000),
-        expectedReportIntervalSeconds: s.expectedReportIntervalSeconds,
         stale: isStale(ageMs, s.expectedReportIntervalSeconds),
       };
+      return input.withSensors ? { ...item, sensor: sensorDetails(s) } : (item as typeof item & { sensor?: ReturnType<typeof sensorDetails> });
     }),
   };
 }

@@ -7,18 +7,29 @@ import { selectedSensors, type ScopedSensor } from "./scope";
 
 /** Bucketed series and downsampled chart points for one site's sensors. */
 
-export interface SeriesPoint {
-  /** Bucket start, epoch ms. */
-  t: number;
-  avg: number;
-  min: number;
-  max: number;
-  count: number;
-  /** The value of the bucket's newest reading. */
-  last: number;
-  /** Only with `percentiles: true` (raw readings); null otherwise. */
-  p50: number | null;
-  p90: number | null;
+/**
+ * A sensor's buckets as columns, index i of each array describing the same bucket: the shape chart
+ * libraries take (uPlot, ECharts datasets, Chart.js data arrays), and a third of the JSON of one
+ * object per bucket, which for a year of hourly buckets is most of a call's cost above the query.
+ */
+export interface SeriesBuckets {
+  /** Bucket starts, epoch ms, ascending. */
+  t: number[];
+  avg: number[];
+  min: number[];
+  max: number[];
+  count: number[];
+  /** The value of each bucket's newest reading. */
+  last: number[];
+  /** Only with `percentiles: true` (computed from raw readings). */
+  p50?: number[];
+  p90?: number[];
+}
+
+function emptyBuckets(percentiles: boolean): SeriesBuckets {
+  const columns: SeriesBuckets = { t: [], avg: [], min: [], max: [], count: [], last: [] };
+  if (percentiles) Object.assign(columns, { p50: [], p90: [] });
+  return columns;
 }
 
 const sensorView = (s: ScopedSensor) => ({
@@ -45,18 +56,18 @@ export async function seriesOf(deps: AnalyticsDeps, siteId: string, input: Serie
         percentiles: input.percentiles,
       })
     : [];
-  const points = new Map<string, SeriesPoint[]>(scope.sensors.map((s) => [s.id, []]));
+  const buckets = new Map(scope.sensors.map((s) => [s.id, emptyBuckets(input.percentiles)]));
   for (const r of rows) {
-    points.get(r.sensor_id)?.push({
-      t: r.t * 1000,
-      avg: r.mean,
-      min: r.lo,
-      max: r.hi,
-      count: num(r.n),
-      last: r.last_v,
-      p50: r.pct[0] ?? null,
-      p90: r.pct[1] ?? null,
-    });
+    const b = buckets.get(r.sensor_id);
+    if (!b) continue;
+    b.t.push(r.t * 1000);
+    b.avg.push(r.mean);
+    b.min.push(r.lo);
+    b.max.push(r.hi);
+    b.count.push(num(r.n));
+    b.last.push(r.last_v);
+    b.p50?.push(r.pct[0]!);
+    b.p90?.push(r.pct[1]!);
   }
   return {
     from: plan.from.getTime(),
@@ -64,7 +75,7 @@ export async function seriesOf(deps: AnalyticsDeps, siteId: string, input: Serie
     bucket: plan.bucket,
     source: plan.source,
     timezone: scope.timezone,
-    series: scope.sensors.map((s) => ({ ...sensorView(s), points: points.get(s.id)! })),
+    series: scope.sensors.map((s) => ({ ...sensorView(s), buckets: buckets.get(s.id)! })),
   };
 }
 
@@ -76,13 +87,15 @@ export async function chartOf(deps: AnalyticsDeps, siteId: string, input: ChartI
     ? await queryChart(deps.ch, { sensorIds: scope.sensors.map((s) => s.id), from: input.from, to: input.to, source, points: input.points })
     : [];
   const bySensor = new Map(rows.map((r) => [r.sensor_id, r.points]));
+  // Columns like a series' buckets: { t: epoch ms[], v: value[] }.
+  const columns = (points: [number | string, number][] = []) => ({ t: points.map(([t]) => num(t)), v: points.map(([, v]) => v) });
   return {
     from: input.from.getTime(),
     to: input.to.getTime(),
     source,
     series: scope.sensors.map((s) => ({
       ...sensorView(s),
-      points: (bySensor.get(s.id) ?? []).map(([t, v]) => ({ t: num(t), v })),
+      points: columns(bySensor.get(s.id)),
     })),
   };
 }

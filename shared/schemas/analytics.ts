@@ -107,7 +107,10 @@ export type ChartInput = z.infer<typeof chartInput>;
 export const latestInput = z.object({
   /** Only these plants' sensors; all of the site's sensors when absent. */
   plantIds: z.array(uuidSchema).min(1, "must name at least one plant").max(500, "must name at most 500 plants").optional(),
+  /** Each item also says what its sensor is (key, name, metric, unit, device, plant). */
+  withSensors: z.boolean().default(false),
 });
+export type LatestInput = z.infer<typeof latestInput>;
 
 export const MAX_PLANT_METRIC_DAYS = 366;
 export const DEFAULT_PPFD_PER_LUX = 0.0185;

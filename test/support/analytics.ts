@@ -78,3 +78,30 @@ export function percentileInclusive(values: number[], p: number): number {
   const hi = Math.ceil(rank);
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (rank - lo);
 }
+
+/**
+ * A series' bucket columns as one object per bucket, for assertions; every column must have one
+ * entry per bucket, and p50/p90 come only with percentiles.
+ */
+export function pointsOf(buckets: { t: number[]; avg: number[]; min: number[]; max: number[]; count: number[]; last: number[]; p50?: number[]; p90?: number[] }) {
+  const n = buckets.t.length;
+  for (const [name, column] of Object.entries(buckets)) {
+    if (column.length !== n) throw new Error(`column ${name} has ${column.length} entries for ${n} buckets`);
+  }
+  return buckets.t.map((t, i) => ({
+    t,
+    avg: buckets.avg[i]!,
+    min: buckets.min[i]!,
+    max: buckets.max[i]!,
+    count: buckets.count[i]!,
+    last: buckets.last[i]!,
+    p50: buckets.p50?.[i],
+    p90: buckets.p90?.[i],
+  }));
+}
+
+/** Chart columns as `{ t, v }` points, for assertions. */
+export function chartPointsOf(points: { t: number[]; v: number[] }) {
+  if (points.t.length !== points.v.length) throw new Error(`${points.t.length} times for ${points.v.length} values`);
+  return points.t.map((t, i) => ({ t, v: points.v[i]! }));
+}
