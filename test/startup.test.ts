@@ -75,6 +75,11 @@ describe("the server process", () => {
     await waitForStatus(`${server.url}/readyz`, 200);
     await server.waitForLog((l) => l.msg === "ready");
     expect(server.logs.some((l) => l.msg === "demo readings generated")).toBe(false);
+    // Every request leaves an access line, written after its response.
+    expect((await fetch(`${server.url}/healthz`, { headers: { "x-request-id": "trace-access-1" } })).status).toBe(200);
+    const access = await server.waitForLog((l) => l.msg === "request" && l.requestId === "trace-access-1");
+    expect(access).toMatchObject({ method: "GET", path: "/healthz", status: 200 });
+    expect(access.durationMs).toBeGreaterThanOrEqual(0);
     server.proc.kill("SIGINT");
     expect(await server.proc.exited).toBe(0);
   });
