@@ -200,6 +200,11 @@ async function main() {
       call: (a) => a.analytics.latest.query({ siteId }),
       engine: { name: "latest", ...latest },
     },
+    {
+      name: "  the same, with each sensor's details (withSensors)",
+      call: (a) => a.analytics.latest.query({ siteId, withSensors: true }),
+      engine: { name: "latest", ...latest },
+    },
     { name: "fleet overview, 24 h", call: (a) => a.analytics.fleet.query({ siteId, hours: 24 }), engine: { name: "fleet", ...fleet } },
     { name: "auth.me: the floor of any signed-in call (session, tRPC, HTTP)", call: (a) => a.auth.me.query() },
     { name: "device health (several queries, no single engine twin)", call: (a) => a.analytics.deviceHealth.query({ siteId }), iterations: Math.min(ITERATIONS, 10) },
