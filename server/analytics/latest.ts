@@ -17,30 +17,42 @@ const sensorDetails = (s: ScopedSensor) => ({
   expectedReportIntervalSeconds: s.expectedReportIntervalSeconds,
 });
 
+export interface LatestItem {
+  sensorId: string;
+  value: number | null;
+  /** Epoch ms of the reading; null for a sensor that never reported. */
+  ts: number | null;
+  ageSeconds: number | null;
+  stale: boolean;
+  /** Only with `withSensors: true`. */
+  sensor?: ReturnType<typeof sensorDetails>;
+}
+
 /**
  * The latest value of every sensor of the site (or of some plants), with its age and staleness.
  * Dashboards poll this every few seconds for values whose sensors they already know, so each item
  * is just the value; `withSensors` adds what each sensor is (a third of the answer otherwise).
  */
-export async function latestOf(deps: AnalyticsDeps, siteId: string, input: LatestInput) {
+export async function latestOf(deps: AnalyticsDeps, siteId: string, input: LatestInput): Promise<{ at: number; items: LatestItem[] }> {
   const scope = await siteScope(deps, siteId, { plantIds: input.plantIds });
   const rows = await queryLatest(deps.ch, scope.sensors.map((s) => s.id));
   const bySensor = new Map(rows.map((r) => [r.sensor_id, r]));
   const now = deps.now.getTime();
   return {
     at: now,
-    items: scope.sensors.map((s) => {
+    items: scope.sensors.map((s): LatestItem => {
       const row = bySensor.get(s.id);
       const ts = row ? num(row.t_ms) : null;
       const ageMs = ts === null ? null : now - ts;
-      const item = {
+      const item: LatestItem = {
         sensorId: s.id,
         value: row ? row.v : null,
         ts,
         ageSeconds: ageMs === null ? null : Math.round(ageMs / 1000),
         stale: isStale(ageMs, s.expectedReportIntervalSeconds),
       };
-      return input.withSensors ? { ...item, sensor: sensorDetails(s) } : (item as typeof item & { sensor?: ReturnType<typeof sensorDetails> });
+      if (input.withSensors) item.sensor = sensorDetails(s);
+      return item;
     }),
   };
 }

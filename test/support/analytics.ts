@@ -1,3 +1,4 @@
+import type { SeriesBuckets } from "../../server/analytics/series";
 import type { TestServer } from "./server";
 
 /** Helpers for the analytics suites: readings go in through the real ingest endpoint. */
@@ -83,7 +84,7 @@ export function percentileInclusive(values: number[], p: number): number {
  * A series' bucket columns as one object per bucket, for assertions; every column must have one
  * entry per bucket, and p50/p90 come only with percentiles.
  */
-export function pointsOf(buckets: { t: number[]; avg: number[]; min: number[]; max: number[]; count: number[]; last: number[]; p50?: number[]; p90?: number[] }) {
+export function pointsOf(buckets: SeriesBuckets) {
   const n = buckets.t.length;
   for (const [name, column] of Object.entries(buckets)) {
     if (column.length !== n) throw new Error(`column ${name} has ${column.length} entries for ${n} buckets`);
