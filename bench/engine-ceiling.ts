@@ -11,10 +11,10 @@ const rows = Number(rowsArg);
 const ch = openClickhouse({ target: { embeddedPath: path! }, database: "bench_ceiling" });
 await ch.client.command({ query: "DROP DATABASE IF EXISTS bench_ceiling SYNC" });
 await migrateClickhouse(ch);
-const sql = `INSERT INTO bench_ceiling.readings (sensor_id, metric, ts, value, raw_value, batch_id)
+const sql = `INSERT INTO bench_ceiling.readings (sensor_id, ts, value, raw_value, batch)
   SELECT toUUID(concat('00000000-0000-0000-0001-', leftPad(toString(number % 384), 12, '0'))),
-         'soil_moisture', now64(3) - toIntervalMillisecond(number), number % 100, number % 100,
-         concat('b', toString(intDiv(number, 1000)))
+         now64(3) - toIntervalMillisecond(number), number % 100, number % 100,
+         xxHash64(concat('b', toString(intDiv(number, 1000))))
   FROM numbers({rows:UInt64})`;
 const started = performance.now();
 await ch.client.command({ query: sql, query_params: { rows } });

@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createAppClient } from "../client";
-import { encodeBatch } from "../server/ingest/encode";
+import { batchHash, encodeBatch } from "../server/ingest/encode";
 import { parseBatch } from "../server/ingest/parse";
 import type { SensorInfo } from "../server/ingest/sensor-directory";
 import { freePort, queryStoppedClickhouse, spawnServer, waitForStatus } from "../test/support/process";
@@ -74,8 +74,8 @@ function javascriptCosts() {
   }) - jsonMs;
   if (!parsed.ok) throw new Error("benchmark batch did not validate");
   const batch = parsed.batch;
-  const encodeMs = timeIt(200, () => encodeBatch(sensors, batch.readings, batch.batchId, "rowbinary"));
-  const encodeTsvMs = timeIt(200, () => encodeBatch(sensors, batch.readings, batch.batchId, "tsv"));
+  const encodeMs = timeIt(200, () => encodeBatch(sensors, batch.readings, batchHash(batch.batchId), "rowbinary"));
+  const encodeTsvMs = timeIt(200, () => encodeBatch(sensors, batch.readings, batchHash(batch.batchId), "tsv"));
   const perReading = (ms: number) => Math.round((ms * 1e6) / 1000) / 1000; // µs per reading
   return {
     perBatchOf1000Ms: { jsonParse: round(jsonMs), validate: round(validateMs), encodeRowBinary: round(encodeMs), encodeTsv: round(encodeTsvMs) },
@@ -148,7 +148,7 @@ async function main() {
   const acknowledgedBatches = tokens.length + scenarios.reduce((n, s) => n + s.batches, 0);
   const [stored] = await queryStoppedClickhouse<{ rows: string; batches: string }>(
     dataDir,
-    "SELECT count() AS rows, uniqExact(batch_id) AS batches FROM verdant.readings",
+    "SELECT count() AS rows, uniqExact(batch) AS batches FROM verdant.readings",
   );
   const verified = Number(stored!.rows) === acknowledged && Number(stored!.batches) === acknowledgedBatches;
   console.log(

@@ -41,17 +41,17 @@ async function load(spec: LoadSpec) {
   const chunkDays = 5;
   const started = performance.now();
   let rows = 0;
-  const params = { ids: spec.sensors.map((s) => s.id), metrics: spec.sensors.map((s) => s.metric), startMs, cadenceMs: spec.cadenceSeconds * 1000, perDay };
+  const params = { ids: spec.sensors.map((s) => s.id), startMs, cadenceMs: spec.cadenceSeconds * 1000, perDay };
   for (let day = 0; day < spec.days; day += chunkDays) {
     const days = Math.min(chunkDays, spec.days - day);
     const count = S * days * perDay;
     const offset = S * day * perDay;
     await ch.client.command({
-      query: `INSERT INTO verdant.readings (sensor_id, metric, ts, value, raw_value, batch_id)
-SELECT {ids:Array(UUID)}[s + 1], {metrics:Array(String)}[s + 1],
+      query: `INSERT INTO verdant.readings (sensor_id, ts, value, raw_value, batch)
+SELECT {ids:Array(UUID)}[s + 1],
        fromUnixTimestamp64Milli(toInt64({startMs:Int64} + i * {cadenceMs:Int64}), 'UTC') AS ts,
        round(10 + (s % 10) * 8 + 5 * sin(2 * pi() * (i % {perDay:UInt32}) / {perDay:UInt32} + s) + (cityHash64(number) % 100) / 100, 2) AS v,
-       v, concat('bench-', toString(intDiv(i, 1440)))
+       v, xxHash64(concat('bench-', toString(intDiv(i, 1440))))
 FROM (SELECT number, number % {S:UInt32} AS s, intDiv(number, {S:UInt32}) AS i FROM numbers({offset:UInt64}, {count:UInt64}))`,
       query_params: { ...params, S, offset, count },
     });
@@ -65,12 +65,12 @@ FROM (SELECT number, number % {S:UInt32} AS s, intDiv(number, {S:UInt32}) AS i F
   const firstHour = Math.floor(startMs / 3_600_000) * 3600 - spec.historyHours * 3600;
   if (spec.historyHours > 0) {
     await ch.client.command({
-      query: `INSERT INTO verdant.readings_1h (sensor_id, bucket, metric, min_value, max_value, sum_value, count, last_value)
-SELECT {ids:Array(UUID)}[s + 1], toDateTime({first:UInt32} + h * 3600, 'UTC') AS b, {metrics:Array(String)}[s + 1],
+      query: `INSERT INTO verdant.readings_1h (sensor_id, bucket, min_value, max_value, sum_value, count, last_value)
+SELECT {ids:Array(UUID)}[s + 1], toDateTime({first:UInt32} + h * 3600, 'UTC') AS b,
        round(10 + (s % 10) * 8 + 5 * sin(2 * pi() * (h % 24) / 24 + s), 2) AS v, v + 1, (v + 0.5) * 60, toUInt64(60),
        arrayReduce('argMaxState', [v], [toDateTime64(b, 3, 'UTC')])
 FROM (SELECT number % {S:UInt32} AS s, intDiv(number, {S:UInt32}) AS h FROM numbers({count:UInt64}))`,
-      query_params: { ids: params.ids, metrics: params.metrics, S, first: firstHour, count: S * spec.historyHours },
+      query_params: { ids: params.ids, S, first: firstHour, count: S * spec.historyHours },
     });
   }
   const historySeconds = (performance.now() - historyStarted) / 1000;

@@ -15,8 +15,8 @@ export async function seedDemoReadings(ch: Clickhouse, sensors: { id: string; me
   const end = Math.floor(now.getTime() / 300_000) * 300_000;
   for (const [i, sensor] of sensors.entries()) {
     await ch.client.command({
-      query: `INSERT INTO ${ch.database}.readings (sensor_id, metric, ts, value, raw_value, batch_id)
-        SELECT {sensor:UUID}, {metric:String}, t, v, v, 'demo'
+      query: `INSERT INTO ${ch.database}.readings (sensor_id, ts, value, raw_value, batch)
+        SELECT {sensor:UUID}, t, v, v, xxHash64('demo')
         FROM (
           SELECT fromUnixTimestamp64Milli(toInt64({end:Int64} - (number * 300000)), 'UTC') AS t,
                  toHour(t, 'Europe/Berlin') + toMinute(t) / 60 AS h,

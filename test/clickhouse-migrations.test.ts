@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { queryRows } from "../clickhouse/client";
 import { renderMigration, renderStatement } from "../clickhouse/ddl";
-import { appliedClickhouseMigrations, migrateClickhouse, readClickhouseMigrations } from "../clickhouse/migrate";
+import { appliedClickhouseMigrations, CLICKHOUSE_MIGRATIONS_FOLDER, migrateClickhouse, readClickhouseMigrations } from "../clickhouse/migrate";
 import { openTestClickhouse, type TestClickhouse } from "./support/stores";
 
 const opened: TestClickhouse[] = [];
@@ -96,5 +96,65 @@ describe("ClickHouse migrations on chDB", () => {
     await migrateClickhouse(ch, { folder });
     writeFileSync(file, "CREATE TABLE IF NOT EXISTS {{database}}.a {{on_cluster}} (x UInt16) ENGINE = MergeTree ORDER BY x;\n");
     await expect(migrateClickhouse(ch, { folder })).rejects.toThrow(/changed after it was applied/);
+  });
+
+  test("a store with readings from before the slim schema keeps them, each batch still recognisable by its id", async () => {
+    const ch = fresh();
+    const db = ch.database;
+    // The schema as it was before 0004, with readings in it.
+    const before = mkdtempSync(path.join(tmpdir(), "verdant-ch-mig-"));
+    const upTo = (version: string) => {
+      for (const m of readClickhouseMigrations()) {
+        if (m.version <= version) copyFileSync(path.join(CLICKHOUSE_MIGRATIONS_FOLDER, `${m.version}_${m.name}.sql`), path.join(before, `${m.version}_${m.name}.sql`));
+      }
+    };
+    upTo("0003");
+    await migrateClickhouse(ch, { folder: before });
+    const sensor = crypto.randomUUID();
+    await ch.client.command({
+      query: `INSERT INTO ${db}.readings (sensor_id, metric, ts, value, raw_value, batch_id)
+              VALUES ({s:UUID}, 'temperature', '2026-01-01 10:00:00', 20, 20, 'old-1'), ({s:UUID}, 'temperature', '2026-01-01 10:00:30', 22, 21, 'old-2')`,
+      query_params: { s: sensor },
+    });
+    // 0004 runs, and (as after an interruption before it was recorded) runs again: same hashes.
+    upTo("0004");
+    await migrateClickhouse(ch, { folder: before });
+    const source0004 = readClickhouseMigrations().find((m) => m.version === "0004")!.source;
+    for (const statement of renderMigration(source0004, { database: db })) await ch.client.command({ query: statement });
+    expect((await migrateClickhouse(ch)).applied).toEqual(readClickhouseMigrations().filter((m) => m.version > "0004").map((m) => `${m.version}_${m.name}`));
+
+    const rows = await queryRows<{ ts: string; value: number; raw_value: number; old: number }>(
+      ch,
+      `SELECT toString(ts) AS ts, value, raw_value, batch = xxHash64(if(value = 20, 'old-1', 'old-2')) AS old FROM ${db}.readings WHERE sensor_id = {s:UUID} ORDER BY ts`,
+      { s: sensor },
+    );
+    expect(rows).toEqual([
+      { ts: "2026-01-01 10:00:00.000", value: 20, raw_value: 20, old: 1 },
+      { ts: "2026-01-01 10:00:30.000", value: 22, raw_value: 21, old: 1 },
+    ]);
+    const columns = await queryRows<{ name: string }>(ch, "SELECT name FROM system.columns WHERE database = {db:String} AND table = 'readings' ORDER BY position", { db });
+    expect(columns.map((c) => c.name)).toEqual(["sensor_id", "ts", "value", "raw_value", "batch"]);
+
+    // The views were recreated: a new reading reaches the rollups and the latest value, next to the old ones.
+    await ch.client.command({
+      query: `INSERT INTO ${db}.readings (sensor_id, ts, value, raw_value, batch) VALUES ({s:UUID}, '2026-01-01 10:00:45', 30, 30, xxHash64('new'))`,
+      query_params: { s: sensor },
+    });
+    const minute = await queryRows<{ n: number | string; avg: number; last: number }>(
+      ch,
+      `SELECT sum(count) AS n, sum(sum_value) / sum(count) AS avg, argMaxMerge(last_value) AS last FROM ${db}.readings_1m WHERE sensor_id = {s:UUID}`,
+      { s: sensor },
+    );
+    expect(minute.map((r) => ({ ...r, n: Number(r.n) }))).toEqual([{ n: 3, avg: 24, last: 30 }]);
+    const [hour] = await queryRows<{ n: number | string }>(ch, `SELECT sum(count) AS n FROM ${db}.readings_1h WHERE sensor_id = {s:UUID}`, { s: sensor });
+    expect(Number(hour!.n)).toBe(3);
+    const latest = await queryRows<{ v: number }>(ch, `SELECT argMax(value, ts) AS v FROM ${db}.readings_latest WHERE sensor_id = {s:UUID}`, { s: sensor });
+    expect(latest).toEqual([{ v: 30 }]);
+
+    // 0005 again (interrupted before it was recorded) changes nothing.
+    const source0005 = readClickhouseMigrations().find((m) => m.version === "0005")!.source;
+    for (const statement of renderMigration(source0005, { database: db })) await ch.client.command({ query: statement });
+    const [again] = await queryRows<{ n: number | string }>(ch, `SELECT count() AS n FROM ${db}.readings WHERE sensor_id = {s:UUID}`, { s: sensor });
+    expect(Number(again!.n)).toBe(3);
   });
 });

@@ -64,10 +64,10 @@ describe("the device SDK against a real server", () => {
     const [stored] = await queryStoppedClickhouse<{ rows: string; distinct: string }>(
       dataDir,
       // The demo site's generated readings (batch "demo") are not the device's.
-      "SELECT count() AS rows, uniqExact(sensor_id, ts, value) AS distinct FROM verdant.readings WHERE batch_id != 'demo'",
+      "SELECT count() AS rows, uniqExact(sensor_id, ts, value) AS distinct FROM verdant.readings WHERE batch != xxHash64('demo')",
     );
     if (Number(stored!.rows) !== total) {
-      const batches = await queryStoppedClickhouse<{ batch_id: string; n: string }>(dataDir, "SELECT batch_id, count() AS n FROM verdant.readings WHERE batch_id != 'demo' GROUP BY batch_id");
+      const batches = await queryStoppedClickhouse<{ batch: string; n: string }>(dataDir, "SELECT toString(batch) AS batch, count() AS n FROM verdant.readings WHERE batch != xxHash64('demo') GROUP BY batch");
       console.error(JSON.stringify({ stats: device.stats, errors, answers: answers.filter((a) => !a.includes('"duplicates":0')), stored: batches }));
       console.error(server.logs.filter((l) => l.level !== "info").map((l) => JSON.stringify(l)).join("\n"));
     }

@@ -238,16 +238,18 @@ for (const engine of postgresEngines) {
             (await target.stores.db.select({ id: sensors.id, key: sensors.key }).from(sensors).where(eq(sensors.deviceId, device.id))).map((s) => [s.id, s.key]),
           );
           const tch = target.stores.clickhouse;
-          const stored = await queryRows<{ sensor_id: string; ts: string; value: number; raw_value: number; batch_id: string; metric: string }>(
+          // The batch is stored as its hash: ClickHouse's own xxHash64 of the id must match it, so
+          // that a batch can be found by its id in SQL and the duplicate check finds old batches.
+          const stored = await queryRows<{ sensor_id: string; ts: string; value: number; raw_value: number; batch_matches: number }>(
             tch,
-            `SELECT sensor_id, toString(toUnixTimestamp64Milli(ts)) AS ts, value, raw_value, batch_id, metric FROM ${tch.database}.readings
-             WHERE sensor_id IN {s:Array(UUID)} ORDER BY ts`,
-            { s: [...keyOf.keys()] },
+            `SELECT sensor_id, toString(toUnixTimestamp64Milli(ts)) AS ts, value, raw_value, batch = xxHash64({b:String}) AS batch_matches
+             FROM ${tch.database}.readings WHERE sensor_id IN {s:Array(UUID)} ORDER BY ts`,
+            { s: [...keyOf.keys()], b: batchId },
           );
-          const got = stored.map((r) => ({ sensor: keyOf.get(r.sensor_id), ts: Number(r.ts), value: r.value, raw: r.raw_value, batch: r.batch_id, metric: r.metric }));
+          const got = stored.map((r) => ({ sensor: keyOf.get(r.sensor_id), ts: Number(r.ts), value: r.value, raw: r.raw_value, batchMatches: r.batch_matches }));
           const sent = JSON.parse(JSON.stringify(readings)) as typeof readings; // -0 travels as 0
           const want = sent
-            .map((r) => ({ sensor: r.sensor, ts: r.ts, value: r.value, raw: r.value, batch: batchId, metric: "unknown" }))
+            .map((r) => ({ sensor: r.sensor, ts: r.ts, value: r.value, raw: r.value, batchMatches: 1 }))
             .sort((a, b) => a.ts - b.ts);
           expect({ label, rows: got }).toEqual({ label, rows: want });
         }

@@ -81,7 +81,7 @@ for (const engine of postgresEngines) {
       const target = { postgres: pg.database, clickhouse: ch.clickhouse };
       await ch.clickhouse.client.insert({
         table: `${ch.clickhouse.database}.readings`,
-        values: [{ sensor_id: crypto.randomUUID(), metric: "light", ts: Date.now(), value: 1, raw_value: 1, batch_id: "b" }],
+        values: [{ sensor_id: crypto.randomUUID(), ts: Date.now(), value: 1, raw_value: 1, batch: 1 }],
         format: "JSONEachRow",
       });
       await adminCommands.reset!.run(target, { yes: true });

@@ -21,10 +21,24 @@ export interface EncodedBatch {
 }
 
 /**
- * Encodes a batch for ClickHouse: calibration applied, raw value kept. Per sensor the constant
- * head of its rows (id, metric) is built once, per batch the constant tail (batch id).
+ * What the readings table stores as `batch`: a 64-bit hash of the device's batch id, the same
+ * as ClickHouse's own xxHash64(batch_id) (a test holds the two equal), so a batch can be
+ * looked up by its id in SQL too.
  */
-export function encodeBatch(sensors: Map<string, SensorInfo>, readings: ParsedReading[], batchId: string, format: InsertFormat = "rowbinary"): EncodedBatch {
+export function batchHash(batchId: string): bigint {
+  return Bun.hash.xxHash64(batchId);
+}
+
+/**
+ * Encodes a batch for ClickHouse: calibration applied, raw value kept. Per sensor the constant
+ * head of its rows (the sensor id) is built once, per batch the constant tail (batch hash).
+ */
+export function encodeBatch(
+  sensors: Map<string, SensorInfo>,
+  readings: ParsedReading[],
+  hash: bigint,
+  format: InsertFormat = "rowbinary",
+): EncodedBatch {
   const bySensor = new Map<string, SensorInfo>();
   const values = new Float64Array(readings.length);
   let battery: number | undefined;
@@ -44,18 +58,15 @@ export function encodeBatch(sensors: Map<string, SensorInfo>, readings: ParsedRe
       batteryTs = r.ts;
     }
   }
-  const payload = format === "rowbinary" ? rowBinaryOf(bySensor, readings, values, batchId) : tsvOf(bySensor, readings, values, batchId);
+  const payload = format === "rowbinary" ? rowBinaryOf(bySensor, readings, values, hash) : tsvOf(bySensor, readings, values, hash);
   return { payload, sensorIds: [...bySensor.values()].map((s) => s.id), minTs, maxTs, battery };
 }
 
-/**
- * TabSeparated. Batch ids, keys and metrics are validated to contain no tabs, newlines or
- * backslashes, and numbers print as plain decimals or exponents, so no escaping is needed.
- */
-function tsvOf(sensors: Map<string, SensorInfo>, readings: ParsedReading[], values: Float64Array, batchId: string): string {
+/** TabSeparated: ids and numbers only, which never need escaping. */
+function tsvOf(sensors: Map<string, SensorInfo>, readings: ParsedReading[], values: Float64Array, hash: bigint): string {
   const heads = new Map<string, string>();
-  for (const [key, sensor] of sensors) heads.set(key, `${sensor.id}\t${sensor.metric}\t`);
-  const tail = `\t${batchId}\n`;
+  for (const [key, sensor] of sensors) heads.set(key, `${sensor.id}\t`);
+  const tail = `\t${hash}\n`;
   let tsv = "";
   for (let i = 0; i < readings.length; i++) {
     const r = readings[i]!;
@@ -66,66 +77,61 @@ function tsvOf(sensors: Map<string, SensorInfo>, readings: ParsedReading[], valu
 
 const TWO_POW_32 = 2 ** 32;
 
+/** Bytes per RowBinary row: UUID, DateTime64, two Float64, UInt64 (a multiple of 8). */
+const ROW_BYTES = 16 + 8 + 8 + 8 + 8;
+const ROW_WORDS = ROW_BYTES / 4;
+const ROW_DOUBLES = ROW_BYTES / 8;
+
+// RowBinary is little-endian, and rows are written through typed arrays, which use the CPU's
+// byte order: every platform Bun runs on is little-endian, and this says so if one is not.
+if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) throw new Error("RowBinary encoding needs a little-endian CPU");
+
 /**
- * RowBinary: UUID as two little-endian UInt64 halves, strings as a LEB128 length and bytes,
- * DateTime64(3) as a little-endian Int64 of epoch ms, Float64 little-endian.
+ * RowBinary: UUID as two little-endian UInt64 halves, DateTime64(3) as a little-endian Int64 of
+ * epoch ms, Float64 and UInt64 little-endian. Rows are 48 bytes, so each field sits at an
+ * aligned offset and is written as 32-bit words or a double, not byte by byte.
  */
-function rowBinaryOf(sensors: Map<string, SensorInfo>, readings: ParsedReading[], values: Float64Array, batchId: string): Uint8Array {
-  const heads = new Map<string, Uint8Array>();
-  for (const [key, sensor] of sensors) heads.set(key, rowBinaryHeadOf(sensor));
-  const tail = stringBytes(batchId);
-  let size = 0;
-  for (const r of readings) size += heads.get(r.sensor)!.length + 24 + tail.length;
-  const bytes = new Uint8Array(size);
-  const view = new DataView(bytes.buffer);
-  let o = 0;
+function rowBinaryOf(sensors: Map<string, SensorInfo>, readings: ParsedReading[], values: Float64Array, hash: bigint): Uint8Array {
+  const ids = new Map<string, Uint32Array>();
+  for (const [key, sensor] of sensors) ids.set(key, uuidWordsOf(sensor));
+  const buffer = new ArrayBuffer(readings.length * ROW_BYTES);
+  const words = new Uint32Array(buffer);
+  const doubles = new Float64Array(buffer);
+  const hashLow = Number(hash & 0xffffffffn);
+  const hashHigh = Number(hash >> 32n);
   for (let i = 0; i < readings.length; i++) {
     const r = readings[i]!;
-    const head = heads.get(r.sensor)!;
-    bytes.set(head, o);
-    o += head.length;
+    const id = ids.get(r.sensor)!;
+    const w = i * ROW_WORDS;
+    const d = i * ROW_DOUBLES;
+    words[w] = id[0]!;
+    words[w + 1] = id[1]!;
+    words[w + 2] = id[2]!;
+    words[w + 3] = id[3]!;
     // Epoch ms is a positive safe integer: split it into 32-bit halves for the Int64.
-    view.setUint32(o, r.ts % TWO_POW_32, true);
-    view.setUint32(o + 4, Math.floor(r.ts / TWO_POW_32), true);
-    view.setFloat64(o + 8, values[i]!, true);
-    view.setFloat64(o + 16, r.value, true);
-    o += 24;
-    bytes.set(tail, o);
-    o += tail.length;
+    words[w + 4] = r.ts % TWO_POW_32;
+    words[w + 5] = Math.floor(r.ts / TWO_POW_32);
+    doubles[d + 3] = values[i]!;
+    doubles[d + 4] = r.value;
+    words[w + 10] = hashLow;
+    words[w + 11] = hashHigh;
   }
-  return bytes;
+  return new Uint8Array(buffer);
 }
 
-/** A sensor's id and metric in RowBinary, cached on the (directory-cached) sensor. */
-function rowBinaryHeadOf(sensor: SensorInfo): Uint8Array {
-  const cached = headCache.get(sensor);
+/** A sensor's id as the four 32-bit words of its RowBinary form, cached on the (directory-cached) sensor. */
+function uuidWordsOf(sensor: SensorInfo): Uint32Array {
+  const cached = uuidCache.get(sensor);
   if (cached) return cached;
   const hex = sensor.id.replaceAll("-", "");
-  const metric = stringBytes(sensor.metric);
-  const head = new Uint8Array(16 + metric.length);
+  const bytes = new Uint8Array(16);
   // Each 64-bit half is stored little-endian: its 8 bytes in reverse order.
   for (let i = 0; i < 8; i++) {
-    head[7 - i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-    head[15 - i] = parseInt(hex.slice(16 + i * 2, 16 + i * 2 + 2), 16);
+    bytes[7 - i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+    bytes[15 - i] = parseInt(hex.slice(16 + i * 2, 16 + i * 2 + 2), 16);
   }
-  head.set(metric, 16);
-  headCache.set(sensor, head);
-  return head;
+  const words = new Uint32Array(bytes.buffer);
+  uuidCache.set(sensor, words);
+  return words;
 }
-const headCache = new WeakMap<SensorInfo, Uint8Array>();
-
-const utf8 = new TextEncoder();
-
-function stringBytes(text: string): Uint8Array {
-  const body = utf8.encode(text);
-  const length: number[] = [];
-  let n = body.length;
-  do {
-    length.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
-    n >>>= 7;
-  } while (n > 0);
-  const out = new Uint8Array(length.length + body.length);
-  out.set(length, 0);
-  out.set(body, length.length);
-  return out;
-}
+const uuidCache = new WeakMap<SensorInfo, Uint32Array>();

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { rm, writeFile } from "node:fs/promises";
+import { open, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { queryRows, type Clickhouse } from "../../clickhouse/client";
@@ -22,14 +22,16 @@ import type { InsertFormat } from "./encode";
  * raw part and its materialized views, so a derived table could lie.
  */
 
-/** received_at is left to its DEFAULT now64(3): one column fewer to parse per row. */
-export const INSERT_COLUMNS = ["sensor_id", "metric", "ts", "value", "raw_value", "batch_id"];
-/** INSERT_COLUMNS as a RowBinary structure (metric converts to LowCardinality on insert). */
-const ROW_BINARY_STRUCTURE = "sensor_id UUID, metric String, ts DateTime64(3), value Float64, raw_value Float64, batch_id String";
+/** The columns of a raw reading, in the order encode.ts writes them. */
+export const INSERT_COLUMNS = ["sensor_id", "ts", "value", "raw_value", "batch"];
+/** INSERT_COLUMNS as a RowBinary structure. */
+const ROW_BINARY_STRUCTURE = "sensor_id UUID, ts DateTime64(3), value Float64, raw_value Float64, batch UInt64";
 
 export interface CommitRequest {
   deviceId: string;
   batchId: string;
+  /** batchHash(batchId): what the readings table stores as `batch`. */
+  batchHash: bigint;
   /** The device says this is the batch's first attempt: it cannot be stored already. */
   firstAttempt: boolean;
   /** The batch's sensors and time span: they make the duplicate check a primary-key lookup. */
@@ -243,8 +245,9 @@ export class GroupCommit {
 
   /**
    * One INSERT for all fresh batches. RowBinary goes to chDB through a scratch file that the
-   * engine reads with file() (its in-process insert API takes text formats only); the file is
-   * written and removed around the INSERT and never outlives it.
+   * engine reads with file() (its in-process insert API takes text formats only); the batches'
+   * bytes are written to it as they are (one writev, no copy into one buffer), and the file is
+   * removed when the INSERT returns.
    */
   async #insert(ch: Clickhouse, batches: Pending[]): Promise<void> {
     if (typeof batches[0]!.payload === "string") {
@@ -260,15 +263,15 @@ export class GroupCommit {
     }
     if (!ch.scratchDir) throw new Error("RowBinary inserts need chDB's scratch directory");
     const file = join(ch.scratchDir, `${randomUUID()}.rowbinary`);
-    await writeFile(file, Buffer.concat(batches.map((p) => p.payload as Uint8Array)));
     try {
+      await writeAll(file, batches.map((p) => p.payload as Uint8Array));
       await ch.client.command({
         query: `INSERT INTO ${ch.database}.readings (${INSERT_COLUMNS.join(", ")})
                 SELECT * FROM file({file:String}, 'RowBinary', '${ROW_BINARY_STRUCTURE}')`,
         query_params: { file },
       });
     } finally {
-      await rm(file, { force: true });
+      await unlink(file).catch(() => undefined);
     }
   }
 
@@ -288,21 +291,21 @@ export class GroupCommit {
     }
     const deviceOfSensor = new Map<string, string>();
     for (const p of batch) for (const id of p.sensorIds) deviceOfSensor.set(id, p.deviceId);
-    const rows = await queryRows<{ sensor_id: string; batch_id: string; readings: string | number }>(
+    const rows = await queryRows<{ sensor_id: string; batch: string; readings: string | number }>(
       ch,
-      `SELECT sensor_id, batch_id, count() AS readings FROM ${ch.database}.readings
+      `SELECT sensor_id, toString(batch) AS batch, count() AS readings FROM ${ch.database}.readings
        WHERE sensor_id IN {sensors:Array(UUID)}
          AND ts BETWEEN fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND fromUnixTimestamp64Milli({to:Int64}, 'UTC')
-         AND batch_id IN {batches:Array(String)}
-       GROUP BY sensor_id, batch_id`,
-      { sensors: [...sensorIds], from, to, batches: [...new Set(batch.map((p) => p.batchId))] },
+         AND batch IN {batches:Array(UInt64)}
+       GROUP BY sensor_id, batch`,
+      { sensors: [...sensorIds], from, to, batches: [...new Set(batch.map((p) => p.batchHash))] },
     );
-    // Sensors belong to one device, so (sensor, batch) names the device's batch.
-    const wanted = new Set(batch.map((p) => p.key));
+    // Sensors belong to one device, so (sensor, batch hash) names the device's batch.
+    const keyOfHash = new Map(batch.map((p) => [`${p.deviceId}/${p.batchHash}`, p.key]));
     const landed = new Map<string, number>();
     for (const r of rows) {
-      const key = keyOf(deviceOfSensor.get(r.sensor_id)!, r.batch_id);
-      if (wanted.has(key)) landed.set(key, (landed.get(key) ?? 0) + Number(r.readings));
+      const key = keyOfHash.get(`${deviceOfSensor.get(r.sensor_id)!}/${r.batch}`);
+      if (key !== undefined) landed.set(key, (landed.get(key) ?? 0) + Number(r.readings));
     }
     return landed;
   }
@@ -311,6 +314,21 @@ export class GroupCommit {
     this.#committed.set(key, rows);
     const limit = this.options.rememberBatches ?? 200_000;
     while (this.#committed.size > limit) this.#committed.delete(this.#committed.keys().next().value!);
+  }
+}
+
+/** Writes the buffers to a new file, in order, however many there are (writev takes at most IOV_MAX at once). */
+async function writeAll(file: string, buffers: Uint8Array[]): Promise<void> {
+  const handle = await open(file, "w");
+  try {
+    for (let i = 0; i < buffers.length; i += 512) {
+      const chunk = buffers.slice(i, i + 512);
+      const expected = chunk.reduce((n, b) => n + b.byteLength, 0);
+      const { bytesWritten } = await handle.writev(chunk);
+      if (bytesWritten !== expected) throw new Error(`scratch file: wrote ${bytesWritten} of ${expected} bytes`);
+    }
+  } finally {
+    await handle.close();
   }
 }
 

@@ -2,7 +2,7 @@ import { applyCalibration, type Metric } from "../../shared/metrics";
 import type { AuthenticatedDevice } from "../devices/device-auth";
 import type { CommittedReading, EventHub } from "../events/hub";
 import type { DeviceActivity } from "./device-activity";
-import { encodeBatch } from "./encode";
+import { batchHash, encodeBatch } from "./encode";
 import type { GroupCommit } from "./group-commit";
 import type { ParsedBatch } from "./parse";
 import type { SensorDirectory, SensorInfo } from "./sensor-directory";
@@ -37,10 +37,12 @@ export class IngestPipeline {
     const keys = new Map<string, Metric | undefined>();
     for (const r of readings) if (!keys.has(r.sensor) || r.metric) keys.set(r.sensor, r.metric ?? keys.get(r.sensor));
     const sensors = await this.sensors.resolve(device, keys);
-    const encoded = encodeBatch(sensors, readings, batchId, this.commit.insertFormat);
+    const hash = batchHash(batchId);
+    const encoded = encodeBatch(sensors, readings, hash, this.commit.insertFormat);
     const result = await this.commit.submit({
       deviceId: device.id,
       batchId,
+      batchHash: hash,
       firstAttempt: batch.attempt === 1,
       payload: encoded.payload,
       rows: readings.length,
