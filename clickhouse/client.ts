@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
@@ -49,7 +49,7 @@ export function openClickhouse(options: ClickhouseOptions): Clickhouse {
   } else {
     kind = "chdb";
     mkdirSync(target.embeddedPath, { recursive: true });
-    scratchDir = mkdtempSync(join(tmpdir(), "verdant-chdb-"));
+    scratchDir = mkdtempSync(join(scratchRoot(), "verdant-chdb-"));
     client = createClient({ connection: createChdbConnection({ path: target.embeddedPath }) } as Parameters<
       typeof createClient
     >[0]);
@@ -75,6 +75,20 @@ export function openClickhouse(options: ClickhouseOptions): Clickhouse {
       }
     },
   };
+}
+
+/**
+ * Where chDB's scratch files go: shared memory when the system has it (a file there never
+ * touches the disk or its filesystem's inode allocator, and lives only for one INSERT), else
+ * the temp directory.
+ */
+function scratchRoot(): string {
+  try {
+    accessSync("/dev/shm", constants.W_OK);
+    return "/dev/shm";
+  } catch {
+    return tmpdir();
+  }
 }
 
 /** Runs a query with `{name:Type}` parameters and returns its rows. */
