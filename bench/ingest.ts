@@ -7,7 +7,7 @@
 // into the same schema) and the JavaScript costs per batch (JSON parse, validation, encoding),
 // prints everything as ratios, and writes bench/results/ingest.json.
 //
-// BENCH_SECONDS (default 15) sets each scenario's duration; BENCH_DEVICES (default 64) the fleet;
+// BENCH_SECONDS (default 15) sets each scenario's duration; BENCH_DEVICES (default 128) the fleet;
 // BENCH_SCENARIOS the batch sizes and requests in flight; BENCH_PROFILE=1 profiles the server.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -21,9 +21,9 @@ import { freePort, queryStoppedClickhouse, spawnServer, waitForStatus } from "..
 
 const ROOT = path.resolve(import.meta.dir, "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
-const DEVICES = Number(process.env.BENCH_DEVICES ?? 64);
-// BENCH_SCENARIOS: "batchSize:requestsInFlight,…" (default "100:128,1000:64").
-const SCENARIOS = (process.env.BENCH_SCENARIOS ?? "100:128,1000:64").split(",").map((s) => {
+const DEVICES = Number(process.env.BENCH_DEVICES ?? 128);
+// BENCH_SCENARIOS: "batchSize:requestsInFlight,…" (default "100:128,1000:128").
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? "100:128,1000:128").split(",").map((s) => {
   const [batchSize, concurrency] = s.split(":").map(Number);
   if (!batchSize || !concurrency) throw new Error(`BENCH_SCENARIOS: expected batchSize:inFlight, got ${s}`);
   return { batchSize, concurrency };

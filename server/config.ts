@@ -61,7 +61,7 @@ const envSchema = z.object({
   INGEST_MAX_READINGS: positiveInt(1_000_000).default(10_000),
   INGEST_MAX_BODY_BYTES: positiveInt(256 * 1024 * 1024).default(4 * 1024 * 1024),
   INGEST_MAX_CLOCK_SKEW_SECONDS: positiveInt(86_400).default(300),
-  INGEST_FLUSH_ROWS: positiveInt(1_000_000).default(50_000),
+  INGEST_FLUSH_ROWS: positiveInt(1_000_000).default(100_000),
   INGEST_FLUSH_MS: positiveInt(10_000).default(10),
   INGEST_MAX_QUEUE_ROWS: positiveInt(100_000_000).default(1_000_000),
   INGEST_INSERT_FORMAT: z.enum(["auto", "rowbinary", "tsv"], { message: "must be one of auto, rowbinary, tsv" }).default("auto"),
