@@ -8,7 +8,7 @@
 //
 // `load` prints one JSON document on its last line.
 import { readFileSync } from "node:fs";
-import { openClickhouse, type Clickhouse } from "../clickhouse/client";
+import { openClickhouse, queryColumns, queryRows, type Clickhouse, type ReadShape } from "../clickhouse/client";
 
 export interface LoadSpec {
   sensors: { id: string; metric: string }[];
@@ -24,6 +24,8 @@ export interface TimedCase {
   name: string;
   query: string;
   params: Record<string, unknown>;
+  /** Read as the server reads it: the same client call, the same result format. */
+  read: ReadShape;
 }
 
 const [mode, path, file] = process.argv.slice(2);
@@ -99,11 +101,10 @@ FROM (SELECT number % {S:UInt32} AS s, intDiv(number, {S:UInt32}) AS h FROM numb
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-/** One bare run of a query, timed from the call to the parsed rows, as a client of the engine sees it. */
+/** One bare run of a query, timed from the call to the parsed result, as a client of the engine sees it. */
 async function timeOnce(clickhouse: Clickhouse, c: TimedCase): Promise<{ ms: number; rows: number }> {
   const started = performance.now();
-  const result = await clickhouse.client.query({ query: c.query, query_params: c.params, format: "JSONEachRow" });
-  const rows = (await result.json()).length;
+  const rows = c.read === "columns" ? (await queryColumns(clickhouse, c.query, c.params)).rows : (await queryRows(clickhouse, c.query, c.params)).length;
   return { ms: performance.now() - started, rows };
 }
 

@@ -177,7 +177,7 @@ async function main() {
       name: `${name} (${plan.bucket} from ${plan.source})`,
       ...(target ? { target: { p50Ms: target } } : {}),
       call: (a) => a.analytics.series.query({ siteId, sensorIds: ids, from, to: now, bucket }),
-      engine: { name, query, params },
+      engine: { name, query, params, read: "columns" },
     };
   };
   const chartFrom = new Date(now.getTime() - 7 * DAY);
@@ -192,20 +192,20 @@ async function main() {
     {
       name: "chart, 1 sensor, 7 days raw → 500 points (LTTB)",
       call: (a) => a.analytics.chart.query({ siteId, sensorIds: [one], from: chartFrom, to: now, points: 500 }),
-      engine: { name: "chart", ...chart },
+      engine: { name: "chart", ...chart, read: "columns" },
     },
     {
       name: `latest values of the site (${sensors.length} sensors)`,
       target: { p50Ms: 20 },
       call: (a) => a.analytics.latest.query({ siteId }),
-      engine: { name: "latest", ...latest },
+      engine: { name: "latest", ...latest, read: "columns" },
     },
     {
       name: "  the same, with each sensor's details (withSensors)",
       call: (a) => a.analytics.latest.query({ siteId, withSensors: true }),
-      engine: { name: "latest", ...latest },
+      engine: { name: "latest", ...latest, read: "columns" },
     },
-    { name: "fleet overview, 24 h", call: (a) => a.analytics.fleet.query({ siteId, hours: 24 }), engine: { name: "fleet", ...fleet } },
+    { name: "fleet overview, 24 h", call: (a) => a.analytics.fleet.query({ siteId, hours: 24 }), engine: { name: "fleet", ...fleet, read: "rows" } },
     { name: "auth.me: the floor of any signed-in call (session, tRPC, HTTP)", call: (a) => a.auth.me.query() },
     { name: "device health (several queries, no single engine twin)", call: (a) => a.analytics.deviceHealth.query({ siteId }), iterations: Math.min(ITERATIONS, 10) },
   ];

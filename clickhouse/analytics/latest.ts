@@ -1,11 +1,12 @@
-import { queryRows, type Clickhouse } from "../client";
+import { queryColumns, type Clickhouse } from "../client";
 
-export interface LatestRow {
-  sensor_id: string;
-  v: number;
+/** One entry per sensor that ever reported. */
+export type LatestColumns = {
+  sensor_id: string[];
+  v: number[];
   /** Epoch ms. (Aliases never repeat a column name: ClickHouse would read them in WHERE.) */
-  t_ms: number | string;
-}
+  t_ms: number[];
+};
 
 /**
  * The latest reading of each sensor from `readings_latest` (one row per sensor once merged; until
@@ -21,8 +22,15 @@ GROUP BY sensor_id`,
   };
 }
 
-export function queryLatest(ch: Clickhouse, sensorIds: string[]): Promise<LatestRow[]> {
-  if (sensorIds.length === 0) return Promise.resolve([]);
+export async function queryLatest(ch: Clickhouse, sensorIds: string[]): Promise<LatestColumns> {
+  if (sensorIds.length === 0) return { sensor_id: [], v: [], t_ms: [] };
   const { query, params } = latestSql(ch, sensorIds);
-  return queryRows<LatestRow>(ch, query, params);
+  return (await queryColumns<LatestColumns>(ch, query, params)).columns;
+}
+
+/** Epoch ms of each sensor's latest reading, by sensor id. */
+export function latestTimes(latest: LatestColumns): Map<string, number> {
+  const times = new Map<string, number>();
+  for (let i = 0; i < latest.sensor_id.length; i++) times.set(latest.sensor_id[i]!, latest.t_ms[i]!);
+  return times;
 }

@@ -1,4 +1,4 @@
-import { queryRows, type Clickhouse } from "../client";
+import { queryColumns, type Clickhouse } from "../client";
 import { aggregateColumns, bucketParams, bucketStartSql, rangeFilter, rangeParams, sourceTable, type BucketKind, type Source } from "./sources";
 
 /** Parameterized analytics SQL: bucketed series and downsampled chart points. */
@@ -13,18 +13,19 @@ export interface SeriesQuery {
   percentiles: boolean;
 }
 
-export interface SeriesRow {
-  sensor_id: string;
-  /** Bucket start, Unix seconds. */
-  t: number;
-  mean: number;
-  lo: number;
-  hi: number;
-  n: number | string;
-  last_v: number;
-  /** [p50, p90] from raw readings, else empty. */
-  pct: number[];
-}
+/** A series query's result, column by column, ordered by sensor and then bucket. */
+export type SeriesColumns = {
+  sensor_id: string[];
+  /** Bucket starts, Unix seconds. */
+  t: number[];
+  mean: number[];
+  lo: number[];
+  hi: number[];
+  n: number[];
+  last_v: number[];
+  /** Per bucket [p50, p90] from raw readings, else empty. */
+  pct: number[][];
+};
 
 export function seriesSql(ch: Clickhouse, q: SeriesQuery) {
   const query = `SELECT sensor_id, ${bucketStartSql(q.source, q.bucket)} AS t, ${aggregateColumns(q.source, q.percentiles)}
@@ -35,9 +36,9 @@ ORDER BY sensor_id, t`;
   return { query, params: { ids: q.sensorIds, ...rangeParams(q.source, q.from, q.to), ...bucketParams(q.bucket, q.timezone) } };
 }
 
-export function querySeries(ch: Clickhouse, q: SeriesQuery): Promise<SeriesRow[]> {
+export async function querySeries(ch: Clickhouse, q: SeriesQuery): Promise<SeriesColumns> {
   const { query, params } = seriesSql(ch, q);
-  return queryRows<SeriesRow>(ch, query, params);
+  return (await queryColumns<SeriesColumns>(ch, query, params)).columns;
 }
 
 export interface ChartQuery {
@@ -49,11 +50,12 @@ export interface ChartQuery {
   points: number;
 }
 
-export interface ChartRow {
-  sensor_id: string;
-  /** [epoch ms, value] pairs, in time order. */
-  points: [number | string, number][];
-}
+/** One entry per sensor: its chosen points as epoch ms and values, in time order. */
+export type ChartColumns = {
+  sensor_id: string[];
+  t: number[][];
+  v: number[][];
+};
 
 /**
  * Largest-triangle-three-buckets downsampling in the engine. From raw readings every reading is a
@@ -62,24 +64,24 @@ export interface ChartRow {
  */
 export function chartSql(ch: Clickhouse, q: ChartQuery) {
   const lttb = (x: string, y: string) =>
-    `arrayMap(p -> (toUnixTimestamp64Milli(p.1), p.2), largestTriangleThreeBuckets({n:UInt64})(${x}, ${y})) AS points`;
+    `largestTriangleThreeBuckets({n:UInt64})(${x}, ${y}) AS points, arrayMap(p -> toUnixTimestamp64Milli(p.1), points) AS t, arrayMap(p -> p.2, points) AS v`;
   const query =
     q.source === "raw"
-      ? `SELECT sensor_id, ${lttb("x", "y")}
+      ? `SELECT sensor_id, t, v FROM (SELECT sensor_id, ${lttb("x", "y")}
 FROM (SELECT sensor_id, ts AS x, value AS y FROM ${sourceTable(ch, "raw")}
       WHERE sensor_id IN {ids:Array(UUID)} AND ${rangeFilter("raw")})
-GROUP BY sensor_id`
-      : `SELECT sensor_id, ${lttb("pt.1", "pt.2")}
+GROUP BY sensor_id)`
+      : `SELECT sensor_id, t, v FROM (SELECT sensor_id, ${lttb("pt.1", "pt.2")}
 FROM (SELECT sensor_id, toDateTime64(bucket, 3, 'UTC') AS start, min(min_value) AS lo, max(max_value) AS hi
       FROM ${sourceTable(ch, "1h")}
       WHERE sensor_id IN {ids:Array(UUID)} AND ${rangeFilter("1h")}
       GROUP BY sensor_id, bucket)
 ARRAY JOIN [(start, lo), (start + toIntervalMinute(30), hi)] AS pt
-GROUP BY sensor_id`;
+GROUP BY sensor_id)`;
   return { query, params: { ids: q.sensorIds, n: q.points, ...rangeParams(q.source, q.from, q.to) } };
 }
 
-export function queryChart(ch: Clickhouse, q: ChartQuery): Promise<ChartRow[]> {
+export async function queryChart(ch: Clickhouse, q: ChartQuery): Promise<ChartColumns> {
   const { query, params } = chartSql(ch, q);
-  return queryRows<ChartRow>(ch, query, params);
+  return (await queryColumns<ChartColumns>(ch, query, params)).columns;
 }

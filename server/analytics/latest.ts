@@ -1,7 +1,6 @@
 import { queryLatest } from "../../clickhouse/analytics/latest";
 import type { LatestInput } from "../../shared/schemas/analytics";
 import type { AnalyticsDeps } from "./deps";
-import { num } from "./deps";
 import { isStale } from "./freshness";
 import { siteScope, type ScopedSensor } from "./scope";
 
@@ -35,18 +34,19 @@ export interface LatestItem {
  */
 export async function latestOf(deps: AnalyticsDeps, siteId: string, input: LatestInput): Promise<{ at: number; items: LatestItem[] }> {
   const scope = await siteScope(deps, siteId, { plantIds: input.plantIds });
-  const rows = await queryLatest(deps.ch, scope.sensors.map((s) => s.id));
-  const bySensor = new Map(rows.map((r) => [r.sensor_id, r]));
+  const latest = await queryLatest(deps.ch, scope.sensors.map((s) => s.id));
+  const rowOf = new Map<string, number>();
+  for (let i = 0; i < latest.sensor_id.length; i++) rowOf.set(latest.sensor_id[i]!, i);
   const now = deps.now.getTime();
   return {
     at: now,
     items: scope.sensors.map((s): LatestItem => {
-      const row = bySensor.get(s.id);
-      const ts = row ? num(row.t_ms) : null;
+      const row = rowOf.get(s.id);
+      const ts = row === undefined ? null : latest.t_ms[row]!;
       const ageMs = ts === null ? null : now - ts;
       const item: LatestItem = {
         sensorId: s.id,
-        value: row ? row.v : null,
+        value: row === undefined ? null : latest.v[row]!,
         ts,
         ageSeconds: ageMs === null ? null : Math.round(ageMs / 1000),
         stale: isStale(ageMs, s.expectedReportIntervalSeconds),

@@ -1,7 +1,6 @@
-import { queryChart, querySeries } from "../../clickhouse/analytics/series";
+import { queryChart, querySeries, type SeriesColumns } from "../../clickhouse/analytics/series";
 import type { ChartInput, SeriesInput } from "../../shared/schemas/analytics";
 import type { AnalyticsDeps } from "./deps";
-import { num } from "./deps";
 import { planSeries, rawRetentionStart } from "./plan";
 import { selectedSensors, type ScopedSensor } from "./scope";
 
@@ -32,6 +31,24 @@ function emptyBuckets(percentiles: boolean): SeriesBuckets {
   return columns;
 }
 
+/** Rows start..end of a series query (one sensor's) as that sensor's buckets. */
+function bucketsOf(c: SeriesColumns, start: number, end: number, percentiles: boolean): SeriesBuckets {
+  const buckets: SeriesBuckets = {
+    t: c.t.slice(start, end).map((seconds) => seconds * 1000),
+    avg: c.mean.slice(start, end),
+    min: c.lo.slice(start, end),
+    max: c.hi.slice(start, end),
+    count: c.n.slice(start, end),
+    last: c.last_v.slice(start, end),
+  };
+  if (percentiles) {
+    const pct = c.pct.slice(start, end);
+    buckets.p50 = pct.map((p) => p[0]!);
+    buckets.p90 = pct.map((p) => p[1]!);
+  }
+  return buckets;
+}
+
 const sensorView = (s: ScopedSensor) => ({
   sensorId: s.id,
   deviceId: s.deviceId,
@@ -45,7 +62,7 @@ const sensorView = (s: ScopedSensor) => ({
 export async function seriesOf(deps: AnalyticsDeps, siteId: string, input: SeriesInput) {
   const scope = await selectedSensors(deps, siteId, input);
   const plan = planSeries(input, { timezone: scope.timezone, now: deps.now, rawRetentionDays: deps.rawRetentionDays });
-  const rows = scope.sensors.length
+  const columns = scope.sensors.length
     ? await querySeries(deps.ch, {
         sensorIds: scope.sensors.map((s) => s.id),
         from: plan.from,
@@ -55,19 +72,15 @@ export async function seriesOf(deps: AnalyticsDeps, siteId: string, input: Serie
         timezone: scope.timezone,
         percentiles: input.percentiles,
       })
-    : [];
-  const buckets = new Map(scope.sensors.map((s) => [s.id, emptyBuckets(input.percentiles)]));
-  for (const r of rows) {
-    const b = buckets.get(r.sensor_id);
-    if (!b) continue;
-    b.t.push(r.t * 1000);
-    b.avg.push(r.mean);
-    b.min.push(r.lo);
-    b.max.push(r.hi);
-    b.count.push(num(r.n));
-    b.last.push(r.last_v);
-    b.p50?.push(r.pct[0]!);
-    b.p90?.push(r.pct[1]!);
+    : undefined;
+  const buckets = new Map<string, SeriesBuckets>();
+  if (columns) {
+    // Rows come ordered by sensor: each sensor's buckets are one run of rows, taken as slices.
+    const ids = columns.sensor_id;
+    for (let start = 0, end = 0; start < ids.length; start = end) {
+      while (end < ids.length && ids[end] === ids[start]) end++;
+      buckets.set(ids[start]!, bucketsOf(columns, start, end, input.percentiles));
+    }
   }
   return {
     from: plan.from.getTime(),
@@ -75,7 +88,7 @@ export async function seriesOf(deps: AnalyticsDeps, siteId: string, input: Serie
     bucket: plan.bucket,
     source: plan.source,
     timezone: scope.timezone,
-    series: scope.sensors.map((s) => ({ ...sensorView(s), buckets: buckets.get(s.id)! })),
+    series: scope.sensors.map((s) => ({ ...sensorView(s), buckets: buckets.get(s.id) ?? emptyBuckets(input.percentiles) })),
   };
 }
 
@@ -83,19 +96,19 @@ export async function chartOf(deps: AnalyticsDeps, siteId: string, input: ChartI
   const scope = await selectedSensors(deps, siteId, input);
   // Raw readings while they exist; beyond the raw retention the hourly min/max envelope.
   const source = input.from.getTime() >= rawRetentionStart(deps.now, deps.rawRetentionDays).getTime() ? "raw" : "1h";
-  const rows = scope.sensors.length
+  const chart = scope.sensors.length
     ? await queryChart(deps.ch, { sensorIds: scope.sensors.map((s) => s.id), from: input.from, to: input.to, source, points: input.points })
-    : [];
-  const bySensor = new Map(rows.map((r) => [r.sensor_id, r.points]));
-  // Columns like a series' buckets: { t: epoch ms[], v: value[] }.
-  const columns = (points: [number | string, number][] = []) => ({ t: points.map(([t]) => num(t)), v: points.map(([, v]) => v) });
+    : undefined;
+  // Columns like a series' buckets: { t: epoch ms[], v: value[] }, as the engine sent them.
+  const bySensor = new Map<string, { t: number[]; v: number[] }>();
+  if (chart) for (let i = 0; i < chart.sensor_id.length; i++) bySensor.set(chart.sensor_id[i]!, { t: chart.t[i]!, v: chart.v[i]! });
   return {
     from: input.from.getTime(),
     to: input.to.getTime(),
     source,
     series: scope.sensors.map((s) => ({
       ...sensorView(s),
-      points: columns(bySensor.get(s.id)),
+      points: bySensor.get(s.id) ?? { t: [], v: [] },
     })),
   };
 }
