@@ -110,8 +110,10 @@ export async function queryColumns<T extends Record<string, unknown[]>>(
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
   // The client types single-document JSON formats loosely; this one is { meta, data, rows, … }.
-  const { rows, data } = (await result.json()) as unknown as { rows: number; data: T };
-  return { rows, columns: data };
+  const { meta, rows, data } = (await result.json()) as unknown as { meta: { name: string }[]; rows: number; data: Record<string, unknown[]> };
+  // With no rows the engine sends `data: {}`: every column is still there, empty.
+  for (const { name } of meta) data[name] ??= [];
+  return { rows, columns: data as T };
 }
 
 /** How a query's result is read: as rows (queryRows) or as columns (queryColumns). */

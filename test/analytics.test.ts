@@ -285,6 +285,26 @@ for (const engine of postgresEngines) {
       });
     });
 
+    describe("sensors without readings", () => {
+      test("a site whose sensors never reported: empty buckets and points, no latest value, every one stale", async () => {
+        const site = await api.sites.create.mutate({ name: "Quiet", timezone: "UTC" });
+        const { device } = await newDevice(site.id, "unplugged");
+        const soil = await api.sensors.create.mutate({ siteId: site.id, deviceId: device.id, key: "soil1", metric: "soil_moisture" });
+        const from = new Date(NOW - DAY);
+        const to = new Date(NOW);
+        const series = await api.analytics.series.query({ siteId: site.id, sensorIds: [soil.id], from, to, bucket: "1h", percentiles: true });
+        expect(series.series.map((s) => ({ sensorId: s.sensorId, buckets: s.buckets }))).toEqual([
+          { sensorId: soil.id, buckets: { t: [], avg: [], min: [], max: [], count: [], last: [], p50: [], p90: [] } },
+        ]);
+        const chart = await api.analytics.chart.query({ siteId: site.id, sensorIds: [soil.id], from, to, points: 100 });
+        expect(chart.series.map((s) => s.points)).toEqual([{ t: [], v: [] }]);
+        const latest = await api.analytics.latest.query({ siteId: site.id });
+        expect(latest.items).toEqual([{ sensorId: soil.id, value: null, ts: null, ageSeconds: null, stale: true }]);
+        const health = await api.analytics.deviceHealth.query({ siteId: site.id });
+        expect(health.silent.map((s) => s.sensorId)).toEqual([soil.id]);
+      });
+    });
+
     describe("access scoping and validation", () => {
       let stranger: ReturnType<TestServer["client"]>;
       let strangerSite: string;
