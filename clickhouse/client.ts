@@ -49,7 +49,7 @@ export function openClickhouse(options: ClickhouseOptions): Clickhouse {
   } else {
     kind = "chdb";
     mkdirSync(target.embeddedPath, { recursive: true });
-    scratchDir = mkdtempSync(join(scratchRoot(), "verdant-chdb-"));
+    scratchDir = createScratchDir();
     client = createClient({ connection: createChdbConnection({ path: target.embeddedPath }) } as Parameters<
       typeof createClient
     >[0]);
@@ -71,10 +71,35 @@ export function openClickhouse(options: ClickhouseOptions): Clickhouse {
         // drained; exiting (or reopening the directory) before that can abort the engine.
         const { drainPending } = await import("chdb");
         await drainPending();
-        rmSync(scratchDir!, { recursive: true, force: true });
+        removeScratchDir(scratchDir!);
       }
     },
   };
+}
+
+/**
+ * Scratch directories of this process's open chDB connections. A process that exits without
+ * closing its connection (a script's process.exit, a test file) still removes them: they may
+ * live in shared memory, where leftovers would hold RAM until reboot.
+ */
+const scratchDirs = new Set<string>();
+
+function createScratchDir(): string {
+  if (scratchDirs.size === 0) process.once("exit", removeAllScratchDirs);
+  const dir = mkdtempSync(join(scratchRoot(), "verdant-chdb-"));
+  scratchDirs.add(dir);
+  return dir;
+}
+
+function removeScratchDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  scratchDirs.delete(dir);
+  if (scratchDirs.size === 0) process.removeListener("exit", removeAllScratchDirs);
+}
+
+function removeAllScratchDirs(): void {
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+  scratchDirs.clear();
 }
 
 /**

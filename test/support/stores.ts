@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
 import postgres from "postgres";
 import { openClickhouse, type Clickhouse } from "../../clickhouse/client";
 import { openDatabase, type Database } from "../../db/client";
@@ -60,8 +61,10 @@ export function openTestClickhouse(options: { cluster?: string } = {}): TestClic
   return {
     clickhouse,
     cleanup: async () => {
-      // Other suites share the engine: drop this suite's database but keep the connection's engine alive.
+      // Other suites share the engine: drop this suite's database but keep the connection's engine
+      // alive; its scratch directory goes now (bun test does not run process exit handlers).
       await clickhouse.client.command({ query: `DROP DATABASE IF EXISTS ${clickhouse.database} SYNC` });
+      if (clickhouse.scratchDir) rmSync(clickhouse.scratchDir, { recursive: true, force: true });
     },
   };
 }
