@@ -8,7 +8,7 @@
 //
 // `load` prints one JSON document on its last line.
 import { readFileSync } from "node:fs";
-import { openClickhouse, queryColumns, queryRows, type Clickhouse, type ReadShape } from "../clickhouse/client";
+import { openClickhouse, queryColumns, queryRows, type Clickhouse } from "../clickhouse/client";
 
 export interface LoadSpec {
   sensors: { id: string; metric: string }[];
@@ -24,8 +24,8 @@ export interface TimedCase {
   name: string;
   query: string;
   params: Record<string, unknown>;
-  /** Read as the server reads it: the same client call, the same result format. */
-  read: ReadShape;
+  /** Read as the server reads it: the same client call (queryRows or queryColumns), the same result format. */
+  read: "rows" | "columns";
 }
 
 const [mode, path, file] = process.argv.slice(2);

@@ -141,9 +141,6 @@ export async function queryColumns<T extends Record<string, unknown[]>>(
   return { rows, columns: data as T };
 }
 
-/** How a query's result is read: as rows (queryRows) or as columns (queryColumns). */
-export type ReadShape = "rows" | "columns";
-
 /** Runs a query with `{name:Type}` parameters and returns its rows. */
 export async function queryRows<T>(
   ch: Clickhouse,

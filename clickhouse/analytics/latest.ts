@@ -28,9 +28,3 @@ export async function queryLatest(ch: Clickhouse, sensorIds: string[]): Promise<
   return (await queryColumns<LatestColumns>(ch, query, params)).columns;
 }
 
-/** Epoch ms of each sensor's latest reading, by sensor id. */
-export function latestTimes(latest: LatestColumns): Map<string, number> {
-  const times = new Map<string, number>();
-  for (let i = 0; i < latest.sensor_id.length; i++) times.set(latest.sensor_id[i]!, latest.t_ms[i]!);
-  return times;
-}

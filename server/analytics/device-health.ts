@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { latestTimes, queryLatest } from "../../clickhouse/analytics/latest";
+import { queryLatest } from "../../clickhouse/analytics/latest";
 import { queryHourlyTrends, querySpikes, queryStuck } from "../../clickhouse/analytics/health";
 import { devices } from "../../db/schema";
 import type { DeviceHealthInput } from "../../shared/schemas/analytics";
@@ -73,7 +73,7 @@ export async function deviceHealthOf(deps: AnalyticsDeps, siteId: string, input:
     .filter(({ r, z }) => (z === null ? r.deviation > 0 : z > input.spikeThreshold))
     .map(({ r, z }) => ({ ...sensorRef(byId.get(r.sensor_id)!), value: r.v, at: num(r.t_ms), median: r.median, mad: r.mad, z }));
 
-  const latest = latestTimes(latestRows);
+  const latest = new Map(latestRows.sensor_id.map((id, row) => [id, latestRows.t_ms[row]!]));
   const silent = scope.sensors
     .filter((s) => {
       const ts = latest.get(s.id);

@@ -35,8 +35,7 @@ export interface LatestItem {
 export async function latestOf(deps: AnalyticsDeps, siteId: string, input: LatestInput): Promise<{ at: number; items: LatestItem[] }> {
   const scope = await siteScope(deps, siteId, { plantIds: input.plantIds });
   const latest = await queryLatest(deps.ch, scope.sensors.map((s) => s.id));
-  const rowOf = new Map<string, number>();
-  for (let i = 0; i < latest.sensor_id.length; i++) rowOf.set(latest.sensor_id[i]!, i);
+  const rowOf = new Map(latest.sensor_id.map((id, row) => [id, row]));
   const now = deps.now.getTime();
   return {
     at: now,

@@ -100,8 +100,7 @@ export async function chartOf(deps: AnalyticsDeps, siteId: string, input: ChartI
     ? await queryChart(deps.ch, { sensorIds: scope.sensors.map((s) => s.id), from: input.from, to: input.to, source, points: input.points })
     : undefined;
   // Columns like a series' buckets: { t: epoch ms[], v: value[] }, as the engine sent them.
-  const bySensor = new Map<string, { t: number[]; v: number[] }>();
-  if (chart) for (let i = 0; i < chart.sensor_id.length; i++) bySensor.set(chart.sensor_id[i]!, { t: chart.t[i]!, v: chart.v[i]! });
+  const bySensor = new Map(chart?.sensor_id.map((id, row) => [id, { t: chart.t[row]!, v: chart.v[row]! }]));
   return {
     from: input.from.getTime(),
     to: input.to.getTime(),
