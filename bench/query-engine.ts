@@ -8,7 +8,7 @@
 //
 // `load` prints one JSON document on its last line.
 import { readFileSync } from "node:fs";
-import { openClickhouse, queryColumns, queryRows, type Clickhouse } from "../clickhouse/client";
+import { openClickhouse, queryColumns, queryJsonText, queryRows, type Clickhouse } from "../clickhouse/client";
 
 export interface LoadSpec {
   sensors: { id: string; metric: string }[];
@@ -24,8 +24,12 @@ export interface TimedCase {
   name: string;
   query: string;
   params: Record<string, unknown>;
-  /** Read as the server reads it: the same client call (queryRows or queryColumns), the same result format. */
-  read: "rows" | "columns";
+  /**
+   * Read as the server reads it: the same client call and result format. "rows" and "columns" are
+   * queryRows and queryColumns; "JSONColumns" and "JSONEachRow" are the text the server passes on
+   * as it is, parsed here, because the caller of a procedure gets the values parsed too.
+   */
+  read: "rows" | "columns" | "JSONColumns" | "JSONEachRow";
 }
 
 const [mode, path, file] = process.argv.slice(2);
@@ -104,7 +108,14 @@ const round = (n: number) => Math.round(n * 100) / 100;
 /** One bare run of a query, timed from the call to the parsed result, as a client of the engine sees it. */
 async function timeOnce(clickhouse: Clickhouse, c: TimedCase): Promise<{ ms: number; rows: number }> {
   const started = performance.now();
-  const rows = c.read === "columns" ? (await queryColumns(clickhouse, c.query, c.params)).rows : (await queryRows(clickhouse, c.query, c.params)).length;
+  let rows: number;
+  if (c.read === "columns") rows = (await queryColumns(clickhouse, c.query, c.params)).rows;
+  else if (c.read === "rows") rows = (await queryRows(clickhouse, c.query, c.params)).length;
+  else {
+    const text = await queryJsonText(clickhouse, c.query, c.params, c.read);
+    const values = c.read === "JSONColumns" ? [JSON.parse(text)] : text.split("\n").filter(Boolean).map((line) => JSON.parse(line));
+    rows = c.read === "JSONColumns" ? (Object.values(values[0] as Record<string, unknown[]>)[0]?.length ?? 0) : values.length;
+  }
   return { ms: performance.now() - started, rows };
 }
 

@@ -1,4 +1,5 @@
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import { EmbeddedJson, parseEmbeddedJson } from "./trpc/embedded-json";
 import { Elysia } from "elysia";
 import { adminCommands, AdminCommandError, type AdminArgs } from "./admin/commands";
 import type { LagStats } from "./automation/engine";
@@ -89,8 +90,9 @@ export function createApp(deps: AppDeps) {
     })
     .all(
       "/trpc/*",
-      async ({ request }) =>
-        cutStreamsOnStop(await fetchRequestHandler({
+      async ({ request }) => {
+        const embedded = new EmbeddedJson();
+        const response = await fetchRequestHandler({
           endpoint: "/trpc",
           req: request,
           router: appRouter,
@@ -108,6 +110,8 @@ export function createApp(deps: AppDeps) {
               req,
               resHeaders,
               clientIp: metaOf(request).remoteAddress || undefined,
+              // Streamed answers (JSON lines, server-sent events) are written as they come: no splicing.
+              embedJson: info.accept === "application/jsonl" || info.type === "subscription" ? parseEmbeddedJson : embedded.embed,
               sensorsChanged: <T extends { deviceId: string }>(sensor: T) => {
                 deps.ingest?.invalidateSensors(sensor.deviceId);
                 return sensor;
@@ -119,7 +123,9 @@ export function createApp(deps: AppDeps) {
               log.error({ requestId: metaOf(request).id, procedure: path, err: error.cause ?? error }, "procedure failed");
             }
           },
-        }), stopping),
+        });
+        return cutStreamsOnStop(await embedded.splice(response), stopping);
+      },
       // tRPC reads the body itself.
       { parse: "none" },
     )

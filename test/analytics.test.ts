@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createTRPCClient, httpBatchStreamLink } from "@trpc/client";
+import { createAppClient, type AppRouter } from "../client";
 import { exportChunks } from "../server/analytics/export";
+import { transformer } from "../shared/transformer";
 import { exportQuery } from "../shared/schemas/analytics";
 import { chartPointsOf, dstDays, localDate, pointsOf, localMidnights, percentileInclusive, postReadings, random, type Reading } from "./support/analytics";
 import { testClock } from "./support/clock";
@@ -249,6 +252,65 @@ for (const engine of postgresEngines) {
           if (points > 3) expect(pts).toContainEqual({ t: readings[1234]!.ts, v: 95 });
           expect(pts.map((p) => p.t)).toEqual([...pts.map((p) => p.t)].sort((a, b) => a - b));
         }
+      });
+    });
+
+    describe("one sensor's answer is the engine's JSON, passed on", () => {
+      // A single sensor's buckets and points go out as ClickHouse wrote them (server/trpc/embedded-json.ts);
+      // several sensors' are read and rebuilt. Both must give the same numbers, however the call is sent.
+      const range = () => ({ from: new Date(T0), to: new Date(T1) });
+      let spiky: string;
+      beforeAll(async () => {
+        spiky = (await sensorsOf(siteId, (await api.devices.list.query({ siteId })).find((d) => d.name === "hub")!.id)).spiky!;
+      });
+
+      test("alone or among others, a sensor's buckets and chart points are the same", async () => {
+        for (const bucket of ["5m", "1h", "1d"] as const) {
+          const alone = await api.analytics.series.query({ siteId, sensorIds: [sensorId.temp!], ...range(), bucket, percentiles: bucket === "5m" });
+          const pair = await api.analytics.series.query({ siteId, sensorIds: [sensorId.temp!, spiky], ...range(), bucket, percentiles: bucket === "5m" });
+          expect(alone.series[0]!.buckets.t.length).toBeGreaterThan(0);
+          expect(pair.series.find((s) => s.sensorId === sensorId.temp)!.buckets).toEqual(alone.series[0]!.buckets);
+          const spikyAlone = await api.analytics.series.query({ siteId, sensorIds: [spiky], ...range(), bucket, percentiles: bucket === "5m" });
+          expect(pair.series.find((s) => s.sensorId === spiky)!.buckets).toEqual(spikyAlone.series[0]!.buckets);
+        }
+        const chartAlone = await api.analytics.chart.query({ siteId, sensorIds: [sensorId.temp!], ...range(), points: 200 });
+        const chartPair = await api.analytics.chart.query({ siteId, sensorIds: [spiky, sensorId.temp!], ...range(), points: 200 });
+        expect(chartAlone.series[0]!.points.t).toHaveLength(200);
+        expect(chartPair.series.find((s) => s.sensorId === sensorId.temp)!.points).toEqual(chartAlone.series[0]!.points);
+      });
+
+      test("batched with other calls, and streamed as JSON lines, the answers are the same", async () => {
+        const calls = (client: typeof api) =>
+          Promise.all([
+            client.analytics.series.query({ siteId, sensorIds: [sensorId.temp!], ...range(), bucket: "1h" }),
+            client.analytics.series.query({ siteId, sensorIds: [spiky], ...range(), bucket: "1h" }),
+            client.analytics.chart.query({ siteId, sensorIds: [spiky], ...range(), points: 50 }),
+            client.analytics.latest.query({ siteId }),
+          ]);
+        const one = createAppClient({ url: server.url, token, batch: false });
+        const expected = await calls(one);
+        expect(expected[0].series[0]!.buckets.t).toHaveLength(47);
+        // The app client batches calls made together into one HTTP request.
+        let requests = 0;
+        const batched = createAppClient({ url: server.url, token, fetch: ((input: RequestInfo | URL, init?: RequestInit) => (requests++, fetch(input, init))) as typeof fetch });
+        expect(await calls(batched)).toEqual(expected);
+        expect(requests).toBe(1);
+        // A client of tRPC's streaming link gets JSON lines, which are not spliced: the values are parsed and sent.
+        const streamed = createTRPCClient<AppRouter>({ links: [httpBatchStreamLink({ url: `${server.url}/trpc`, transformer, headers: { authorization: `Bearer ${token}` } })] });
+        expect(await calls(streamed as unknown as typeof api)).toEqual(expected);
+      });
+
+      test("a sensor name that looks like the placeholder is sent as it is", async () => {
+        // Postgres text holds no NUL, so a name cannot be the placeholder itself (refused, naming the field)...
+        const refused = await failureOf(api.sensors.update.mutate({ siteId, sensorId: spiky, name: "\u0000json:00000000-0000-0000-0000-000000000000:0" }));
+        expect(refused.httpStatus).toBe(400);
+        expect(refused.issues).toEqual([{ path: "name", message: "must not contain a NUL character (\\u0000)" }]);
+        // ...only its text, which is left alone.
+        const name = "\\u0000json:00000000-0000-0000-0000-000000000000:0";
+        await api.sensors.update.mutate({ siteId, sensorId: spiky, name });
+        const res = await api.analytics.series.query({ siteId, sensorIds: [spiky], ...range(), bucket: "1d" });
+        expect(res.series[0]!.name).toBe(name);
+        expect(res.series[0]!.buckets.count.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
       });
     });
 

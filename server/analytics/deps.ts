@@ -10,6 +10,11 @@ export interface AnalyticsDeps {
   scopes: ScopeCache;
   rawRetentionDays: number;
   now: Date;
+  /**
+   * Puts JSON text from the engine into the answer as it is (the tRPC context's `embedJson`);
+   * outside HTTP, parses it.
+   */
+  embedJson: <T>(text: string) => T;
 }
 
 /** ClickHouse answers 64-bit integers as strings over HTTP; chDB as numbers. */

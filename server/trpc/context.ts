@@ -29,6 +29,11 @@ export interface Context {
    * Returns its argument, to wrap a mutation's result.
    */
   sensorsChanged: <T extends { deviceId: string }>(sensor: T) => T;
+  /**
+   * Puts JSON text into the answer as it is (see embedded-json.ts): what the procedure returns in
+   * its place is typed as the value the text holds.
+   */
+  embedJson: <T>(text: string) => T;
   /** Peer address, for login throttling. */
   clientIp: string | undefined;
 }

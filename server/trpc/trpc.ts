@@ -91,7 +91,28 @@ const forgetCaches = t.middleware(async ({ ctx, type, next }) => {
   return result;
 });
 
-export const publicProcedure = t.procedure.use(mapErrors).use(csrfGuard).use(forgetCaches);
+/** The path of the first string in `value` that holds a NUL character, or undefined. */
+function nulPath(value: unknown, path: string, depth = 0): string | undefined {
+  if (typeof value === "string") return value.includes("\u0000") ? path : undefined;
+  if (typeof value !== "object" || value === null || depth > 20) return undefined;
+  for (const [key, inner] of Object.entries(value)) {
+    const found = nulPath(inner, path ? `${path}.${key}` : key, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Postgres text cannot hold a NUL character: a name with one would fail in the database (500).
+ * Refused here, for every procedure, as bad input naming the field.
+ */
+const refuseNul = t.middleware(async ({ getRawInput, next }) => {
+  const path = nulPath(await getRawInput(), "");
+  if (path !== undefined) throw new AppError("BAD_REQUEST", "must not contain a NUL character (\\u0000)", { path });
+  return next();
+});
+
+export const publicProcedure = t.procedure.use(mapErrors).use(csrfGuard).use(refuseNul).use(forgetCaches);
 
 /**
  * Resolves the session from `Authorization: Bearer` (apps) or the session cookie (browsers). A

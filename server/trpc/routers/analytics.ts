@@ -16,6 +16,7 @@ const deps = (ctx: Context): AnalyticsDeps => ({
   scopes: scopeCacheOf(ctx.stores),
   rawRetentionDays: ctx.stores.retention.rawDays,
   now: ctx.now(),
+  embedJson: ctx.embedJson,
 });
 
 /**
