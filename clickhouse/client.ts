@@ -116,6 +116,9 @@ function scratchRoot(): string {
   }
 }
 
+/** Both JSON reads below take 64-bit integers as JSON numbers (the values read that way stay below 2^53). */
+const JSON_NUMBERS = { output_format_json_quote_64bit_integers: 0 } as const;
+
 /**
  * Runs a query and returns its result as columns: one array per selected column, index i of each
  * describing row i. The engine sends one JSON document (JSONColumnsWithMetadata) that is parsed
@@ -132,7 +135,7 @@ export async function queryColumns<T extends Record<string, unknown[]>>(
     query,
     query_params: params,
     format: "JSONColumnsWithMetadata",
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    clickhouse_settings: JSON_NUMBERS,
   });
   // The client types single-document JSON formats loosely; this one is { meta, data, rows, … }.
   const { meta, rows, data } = (await result.json()) as unknown as { meta: { name: string }[]; rows: number; data: Record<string, unknown[]> };
@@ -154,7 +157,7 @@ export async function queryJsonText(
   format: "JSONColumns" | "JSONEachRow",
 ): Promise<string> {
   // The client's format list lacks JSONColumns; it only appends `FORMAT <name>`, and text() reads any.
-  const result = await ch.client.query({ query, query_params: params, format: format as "JSONEachRow", clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } });
+  const result = await ch.client.query({ query, query_params: params, format: format as "JSONEachRow", clickhouse_settings: JSON_NUMBERS });
   return result.text();
 }
 

@@ -171,6 +171,17 @@ for (const engine of postgresEngines) {
       expect(runs).toEqual([command.id]);
     });
 
+    test("a result whose detail holds a NUL character is refused naming the field, and changes nothing", async () => {
+      const command = await queue();
+      await poll();
+      const before = await api.commands.get.query({ siteId, commandId: command.id });
+      const refused = await report(command.id, "succeeded", "lamp\u0000on");
+      expect(refused.status).toBe(400);
+      expect(refused.body).toMatchObject({ details: { issues: [{ path: "detail", message: "must not contain a NUL character (\\u0000)" }] } });
+      expect(await api.commands.get.query({ siteId, commandId: command.id })).toEqual(before);
+      expect((await report(command.id, "succeeded", "lamp on")).status).toBe(200);
+    });
+
     test("a device restarted with a result the server never got reports it without running the command again", async () => {
       const command = await queue();
       const stateFile = path.join(tmp, "commands.json");

@@ -27,4 +27,3 @@ export async function queryLatest(ch: Clickhouse, sensorIds: string[]): Promise<
   const { query, params } = latestSql(ch, sensorIds);
   return (await queryColumns<LatestColumns>(ch, query, params)).columns;
 }
-

@@ -6,6 +6,7 @@ import { longPollCommands, MAX_WAIT_SECONDS } from "../commands/long-poll";
 import type { DeviceAuthenticator } from "../devices/device-auth";
 import type { EventHub } from "../events/hub";
 import { deviceAuthError, httpError, httpErrorOf } from "../http-errors";
+import { nulIssue } from "../errors";
 import type { Stores } from "../stores";
 
 /**
@@ -68,6 +69,8 @@ export function deviceCommandRoutes(deps: DeviceCommandDeps) {
         if (!parsed.success) {
           return httpError(400, "invalid request", { issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) });
         }
+        const nul = nulIssue(parsed.data);
+        if (nul) return httpError(400, "invalid request", { issues: [nul] });
         try {
           const { command, changed } = await acknowledgeCommand(stores.db, auth.device.id, params.id, parsed.data, now());
           return { id: command.id, status: command.status, changed };

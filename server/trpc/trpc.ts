@@ -6,7 +6,7 @@ import { readCookie, originMatchesHost, SESSION_COOKIE } from "../auth/cookies";
 import { scopeCacheOf } from "../analytics/scope";
 import { accessCacheOf } from "../auth/access-cache";
 import { sessionOfRequest } from "../auth/request-session";
-import { AppError } from "../errors";
+import { AppError, badInput, nulIssue } from "../errors";
 import { bearerOf } from "../http";
 import { roleAllows } from "../sites/sites";
 import { StoreUnavailableError } from "../stores";
@@ -91,24 +91,10 @@ const forgetCaches = t.middleware(async ({ ctx, type, next }) => {
   return result;
 });
 
-/** The path of the first string in `value` that holds a NUL character, or undefined. */
-function nulPath(value: unknown, path: string, depth = 0): string | undefined {
-  if (typeof value === "string") return value.includes("\u0000") ? path : undefined;
-  if (typeof value !== "object" || value === null || depth > 20) return undefined;
-  for (const [key, inner] of Object.entries(value)) {
-    const found = nulPath(inner, path ? `${path}.${key}` : key, depth + 1);
-    if (found !== undefined) return found;
-  }
-  return undefined;
-}
-
-/**
- * Postgres text cannot hold a NUL character: a name with one would fail in the database (500).
- * Refused here, for every procedure, as bad input naming the field.
- */
+/** Text with a NUL character is refused for every procedure, naming the field (see nulIssue). */
 const refuseNul = t.middleware(async ({ getRawInput, next }) => {
-  const path = nulPath(await getRawInput(), "");
-  if (path !== undefined) throw new AppError("BAD_REQUEST", "must not contain a NUL character (\\u0000)", { path });
+  const issue = nulIssue(await getRawInput());
+  if (issue) throw badInput(issue.path, issue.message);
   return next();
 });
 
