@@ -6,6 +6,7 @@ import { FetchEventSource } from "./event-source";
 
 export type { AppRouter };
 export { FetchEventSource } from "./event-source";
+export { rowsOf, type Columns, type RowOf } from "../shared/columns";
 
 export interface AppClientOptions {
   /** Base URL of the Verdant server, e.g. "http://localhost:3000". */

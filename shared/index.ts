@@ -1,3 +1,4 @@
+export * from "./columns";
 export * from "./metrics";
 export * from "./schemas/accounts";
 export * from "./schemas/analytics";

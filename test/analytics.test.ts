@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTRPCClient, httpBatchStreamLink } from "@trpc/client";
-import { createAppClient, type AppRouter } from "../client";
+import { createAppClient, rowsOf, type AppRouter } from "../client";
 import { exportChunks } from "../server/analytics/export";
 import { transformer } from "../shared/transformer";
 import { exportQuery } from "../shared/schemas/analytics";
@@ -286,10 +286,12 @@ for (const engine of postgresEngines) {
             client.analytics.series.query({ siteId, sensorIds: [spiky], ...range(), bucket: "1h" }),
             client.analytics.chart.query({ siteId, sensorIds: [spiky], ...range(), points: 50 }),
             client.analytics.latest.query({ siteId }),
+            client.analytics.latest.query({ siteId, withSensors: true }),
           ]);
         const one = createAppClient({ url: server.url, token, batch: false });
         const expected = await calls(one);
         expect(expected[0].series[0]!.buckets.t).toHaveLength(47);
+        expect(expected[4].sensors!.key).toHaveLength(expected[4].values.sensorId.length);
         // The app client batches calls made together into one HTTP request.
         let requests = 0;
         const batched = createAppClient({ url: server.url, token, fetch: ((input: RequestInfo | URL, init?: RequestInit) => (requests++, fetch(input, init))) as typeof fetch });
@@ -328,22 +330,28 @@ for (const engine of postgresEngines) {
         const quiet = await api.sensors.create.mutate({ siteId: site.id, deviceId: device.id, key: "hum", metric: "humidity" });
         const ids = await sensorsOf(site.id, device.id);
         const res = await api.analytics.latest.query({ siteId: site.id, withSensors: true });
-        const byKey = Object.fromEntries(res.items.map((i) => [i.sensor!.key, i]));
-        expect(res.items).toHaveLength(3);
-        expect(byKey.soil1).toMatchObject({ sensorId: ids.soil1, value: 41.5, ageSeconds: 120, stale: false, sensor: { deviceId: device.id, deviceName: "fresh", unit: "%", metric: "soil_moisture", expectedReportIntervalSeconds: 300 } });
+        // Columns of equal length, entry i of each about the same sensor.
+        expect(Object.values(res.values).map((column) => column.length)).toEqual([3, 3, 3, 3, 3]);
+        expect(Object.values(res.sensors!).map((column) => column.length)).toEqual([3, 3, 3, 3, 3, 3, 3, 3]);
+        const sensorRows = rowsOf(res.sensors!);
+        const byKey = Object.fromEntries(rowsOf(res.values).map((value, i) => [sensorRows[i]!.key, { ...value, sensor: sensorRows[i]! }]));
+        expect(byKey.soil1).toMatchObject({ sensorId: ids.soil1, value: 41.5, ageSeconds: 120, stale: false, sensor: { deviceId: device.id, deviceName: "fresh", unit: "%", metric: "soil_moisture", expectedReportIntervalSeconds: 300, plantId: null } });
         expect(byKey.soil1!.ts!).toBe(NOW - 2 * MINUTE);
-        expect(byKey.temp).toMatchObject({ value: 7, ageSeconds: 1200, stale: true });
-        expect(byKey.hum).toMatchObject({ sensorId: quiet.id, value: null, ts: null, ageSeconds: null, stale: true });
+        expect(byKey.temp).toMatchObject({ sensorId: ids.temp, value: 7, ageSeconds: 1200, stale: true });
+        expect(byKey.hum).toEqual({ sensorId: quiet.id, value: null, ts: null, ageSeconds: null, stale: true, sensor: expect.objectContaining({ key: "hum", metric: "humidity" }) });
 
         // Without withSensors: the same values, and nothing about the sensors beyond their ids.
         const lean = await api.analytics.latest.query({ siteId: site.id });
-        expect(lean.items).toEqual(res.items.map(({ sensor: _, ...item }) => item));
+        expect(lean).toEqual({ at: res.at, values: res.values });
 
         const plant = await api.plants.create.mutate({ siteId: site.id, name: "Basil" });
         await api.sensors.assign.mutate({ siteId: site.id, sensorId: ids.soil1!, plantId: plant.id });
         const forPlant = await api.analytics.latest.query({ siteId: site.id, plantIds: [plant.id], withSensors: true });
-        expect(forPlant.items.map((i) => i.sensor!.key)).toEqual(["soil1"]);
-        expect(forPlant.items[0]!.sensor!.plantId).toBe(plant.id);
+        expect(forPlant.values.sensorId).toEqual([ids.soil1!]);
+        expect(forPlant.sensors).toMatchObject({ key: ["soil1"], plantId: [plant.id] });
+        // The whole site's sensor columns are kept a few seconds, but a change made here shows at once.
+        const again = await api.analytics.latest.query({ siteId: site.id, withSensors: true });
+        expect(again.sensors!.plantId[again.values.sensorId.indexOf(ids.soil1!)]).toBe(plant.id);
       });
     });
 
@@ -361,7 +369,7 @@ for (const engine of postgresEngines) {
         const chart = await api.analytics.chart.query({ siteId: site.id, sensorIds: [soil.id], from, to, points: 100 });
         expect(chart.series.map((s) => s.points)).toEqual([{ t: [], v: [] }]);
         const latest = await api.analytics.latest.query({ siteId: site.id });
-        expect(latest.items).toEqual([{ sensorId: soil.id, value: null, ts: null, ageSeconds: null, stale: true }]);
+        expect(latest.values).toEqual({ sensorId: [soil.id], value: [null], ts: [null], ageSeconds: [null], stale: [true] });
         const health = await api.analytics.deviceHealth.query({ siteId: site.id });
         expect(health.silent.map((s) => s.sensorId)).toEqual([soil.id]);
       });
@@ -407,8 +415,8 @@ for (const engine of postgresEngines) {
         expect(await failureOf(stranger.analytics.fleet.query({ siteId }))).toMatchObject({ code: "NOT_FOUND" });
         const mine = await api.analytics.latest.query({ siteId });
         const listed = (await api.sensors.list.query({ siteId, limit: 100 })).items.map((s) => s.id).sort();
-        expect(mine.items.map((i) => i.sensorId).sort()).toEqual(listed);
-        expect(mine.items.map((i) => i.value)).not.toContain(99);
+        expect([...mine.values.sensorId].sort()).toEqual(listed);
+        expect(mine.values.value).not.toContain(99);
       });
 
       test("invalid ranges and sizes are refused, naming the field", async () => {
