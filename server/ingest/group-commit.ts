@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { open, unlink } from "node:fs/promises";
+import { closeSync, openSync, unlinkSync, writevSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { queryRows, type Clickhouse } from "../../clickhouse/client";
@@ -248,6 +248,10 @@ export class GroupCommit {
    * engine reads with file() (its in-process insert API takes text formats only); the batches'
    * bytes are written to it as they are (one writev, no copy into one buffer), and the file is
    * removed when the INSERT returns.
+   *
+   * The file is written and removed synchronously: 3 MB into /dev/shm takes about 1.4 ms, while
+   * awaiting the same write through the I/O pool took 20–60 ms under load, the time for the busy
+   * event loop to come back to it, on the path of every batch in the flush.
    */
   async #insert(ch: Clickhouse, batches: Pending[]): Promise<void> {
     if (typeof batches[0]!.payload === "string") {
@@ -264,14 +268,18 @@ export class GroupCommit {
     if (!ch.scratchDir) throw new Error("RowBinary inserts need chDB's scratch directory");
     const file = join(ch.scratchDir, `${randomUUID()}.rowbinary`);
     try {
-      await writeAll(file, batches.map((p) => p.payload as Uint8Array));
+      writeAll(file, batches.map((p) => p.payload as Uint8Array));
       await ch.client.command({
         query: `INSERT INTO ${ch.database}.readings (${INSERT_COLUMNS.join(", ")})
                 SELECT * FROM file({file:String}, 'RowBinary', '${ROW_BINARY_STRUCTURE}')`,
         query_params: { file },
       });
     } finally {
-      await unlink(file).catch(() => undefined);
+      try {
+        unlinkSync(file);
+      } catch {
+        // Already gone: nothing to clean up.
+      }
     }
   }
 
@@ -318,17 +326,17 @@ export class GroupCommit {
 }
 
 /** Writes the buffers to a new file, in order, however many there are (writev takes at most IOV_MAX at once). */
-async function writeAll(file: string, buffers: Uint8Array[]): Promise<void> {
-  const handle = await open(file, "w");
+function writeAll(file: string, buffers: Uint8Array[]): void {
+  const fd = openSync(file, "w");
   try {
     for (let i = 0; i < buffers.length; i += 512) {
       const chunk = buffers.slice(i, i + 512);
       const expected = chunk.reduce((n, b) => n + b.byteLength, 0);
-      const { bytesWritten } = await handle.writev(chunk);
-      if (bytesWritten !== expected) throw new Error(`scratch file: wrote ${bytesWritten} of ${expected} bytes`);
+      const written = writevSync(fd, chunk);
+      if (written !== expected) throw new Error(`scratch file: wrote ${written} of ${expected} bytes`);
     }
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
