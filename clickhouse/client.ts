@@ -2,9 +2,19 @@ import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
+import { keepMergesNiced } from "./merge-priority";
 import { createChdbConnection } from "chdb/connection";
 
-export type ClickhouseTarget = { url: string; user: string; password: string } | { embeddedPath: string };
+export type ClickhouseTarget =
+  | { url: string; user: string; password: string }
+  | {
+      embeddedPath: string;
+      /** Linux nice value of the engine's merge threads (0–19; default DEFAULT_MERGE_NICE). */
+      mergeNice?: number;
+    };
+
+/** See clickhouse/merge-priority.ts. */
+export const DEFAULT_MERGE_NICE = 19;
 
 export interface Clickhouse {
   client: ClickHouseClient;
@@ -36,6 +46,7 @@ export function openClickhouse(options: ClickhouseOptions): Clickhouse {
   let client: ClickHouseClient;
   let kind: Clickhouse["kind"];
   let scratchDir: string | undefined;
+  let stopNicing = () => {};
   if ("url" in target) {
     kind = "server";
     client = createClient({
@@ -53,6 +64,7 @@ export function openClickhouse(options: ClickhouseOptions): Clickhouse {
     client = createClient({ connection: createChdbConnection({ path: target.embeddedPath }) } as Parameters<
       typeof createClient
     >[0]);
+    stopNicing = keepMergesNiced(target.mergeNice ?? DEFAULT_MERGE_NICE);
   }
   return {
     client,
@@ -65,6 +77,7 @@ export function openClickhouse(options: ClickhouseOptions): Clickhouse {
       if (!result.success) throw result.error;
     },
     close: async () => {
+      stopNicing();
       await client.close();
       if (kind === "chdb") {
         // A chDB connection closed while the engine still runs a query is only really gone once

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_MERGE_NICE, type ClickhouseTarget } from "../clickhouse/client";
 import type { InsertFormat } from "./ingest/encode";
 import type { DispatcherConfig } from "./notifications/dispatcher";
 
@@ -54,6 +55,7 @@ const envSchema = z.object({
   CLICKHOUSE_PASSWORD: z.string().default(""),
   CLICKHOUSE_DATABASE: identifier.default("verdant"),
   CLICKHOUSE_CLUSTER: identifier.optional(),
+  CHDB_MERGE_NICE: z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(0, "must be between 0 and 19").max(19, "must be between 0 and 19").default(DEFAULT_MERGE_NICE),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
   DEMO_DATA: booleanFlag.optional(),
   READINGS_RAW_TTL_DAYS: positiveInt(36_500).default(90),
@@ -89,7 +91,7 @@ export interface Config {
   dataDir: string;
   postgres: { url: string } | { embeddedPath: string };
   clickhouse: {
-    target: { url: string; user: string; password: string } | { embeddedPath: string };
+    target: ClickhouseTarget;
     database: string;
     cluster: string | undefined;
   };
@@ -165,7 +167,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     clickhouse: {
       target: e.CLICKHOUSE_URL
         ? { url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD }
-        : { embeddedPath: path.join(dataDir, "ch") },
+        : { embeddedPath: path.join(dataDir, "ch"), mergeNice: e.CHDB_MERGE_NICE },
       database: e.CLICKHOUSE_DATABASE,
       cluster: e.CLICKHOUSE_CLUSTER,
     },
@@ -214,6 +216,7 @@ export function describeConfig(config: Config) {
         : `chdb:${config.clickhouse.target.embeddedPath}`,
     clickhouseDatabase: config.clickhouse.database,
     clickhouseCluster: config.clickhouse.cluster ?? null,
+    ...("embeddedPath" in config.clickhouse.target ? { chdbMergeNice: config.clickhouse.target.mergeNice } : {}),
     demoData: config.demoData,
   };
 }

@@ -18,7 +18,7 @@ describe("configuration", () => {
     expect(config.port).toBe(3000);
     expect(config.dataDir).toBe(path.resolve("./data"));
     expect(config.postgres).toEqual({ embeddedPath: path.resolve("./data/pg") });
-    expect(config.clickhouse.target).toEqual({ embeddedPath: path.resolve("./data/ch") });
+    expect(config.clickhouse.target).toEqual({ embeddedPath: path.resolve("./data/ch"), mergeNice: 19 });
     expect(config.clickhouse.database).toBe("verdant");
     expect(config.demoData).toBe(true);
   });
@@ -44,6 +44,13 @@ describe("configuration", () => {
     expect(byVariable.PORT).toContain('"eighty"');
     expect(byVariable.LOG_LEVEL).toContain("must be one of");
     expect(byVariable.DATABASE_URL).toContain("postgres://");
+  });
+
+  test("CHDB_MERGE_NICE is a nice value from 0 to 19", () => {
+    expect(loadConfig({ CHDB_MERGE_NICE: "0" }).clickhouse.target).toMatchObject({ mergeNice: 0 });
+    for (const bad of ["20", "-1", "low", "2.5"]) {
+      expect(problemsOf({ CHDB_MERGE_NICE: bad }).map((p) => p.variable)).toEqual(["CHDB_MERGE_NICE"]);
+    }
   });
 
   test("identifiers that end up in DDL must be plain names", () => {

@@ -1,13 +1,28 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { MERGE_THREAD_NAME } from "../clickhouse/merge-priority";
 import { runCli, spawnServer, waitForStatus } from "./support/process";
 
 /** The server as a user runs it: a real process on a real DATA_DIR, stopped with real signals. */
 
 const freshDataDir = () => mkdtempSync(path.join(tmpdir(), "verdant-data-"));
+
+/** A process's threads with their names and nice values (Linux: /proc/<pid>/task). */
+function threadsOf(pid: number): { id: number; name: string; nice: number }[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((task) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, "utf8");
+      // "id (name) state …": nice is field 19, the 17th after the closing parenthesis.
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      return [{ id: Number(task), name, nice: Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]) }];
+    } catch {
+      return []; // the thread ended while being read
+    }
+  });
+}
 
 /** A loopback port with nothing listening on it. */
 async function closedPort(): Promise<number> {
@@ -83,6 +98,27 @@ describe("the server process", () => {
     server.proc.kill("SIGINT");
     expect(await server.proc.exited).toBe(0);
   });
+
+  test.if(process.platform === "linux")("the embedded engine merges at CHDB_MERGE_NICE, the server itself at normal priority", async () => {
+    const ownDir = freshDataDir();
+    const server = await spawnServer({ DATA_DIR: ownDir, CHDB_MERGE_NICE: "13" });
+    try {
+      // Migrations and the demo readings give the engine parts to merge, which starts its merge threads.
+      await waitForStatus(`${server.url}/readyz`, 200, 60_000);
+      const merges = () => threadsOf(server.proc.pid).filter((t) => t.name === MERGE_THREAD_NAME);
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline; await Bun.sleep(200)) {
+        if (merges().length > 0 && merges().every((t) => t.nice === 13)) break;
+      }
+      expect(merges().length).toBeGreaterThan(0);
+      expect(merges().map((t) => t.nice)).toEqual(merges().map(() => 13));
+      // The main thread (JavaScript: requests, encoding) keeps its priority.
+      expect(threadsOf(server.proc.pid).find((t) => t.id === server.proc.pid)!.nice).toBe(0);
+    } finally {
+      server.proc.kill("SIGTERM");
+      await server.proc.exited;
+      rmSync(ownDir, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   test("with no server running, the CLI opens the stores itself", async () => {
     const status = await runCli(["status"], { DATA_DIR: dataDir });
