@@ -2,8 +2,8 @@ import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
-import { keepMergesNiced } from "./merge-priority";
 import { createChdbConnection } from "chdb/connection";
+import { keepMergesNiced } from "./merge-priority";
 
 export type ClickhouseTarget =
   | { url: string; user: string; password: string }

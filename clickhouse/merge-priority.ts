@@ -5,8 +5,9 @@ import { setPriority } from "node:os";
  * chDB's merges at a low CPU priority. On a small machine the engine's merge threads, its INSERTs
  * and the server's JavaScript share the same cores, and a burst of merging stalls the INSERT that
  * devices are waiting on. With the merge threads at nice 19 the merges take the CPU that ingest
- * and queries leave (they kept up in a sustained 1 M readings/s run), and ingest's ack latency p99
- * dropped from 218–298 ms to 189–217 ms in the benchmark (see the README's ingest performance).
+ * and queries leave (they kept up over 90 s at 1.4 M readings/s); in alternating runs of the
+ * ingest benchmark's 1,000-reading scenario the ack latency p99 was 189–217 ms against 218–298 ms
+ * (in the full benchmark the effect was within its noise; see the README's ingest performance).
  *
  * ClickHouse's own setting for this (`os_threads_nice_value_merge_mutate`) needs CAP_SYS_NICE and
  * does nothing without it, while any process may lower its own threads' priority. So the threads

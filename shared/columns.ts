@@ -3,6 +3,7 @@
  * take, and about half the JSON of one object per row. `rowsOf` turns columns into rows for code
  * that wants them, typed: `rowsOf(latest.values)` is `{ sensorId, value, ts, ageSeconds, stale }[]`.
  */
+
 /** Any object of arrays (an interface too: no index signature needed). */
 export type Columns<C> = { [K in keyof C]: readonly unknown[] };
 export type RowOf<C extends Columns<C>> = { [K in keyof C]: C[K][number] };
