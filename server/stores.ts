@@ -1,5 +1,6 @@
 import type { Clickhouse } from "../clickhouse/client";
 import { migrateClickhouse } from "../clickhouse/migrate";
+import { keepReplacedParts } from "../clickhouse/old-parts";
 import { applyRetention, type RetentionDays } from "../clickhouse/retention";
 import type { Database, Db } from "../db/client";
 import { migratePostgresStore } from "../db/migrate";
@@ -139,8 +140,16 @@ export class Stores {
     this.#clickhouse ??= this.openers.openClickhouse();
     const migrations = await migrateClickhouse(this.#clickhouse);
     const retention = this.openers.retention ? await applyRetention(this.#clickhouse, this.openers.retention) : [];
+    const oldPartsKept = await keepReplacedParts(this.#clickhouse);
     this.log.info(
-      { store: "clickhouse", kind: this.#clickhouse.kind, migrationsApplied: migrations.applied.length, migrationsTotal: migrations.total, retentionChanged: retention },
+      {
+        store: "clickhouse",
+        kind: this.#clickhouse.kind,
+        migrationsApplied: migrations.applied.length,
+        migrationsTotal: migrations.total,
+        retentionChanged: retention,
+        ...(oldPartsKept.length > 0 ? { oldPartsLifetimeSet: oldPartsKept } : {}),
+      },
       "clickhouse ready",
     );
     return { state: "ready", migrations: { applied: migrations.applied.length, total: migrations.total } };

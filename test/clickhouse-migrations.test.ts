@@ -2,9 +2,10 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { queryRows } from "../clickhouse/client";
+import { queryRows, type Clickhouse } from "../clickhouse/client";
 import { renderMigration, renderStatement } from "../clickhouse/ddl";
 import { appliedClickhouseMigrations, CLICKHOUSE_MIGRATIONS_FOLDER, migrateClickhouse, readClickhouseMigrations } from "../clickhouse/migrate";
+import { keepReplacedParts, OLD_PARTS_LIFETIME_SECONDS } from "../clickhouse/old-parts";
 import { openTestClickhouse, type TestClickhouse } from "./support/stores";
 
 const opened: TestClickhouse[] = [];
@@ -157,4 +158,37 @@ describe("ClickHouse migrations on chDB", () => {
     const [again] = await queryRows<{ n: number | string }>(ch, `SELECT count() AS n FROM ${db}.readings WHERE sensor_id = {s:UUID}`, { s: sensor });
     expect(Number(again!.n)).toBe(3);
   });
+});
+
+describe("parts a merge replaced", () => {
+  const insertOne = (ch: Clickhouse, value: number) =>
+    ch.client.command({
+      query: `INSERT INTO ${ch.database}.readings (sensor_id, ts, value, raw_value, batch) VALUES (generateUUIDv4(), now64(3), {v:Float64}, {v:Float64}, {v:UInt64})`,
+      query_params: { v: value },
+    });
+  const mergeTwoParts = async (ch: Clickhouse) => {
+    for (const value of [1, 2]) await insertOne(ch, value);
+    await ch.client.command({ query: `OPTIMIZE TABLE ${ch.database}.readings FINAL` });
+  };
+  const replacedParts = async (ch: Clickhouse) =>
+    Number(
+      (await queryRows<{ n: number | string }>(ch, "SELECT count() AS n FROM system.parts WHERE database = {db:String} AND table = 'readings' AND NOT active", { db: ch.database }))[0]!.n,
+    );
+
+  test(`the embedded engine keeps them ${OLD_PARTS_LIFETIME_SECONDS} s, where chDB's own default deletes them at once`, async () => {
+    const kept = fresh();
+    await migrateClickhouse(kept);
+    const changed = await keepReplacedParts(kept);
+    expect(changed).toEqual(expect.arrayContaining(["readings", "readings_1m", "readings_1h", "readings_latest"]));
+    expect(await keepReplacedParts(kept)).toEqual([]); // set once, not on every start
+    const plain = fresh();
+    await migrateClickhouse(plain);
+    await mergeTwoParts(kept);
+    await mergeTwoParts(plain);
+    // The engine's cleanup visits an idle table every 30-40 s (cleanup_delay_period): wait for the
+    // plain table's replaced parts to go; the kept table's, merged at the same time, are still there.
+    for (const deadline = Date.now() + 75_000; Date.now() < deadline && (await replacedParts(plain)) > 0; ) await Bun.sleep(500);
+    expect(await replacedParts(plain)).toBe(0);
+    expect(await replacedParts(kept)).toBe(2);
+  }, 120_000);
 });
