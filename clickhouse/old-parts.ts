@@ -11,8 +11,9 @@ import { queryRows, type Clickhouse } from "./client";
  *
  * It is also what made the embedded engine's INSERTs stall under heavy ingest: deleting merged
  * parts as fast as they are made, each a dozen files, slows the creation of the next parts on
- * ext4 (the ingest benchmark's p99 fell from 275–395 ms to 174–176 ms). The deletions still come,
- * later and in batches (the README's ingest section shows a run past the lifetime).
+ * ext4 (in alternating runs of the ingest benchmark its p99 was 174–176 ms against 275–395 ms).
+ * The deletions still come, 8 minutes later and in batches: the README's ingest section shows a
+ * sustained run past that point, where the p99 is over 250 ms again.
  *
  * A ClickHouse server has its own default (and its operator's configuration), left as it is.
  */
