@@ -1,5 +1,4 @@
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
-import { EmbeddedJson, parseEmbeddedJson } from "./trpc/embedded-json";
 import { Elysia } from "elysia";
 import { adminCommands, AdminCommandError, type AdminArgs } from "./admin/commands";
 import type { LagStats } from "./automation/engine";
@@ -15,6 +14,7 @@ import { deviceCommandRoutes } from "./routes/device-commands";
 import { exportRoutes } from "./routes/export";
 import { ingestRoutes } from "./routes/ingest";
 import { messageOf, StoreUnavailableError, type Stores } from "./stores";
+import { EmbeddedJson, parseEmbeddedJson } from "./trpc/embedded-json";
 import { appRouter } from "./trpc/root";
 
 export interface AppDeps {
