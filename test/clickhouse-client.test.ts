@@ -26,3 +26,26 @@ test("a process that exits without closing its chDB connection leaves no scratch
     rmSync(dataDir, { recursive: true, force: true });
   }
 }, 60_000);
+
+// chDB's parameter formatting is patched (patches/chdb+3.4.0.patch): strings with nothing to
+// escape skip the per-character escape. Every character that does need one must still arrive as
+// sent, alone, in an Array parameter, and next to the plain ids the fast path serves.
+test("query parameters reach the engine exactly as sent, escapable characters and all", async () => {
+  const { openTestClickhouse } = await import("./support/stores");
+  const { queryRows } = await import("../clickhouse/client");
+  const t = openTestClickhouse();
+  try {
+    const tricky = ["it's", "back\\slash", "tab\there", "new\nline", "carriage\rreturn", "nul\0byte", "bell\bform\ffeed", "\\'", "plain"];
+    const ids = [crypto.randomUUID(), crypto.randomUUID()];
+    for (const text of tricky) {
+      const [row] = await queryRows<{ s: string; a: string[]; n: number }>(
+        t.clickhouse,
+        "SELECT {s:String} AS s, {a:Array(String)} AS a, length({ids:Array(UUID)}) AS n",
+        { s: text, a: [text, ...ids], ids },
+      );
+      expect(row).toEqual({ s: text, a: [text, ...ids], n: 2 });
+    }
+  } finally {
+    await t.cleanup();
+  }
+}, 60_000);
