@@ -327,17 +327,22 @@ for (const engine of postgresEngines) {
           { sensor: "soil1", ts: NOW - 10 * MINUTE, value: 44 }, // late, older: not the latest
           { sensor: "temp", ts: NOW - 20 * MINUTE, value: 7 },
         ]);
+        // A device that reports hourly: the same 20-minute-old reading is fresh there.
+        const { device: slow, token: st } = await newDevice(site.id, "slow");
+        await api.devices.update.mutate({ siteId: site.id, deviceId: slow.id, expectedReportIntervalSeconds: 3600 });
+        await postReadings(server, st, [{ sensor: "lux", ts: NOW - 20 * MINUTE, value: 900 }]);
         const quiet = await api.sensors.create.mutate({ siteId: site.id, deviceId: device.id, key: "hum", metric: "humidity" });
         const ids = await sensorsOf(site.id, device.id);
         const res = await api.analytics.latest.query({ siteId: site.id, withSensors: true });
         // Columns of equal length, entry i of each about the same sensor.
-        expect(Object.values(res.values).map((column) => column.length)).toEqual([3, 3, 3, 3, 3]);
-        expect(Object.values(res.sensors!).map((column) => column.length)).toEqual([3, 3, 3, 3, 3, 3, 3, 3]);
+        expect(Object.values(res.values).map((column) => column.length)).toEqual([4, 4, 4, 4, 4]);
+        expect(Object.values(res.sensors!).map((column) => column.length)).toEqual([4, 4, 4, 4, 4, 4, 4, 4]);
         const sensorRows = rowsOf(res.sensors!);
         const byKey = Object.fromEntries(rowsOf(res.values).map((value, i) => [sensorRows[i]!.key, { ...value, sensor: sensorRows[i]! }]));
         expect(byKey.soil1).toMatchObject({ sensorId: ids.soil1, value: 41.5, ageSeconds: 120, stale: false, sensor: { deviceId: device.id, deviceName: "fresh", unit: "%", metric: "soil_moisture", expectedReportIntervalSeconds: 300, plantId: null } });
         expect(byKey.soil1!.ts!).toBe(NOW - 2 * MINUTE);
         expect(byKey.temp).toMatchObject({ sensorId: ids.temp, value: 7, ageSeconds: 1200, stale: true });
+        expect(byKey.lux).toMatchObject({ value: 900, ageSeconds: 1200, stale: false, sensor: { deviceId: slow.id, expectedReportIntervalSeconds: 3600 } });
         expect(byKey.hum).toEqual({ sensorId: quiet.id, value: null, ts: null, ageSeconds: null, stale: true, sensor: expect.objectContaining({ key: "hum", metric: "humidity" }) });
 
         // Without withSensors: the same values, and nothing about the sensors beyond their ids.

@@ -9,8 +9,13 @@
 export const STALE_AFTER_INTERVALS = 2;
 export const OFFLINE_AFTER_INTERVALS = 10;
 
+/** The age in ms beyond which a reading is stale. */
+export function staleAfterMs(expectedReportIntervalSeconds: number): number {
+  return STALE_AFTER_INTERVALS * expectedReportIntervalSeconds * 1000;
+}
+
 export function isStale(ageMs: number | null, expectedReportIntervalSeconds: number): boolean {
-  return ageMs === null || ageMs > STALE_AFTER_INTERVALS * expectedReportIntervalSeconds * 1000;
+  return ageMs === null || ageMs > staleAfterMs(expectedReportIntervalSeconds);
 }
 
 export type DeviceStatus = "online" | "stale" | "offline";
@@ -18,7 +23,7 @@ export type DeviceStatus = "online" | "stale" | "offline";
 export function deviceStatus(lastSeenAt: Date | null, expectedReportIntervalSeconds: number, now: Date): DeviceStatus {
   if (!lastSeenAt) return "offline";
   const age = now.getTime() - lastSeenAt.getTime();
-  if (age <= STALE_AFTER_INTERVALS * expectedReportIntervalSeconds * 1000) return "online";
+  if (age <= staleAfterMs(expectedReportIntervalSeconds)) return "online";
   if (age <= OFFLINE_AFTER_INTERVALS * expectedReportIntervalSeconds * 1000) return "stale";
   return "offline";
 }
