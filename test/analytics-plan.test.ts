@@ -1,6 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import superjson from "superjson";
+import { lineUp, planOf } from "../server/analytics/latest";
 import { alignRange, bucketKind, hasWholeHourOffsets, planSeries, sourceFor } from "../server/analytics/plan";
+import type { ScopedSensor } from "../server/analytics/scope";
+import { rowsOf } from "../shared/columns";
 import { transformer } from "../shared/transformer";
 import { localDate } from "./support/analytics";
 
@@ -59,5 +62,32 @@ describe("the wire format", () => {
     expect(round.big).toBe(10n);
     expect("nothing" in round).toBe(true);
     expect(round.set).toEqual(new Set([1]));
+  });
+});
+
+describe("latest values lined up with the sensors (pure)", () => {
+  const sensor = (id: string, expectedReportIntervalSeconds: number): ScopedSensor => ({
+    id, deviceId: "d", deviceName: "d", key: id.slice(0, 4), name: null, metric: "temperature", unit: "°C", plantId: null, expectedReportIntervalSeconds,
+  });
+  const a = sensor("00000000-0000-4000-8000-00000000000b", 60);
+  const b = sensor("ffffffff-0000-4000-8000-00000000000a", 3600);
+  const c = sensor("11111111-0000-4000-8000-00000000000c", 60);
+  const never = sensor("22222222-0000-4000-8000-00000000000a", 60);
+  const NOW = 1_800_000_000_000;
+
+  test("rows in any order land on their sensors, in the list's order; each sensor's own interval decides staleness", () => {
+    const list = [a, b, c, never];
+    const plan = planOf(list);
+    expect(planOf(list)).toBe(plan); // made once per list object
+    // b reported 20 minutes ago (hourly device: fresh), a and c 5 minutes ago (minutely: stale), never nothing.
+    const rows = { sensor_id: [c.id, b.id, a.id], v: [19, 7, 21.5], t_ms: [NOW - 299_400, NOW - 1_200_000, NOW - 300_000] };
+    const values = lineUp(plan, rows, NOW);
+    expect(rowsOf(values)).toEqual([
+      { sensorId: a.id, value: 21.5, ts: NOW - 300_000, ageSeconds: 300, stale: true },
+      { sensorId: b.id, value: 7, ts: NOW - 1_200_000, ageSeconds: 1200, stale: false },
+      { sensorId: c.id, value: 19, ts: NOW - 299_400, ageSeconds: 299, stale: true },
+      { sensorId: never.id, value: null, ts: null, ageSeconds: null, stale: true },
+    ]);
+    expect(lineUp(plan, { sensor_id: [], v: [], t_ms: [] }, NOW).stale).toEqual([true, true, true, true]);
   });
 });

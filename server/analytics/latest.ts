@@ -1,4 +1,4 @@
-import { queryLatest } from "../../clickhouse/analytics/latest";
+import { queryLatest, type LatestColumns } from "../../clickhouse/analytics/latest";
 import type { LatestInput } from "../../shared/schemas/analytics";
 import type { AnalyticsDeps } from "./deps";
 import { staleAfterMs } from "./freshness";
@@ -56,7 +56,7 @@ function sensorColumns(list: ScopedSensor[]): SensorColumns {
  * few seconds builds this once: each sensor's place in the answer, when its value turns stale, and
  * (for `withSensors`) the sensor columns as JSON (a thousand sensors: 90 KB, about a millisecond).
  */
-interface ListPlan {
+export interface ListPlan {
   ids: string[];
   placeOf: Map<string, number>;
   staleAfterMs: Float64Array;
@@ -64,7 +64,7 @@ interface ListPlan {
 }
 
 const plans = new WeakMap<ScopedSensor[], ListPlan>();
-function planOf(list: ScopedSensor[]): ListPlan {
+export function planOf(list: ScopedSensor[]): ListPlan {
   let plan = plans.get(list);
   if (plan === undefined) {
     const ids = list.map((s) => s.id);
@@ -74,19 +74,10 @@ function planOf(list: ScopedSensor[]): ListPlan {
   return plan;
 }
 
-/**
- * The latest value of every sensor of the site (or of some plants), with its age and staleness.
- * Dashboards poll this every few seconds for values whose sensors they already know, so the answer
- * is just the values, in columns (half the JSON of an object per sensor); `withSensors` adds what
- * each sensor is, for a first load.
- */
-export async function latestOf(deps: AnalyticsDeps, siteId: string, input: LatestInput): Promise<LatestAnswer> {
-  const scope = await siteScope(deps, siteId, { plantIds: input.plantIds });
-  const plan = planOf(scope.sensors);
-  const latest = await queryLatest(deps.ch, plan.ids);
-  const now = deps.now.getTime();
-  // Every sensor starts as never reported; the engine's rows (only sensors that did) fill in theirs.
+/** The engine's latest rows (only sensors that reported, in any order) as the answer's columns, in the plan's order. */
+export function lineUp(plan: ListPlan, latest: LatestColumns, now: number): LatestValues {
   const count = plan.ids.length;
+  // Every sensor starts as never reported; the rows fill in theirs.
   const values: LatestValues = {
     sensorId: plan.ids.slice(),
     value: new Array<number | null>(count).fill(null),
@@ -103,6 +94,21 @@ export async function latestOf(deps: AnalyticsDeps, siteId: string, input: Lates
     values.ageSeconds[place] = Math.round(ageMs / 1000);
     values.stale[place] = ageMs > plan.staleAfterMs[place]!;
   }
+  return values;
+}
+
+/**
+ * The latest value of every sensor of the site (or of some plants), with its age and staleness.
+ * Dashboards poll this every few seconds for values whose sensors they already know, so the answer
+ * is just the values, in columns (half the JSON of an object per sensor); `withSensors` adds what
+ * each sensor is, for a first load, in the same order.
+ */
+export async function latestOf(deps: AnalyticsDeps, siteId: string, input: LatestInput): Promise<LatestAnswer> {
+  const scope = await siteScope(deps, siteId, { plantIds: input.plantIds });
+  const plan = planOf(scope.sensors);
+  const latest = await queryLatest(deps.ch, plan.ids);
+  const now = deps.now.getTime();
+  const values = lineUp(plan, latest, now);
   if (!input.withSensors) return { at: now, values };
   plan.columnsJson ??= JSON.stringify(sensorColumns(scope.sensors));
   return { at: now, values, sensors: deps.embedJson<SensorColumns>(plan.columnsJson) };
