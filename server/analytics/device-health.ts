@@ -5,7 +5,8 @@ import { devices } from "../../db/schema";
 import type { DeviceHealthInput } from "../../shared/schemas/analytics";
 import type { AnalyticsDeps } from "./deps";
 import { num } from "./deps";
-import { deviceStatus, isStale } from "./freshness";
+import { deviceStatus } from "./freshness";
+import { lineUp, planOf } from "./latest";
 import { siteScope, type ScopedSensor } from "./scope";
 
 /**
@@ -50,7 +51,7 @@ export async function deviceHealthOf(deps: AnalyticsDeps, siteId: string, input:
     measuring.length
       ? querySpikes(ch, { sensorIds: ids(measuring), baselineFrom: new Date(recentFrom.getTime() - input.spikeBaselineHours * HOUR), recentFrom, to: now })
       : [],
-    queryLatest(ch, ids(scope.sensors)),
+    queryLatest(ch, planOf(scope.sensors).ids),
   ]);
   const byId = new Map(scope.sensors.map((s) => [s.id, s]));
 
@@ -73,16 +74,9 @@ export async function deviceHealthOf(deps: AnalyticsDeps, siteId: string, input:
     .filter(({ r, z }) => (z === null ? r.deviation > 0 : z > input.spikeThreshold))
     .map(({ r, z }) => ({ ...sensorRef(byId.get(r.sensor_id)!), value: r.v, at: num(r.t_ms), median: r.median, mad: r.mad, z }));
 
-  const latest = new Map(latestRows.sensor_id.map((id, row) => [id, latestRows.t_ms[row]!]));
-  const silent = scope.sensors
-    .filter((s) => {
-      const ts = latest.get(s.id);
-      return isStale(ts === undefined ? null : now.getTime() - ts, s.expectedReportIntervalSeconds);
-    })
-    .map((s) => {
-      const ts = latest.get(s.id);
-      return { ...sensorRef(s), lastReadingAt: ts ?? null };
-    });
+  // Silent: stale as the latest values judge it (entry i is about scope.sensors[i]).
+  const latest = lineUp(planOf(scope.sensors), latestRows, now.getTime());
+  const silent = scope.sensors.flatMap((s, i) => (latest.stale[i] ? [{ ...sensorRef(s), lastReadingAt: latest.ts[i] ?? null }] : []));
 
   return {
     at: now.getTime(),

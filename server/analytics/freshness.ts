@@ -14,10 +14,6 @@ export function staleAfterMs(expectedReportIntervalSeconds: number): number {
   return STALE_AFTER_INTERVALS * expectedReportIntervalSeconds * 1000;
 }
 
-export function isStale(ageMs: number | null, expectedReportIntervalSeconds: number): boolean {
-  return ageMs === null || ageMs > staleAfterMs(expectedReportIntervalSeconds);
-}
-
 export type DeviceStatus = "online" | "stale" | "offline";
 
 export function deviceStatus(lastSeenAt: Date | null, expectedReportIntervalSeconds: number, now: Date): DeviceStatus {
