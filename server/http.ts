@@ -44,7 +44,7 @@ export function serveHttp(options: HttpOptions): Server<undefined> {
       const presented = request.headers.get("x-request-id");
       const id = presented && REQUEST_ID.test(presented) ? presented : randomUUID();
       requestMeta.set(request, { id, remoteAddress: server.requestIP(request)?.address ?? "" });
-      const response = await handle(request);
+      const response = await oneSendForJson(await handle(request));
       response.headers.set("x-request-id", id);
       const durationMs = Math.round((performance.now() - startedAt) * 100) / 100;
       // The access line is written once the response is on its way: a synchronous write to
@@ -55,6 +55,35 @@ export function serveHttp(options: HttpOptions): Server<undefined> {
       return response;
     },
   });
+}
+
+/**
+ * Bun (1.4.5) writes a response that completes after an await (any answer that queried a store)
+ * without corking the socket once headers and body exceed its 16 KB cork buffer: the status line
+ * and each header's name, ": ", value and CRLF go out in their own send(), about twenty TCP
+ * segments the client wakes up for (oven-sh/bun#41341; measured with strace). A body handed over
+ * as a stream is written with the headers in one send() and its end in a second. So a JSON answer
+ * that does not fit the buffer is sent as a one-chunk stream (chunked, without Content-Length):
+ * for a site's latest values (68 KB) that is about 0.1–0.2 ms sooner at the client. Smaller
+ * answers already leave in one send() and are sent as they are.
+ */
+const CORK_BUFFER_BYTES = 16 * 1024;
+const HEADROOM_BYTES = 1024;
+
+export async function oneSendForJson(response: Response): Promise<Response> {
+  // Only buffered JSON: event streams, JSON lines and exports stream already (and must not be read whole).
+  if (response.bodyUsed || response.headers.get("content-type")?.split(";", 1)[0] !== "application/json") return response;
+  const bytes = await response.bytes();
+  const init = { status: response.status, statusText: response.statusText, headers: response.headers };
+  if (bytes.byteLength <= CORK_BUFFER_BYTES - HEADROOM_BYTES) return new Response(bytes, init);
+  response.headers.delete("content-length");
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+  return new Response(body, init);
 }
 
 /** The token of an `Authorization: Bearer <token>` header, if there is one. */

@@ -86,3 +86,63 @@ describe("with Postgres unreachable", () => {
     }
   });
 });
+
+describe("JSON answers too big for Bun's cork buffer", () => {
+  // After an await, Bun writes such an answer's headers in pieces (see oneSendForJson); the
+  // listener hands them over as a stream instead. What the client receives must not change.
+  const big = { values: Array.from({ length: 3000 }, (_, i) => ({ id: `sensor-${i}`, v: i * 1.5, note: i % 7 ? null : "ä € 🌱" })) };
+  const small = { ok: true, note: "€" };
+  let http: import("bun").Server<undefined>;
+  let url: string;
+  beforeAll(async () => {
+    const { serveHttp } = await import("../server/http");
+    const { createLogger } = await import("../server/logger");
+    const later = () => new Promise((resolve) => setTimeout(resolve, 1));
+    http = serveHttp({
+      port: 0,
+      hostname: "127.0.0.1",
+      log: createLogger("silent"),
+      handle: async (request) => {
+        await later();
+        const path = new URL(request.url).pathname;
+        if (path === "/big") return new Response(JSON.stringify(big), { status: 201, headers: { "content-type": "application/json", "x-kept": "yes" } });
+        if (path === "/small") return Response.json(small);
+        if (path === "/csv") return new Response("a,b\n".repeat(10_000), { headers: { "content-type": "text/csv" } });
+        // A stream that never ends: reading it whole would never answer.
+        const type = path === "/events" ? "text/event-stream" : "application/jsonl";
+        return new Response(new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode('{"first":1}\n')) }), { headers: { "content-type": type } });
+      },
+    });
+    url = `http://127.0.0.1:${http.port}`;
+  });
+  afterAll(() => http.stop(true));
+
+  test("a big one arrives whole and unchanged (chunked), with its status and headers", async () => {
+    const response = await fetch(`${url}/big`);
+    expect(response.status).toBe(201);
+    expect(response.headers.get("x-kept")).toBe("yes");
+    expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(response.headers.get("transfer-encoding")).toBe("chunked");
+    expect(response.headers.get("content-length")).toBeNull();
+    expect(await response.json()).toEqual(big);
+  });
+
+  test("a small one is sent as it was, with its length", async () => {
+    const response = await fetch(`${url}/small`);
+    expect(response.headers.get("content-length")).toBe(String(new TextEncoder().encode(JSON.stringify(small)).byteLength));
+    expect(await response.json()).toEqual(small);
+  });
+
+  test("other bodies, and streams that have not ended, are left alone", async () => {
+    const csv = await fetch(`${url}/csv`);
+    expect(csv.headers.get("content-length")).toBe(String(40_000));
+    expect(await csv.text()).toBe("a,b\n".repeat(10_000));
+    for (const path of ["/events", "/lines"]) {
+      const response = await fetch(`${url}${path}`);
+      const reader = response.body!.getReader();
+      const { value } = await reader.read();
+      expect(new TextDecoder().decode(value)).toBe('{"first":1}\n');
+      await reader.cancel();
+    }
+  });
+});
