@@ -2,6 +2,7 @@ import { queryLatest, type LatestColumns } from "../../clickhouse/analytics/late
 import type { LatestInput } from "../../shared/schemas/analytics";
 import type { AnalyticsDeps } from "./deps";
 import { staleAfterMs } from "./freshness";
+import { placeIndex, type PlaceOf } from "./place-index";
 import { siteScope, type ScopedSensor } from "./scope";
 
 /** The latest value of each sensor, in columns: entry i of every array is about the same sensor. */
@@ -58,7 +59,7 @@ function sensorColumns(list: ScopedSensor[]): SensorColumns {
  */
 export interface ListPlan {
   ids: string[];
-  placeOf: Map<string, number>;
+  placeOf: PlaceOf;
   staleAfterMs: Float64Array;
   columnsJson?: string;
 }
@@ -68,7 +69,7 @@ export function planOf(list: ScopedSensor[]): ListPlan {
   let plan = plans.get(list);
   if (plan === undefined) {
     const ids = list.map((s) => s.id);
-    plan = { ids, placeOf: new Map(ids.map((id, place) => [id, place])), staleAfterMs: Float64Array.from(list, (s) => staleAfterMs(s.expectedReportIntervalSeconds)) };
+    plan = { ids, placeOf: placeIndex(ids), staleAfterMs: Float64Array.from(list, (s) => staleAfterMs(s.expectedReportIntervalSeconds)) };
     plans.set(list, plan);
   }
   return plan;
@@ -86,7 +87,8 @@ export function lineUp(plan: ListPlan, latest: LatestColumns, now: number): Late
     stale: new Array<boolean>(count).fill(true),
   };
   for (let row = 0; row < latest.sensor_id.length; row++) {
-    const place = plan.placeOf.get(latest.sensor_id[row]!)!;
+    const place = plan.placeOf(latest.sensor_id[row]!);
+    if (place < 0) continue; // not asked about: cannot happen (the query filters by the list)
     const ts = latest.t_ms[row]!;
     const ageMs = now - ts;
     values.value[place] = latest.v[row]!;
