@@ -97,10 +97,8 @@ export function createApp(deps: AppDeps) {
           req: request,
           router: appRouter,
           createContext: ({ req, resHeaders, info }) => {
-            const requestId = metaOf(request).id;
             return {
-              requestId,
-              log: log.child({ requestId }),
+              requestId: metaOf(request).id,
               stores,
               deviceAuth,
               events,

@@ -1,12 +1,10 @@
 import type { DeviceAuthenticator } from "../devices/device-auth";
 import type { EventHub } from "../events/hub";
-import type { Logger } from "../logger";
 import type { Stores } from "../stores";
 
 /** What every procedure can reach. Built once per HTTP request by the tRPC adapter. */
 export interface Context {
   requestId: string;
-  log: Logger;
   stores: Stores;
   /** Device token cache: procedures that rotate or revoke invalidate it. */
   deviceAuth: DeviceAuthenticator;
