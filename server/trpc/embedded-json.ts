@@ -17,12 +17,17 @@ export class EmbeddedJson {
   #nonce: string | undefined;
   #parts: string[] = [];
 
-  /** How a procedure embeds `text`: typed as the value the text holds, which is what clients receive. */
+  /**
+   * How a procedure embeds `text`: typed as the value the text holds, which is what clients
+   * receive. The placeholder is the token string itself: an object with a `toJSON` method would
+   * do as well, but it takes the whole answer off JSON.stringify's fast path (0.2 ms more for a
+   * site's latest values with sensor details).
+   */
   embed = <T>(text: string): T => {
     this.#nonce ??= randomUUID();
     const token = `\u0000json:${this.#nonce}:${this.#parts.length}`;
     this.#parts.push(text);
-    return { toJSON: () => token } as T;
+    return token as T;
   };
 
   /** The response with every embedded text in place of its token (the response itself when none). */
