@@ -25,10 +25,11 @@ for (let d = 0; d < 16; d++) {
 
 /** The id's last 12 hex digits as a number (exact: 48 bits fit a double); NaN for anything else. */
 function tailOf(id: string): number {
+  if (id.length < TAIL_DIGITS) return Number.NaN;
   let tail = 0;
   for (let i = id.length - TAIL_DIGITS; i < id.length; i++) {
     const digit = HEX[id.charCodeAt(i)] ?? -1;
-    if (digit < 0 || i < 0) return Number.NaN;
+    if (digit < 0) return Number.NaN;
     tail = tail * 16 + digit;
   }
   return tail;
