@@ -43,6 +43,8 @@ export async function deviceHealthOf(deps: AnalyticsDeps, siteId: string, input:
   // A battery holding 100 % for hours is healthy, not stuck; it is judged by its trend instead.
   const measuring = scope.sensors.filter((s) => s.metric !== "battery");
   const ids = (list: ScopedSensor[]) => list.map((s) => s.id);
+  // The latest values' plan: its ids for the query, its places and stale thresholds for the silent sensors.
+  const plan = planOf(scope.sensors);
   const recentFrom = new Date(now.getTime() - HOUR);
   const stuckFrom = new Date(now.getTime() - input.stuckHours * HOUR);
   const [trends, stuckRows, spikeRows, latestRows] = await Promise.all([
@@ -51,7 +53,7 @@ export async function deviceHealthOf(deps: AnalyticsDeps, siteId: string, input:
     measuring.length
       ? querySpikes(ch, { sensorIds: ids(measuring), baselineFrom: new Date(recentFrom.getTime() - input.spikeBaselineHours * HOUR), recentFrom, to: now })
       : [],
-    queryLatest(ch, planOf(scope.sensors).ids),
+    queryLatest(ch, plan.ids),
   ]);
   const byId = new Map(scope.sensors.map((s) => [s.id, s]));
 
@@ -75,7 +77,7 @@ export async function deviceHealthOf(deps: AnalyticsDeps, siteId: string, input:
     .map(({ r, z }) => ({ ...sensorRef(byId.get(r.sensor_id)!), value: r.v, at: num(r.t_ms), median: r.median, mad: r.mad, z }));
 
   // Silent: stale as the latest values judge it (entry i is about scope.sensors[i]).
-  const latest = lineUp(planOf(scope.sensors), latestRows, now.getTime());
+  const latest = lineUp(plan, latestRows, now.getTime());
   const silent = scope.sensors.flatMap((s, i) => (latest.stale[i] ? [{ ...sensorRef(s), lastReadingAt: latest.ts[i] ?? null }] : []));
 
   return {
