@@ -14,9 +14,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createAppClient } from "../client";
-import { batchHash, encodeBatch } from "../server/ingest/encode";
-import { parseBatch } from "../server/ingest/parse";
-import type { SensorInfo } from "../server/ingest/sensor-directory";
+import { batchHash, encodeBatch, type SensorForRows } from "../clickhouse/insert";
+import { parseBatch } from "../server/pipelines/ingest/parse";
 import { freePort, queryStoppedClickhouse, spawnServer, waitForStatus } from "../test/support/process";
 
 const ROOT = path.resolve(import.meta.dir, "..");
@@ -63,7 +62,7 @@ function javascriptCosts() {
   const now = Date.now();
   const readings = Array.from({ length: 1000 }, (_, i) => ({ sensor: ["soil1", "temp", "hum"][i % 3]!, ts: now - 3600_000 + i, value: 20 + (i % 50) / 7 }));
   const body = JSON.stringify({ batchId: "bench-batch", readings });
-  const sensors = new Map<string, SensorInfo>(
+  const sensors = new Map<string, SensorForRows>(
     ["soil1", "temp", "hum"].map((k) => [k, { id: crypto.randomUUID(), metric: "temperature", calibration: k === "soil1" ? { rawLow: 3000, valueLow: 0, rawHigh: 1000, valueHigh: 100 } : null }]),
   );
   const limits = { maxReadings: 10_000, maxClockSkewMs: 300_000, maxAgeMs: 89 * 86_400_000 };

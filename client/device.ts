@@ -1,5 +1,8 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
+import { deviceCommands, ingestReceipt, type CommandReport, type DeviceCommand, type IngestBody } from "../shared/schemas/device";
+
+export type { DeviceCommand } from "../shared/schemas/device";
 
 /**
  * The device SDK for Bun/Node devices (a Raspberry Pi next to the plants). It buffers readings,
@@ -27,15 +30,10 @@ export interface Reading {
   metric?: string;
 }
 
-export interface DeviceCommand {
-  id: string;
-  [field: string]: unknown;
-}
-
 /** What a command handler may return: a detail for the report (e.g. "ran 10.0 s"). Throwing reports failed. */
 export type CommandHandler = (command: DeviceCommand) => Promise<string | void> | string | void;
 
-type ReportStatus = "acknowledged" | "succeeded" | "failed";
+type ReportStatus = CommandReport["status"];
 
 /** A command this device took on: running, or finished with a report the server may still need. */
 interface HandledCommand {
@@ -199,7 +197,7 @@ export class DeviceClient {
       try {
         const response = await this.#send(batch);
         if (response.ok) {
-          const receipt = (await response.json()) as { accepted: number; duplicates: number };
+          const receipt = ingestReceipt.parse(await response.json());
           this.stats.accepted += receipt.accepted;
           this.stats.duplicates += receipt.duplicates;
           this.#inFlight = null;
@@ -241,7 +239,8 @@ export class DeviceClient {
 
   async #send(batch: Batch): Promise<Response> {
     batch.attempts += 1;
-    const json = JSON.stringify({ batchId: batch.batchId, attempt: batch.attempts, readings: batch.readings });
+    const body: IngestBody = { batchId: batch.batchId, attempt: batch.attempts, readings: batch.readings };
+    const json = JSON.stringify(body);
     const gzip = this.options.gzip ?? true;
     return this.#fetch(`${this.#base}/v1/ingest`, {
       method: "POST",
@@ -265,7 +264,8 @@ export class DeviceClient {
     });
     if (response.status === 401 || response.status === 403) throw new DeviceAuthError(await response.text(), response.status);
     if (!response.ok) throw new Error(`GET /v1/commands answered ${response.status}: ${await response.text()}`);
-    return ((await response.json()) as { commands: DeviceCommand[] }).commands;
+    // Checked against the wire contract: a command that does not parse is an error, not a guess.
+    return deviceCommands.parse(await response.json()).commands;
   }
 
   /** Reports a command's progress: acknowledged when received, then succeeded or failed. Throws unless 2xx. */

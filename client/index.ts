@@ -1,7 +1,7 @@
 import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, type TRPCClient } from "@trpc/client";
 import { transformer } from "../shared/transformer";
 // A type-only import: no server code ends up in an app bundle.
-import type { AppRouter } from "../server/trpc/root";
+import type { AppRouter } from "../server/http/trpc/root";
 import { FetchEventSource } from "./event-source";
 
 export type { AppRouter };

@@ -26,9 +26,11 @@ export interface Database {
   /**
    * LISTENs on a channel: `onPayload` gets every NOTIFY payload, from this process or any other
    * server on the same PostgreSQL, once the notifying transaction commits. postgres-js keeps a
-   * dedicated connection for it and re-listens after reconnecting. Resolves to the unlisten function.
+   * dedicated connection for it and re-listens after reconnecting; `onListen` runs each time it
+   * listens (again), since notifications sent while it was not listening are lost. Resolves to the
+   * unlisten function.
    */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  listen(channel: string, onListen: () => void, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -47,7 +49,11 @@ export async function openDatabase(target: PostgresTarget): Promise<Database> {
       await client.query("select 1");
     },
     withMigrationLock: (fn) => fn(db),
-    listen: async (channel, onPayload) => client.listen(channel, onPayload),
+    listen: async (channel, onListen, onPayload) => {
+      const unlisten = await client.listen(channel, onPayload);
+      onListen();
+      return unlisten;
+    },
     close: () => client.close(),
   };
 }
@@ -78,8 +84,8 @@ function openPostgres(url: string): Database {
         reserved.release();
       }
     },
-    listen: async (channel, onPayload) => {
-      const { unlisten } = await client.listen(channel, onPayload);
+    listen: async (channel, onListen, onPayload) => {
+      const { unlisten } = await client.listen(channel, onPayload, onListen);
       return unlisten;
     },
     close: () => client.end({ timeout: 5 }),

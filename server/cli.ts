@@ -1,9 +1,7 @@
 import { openClickhouse } from "../clickhouse/client";
 import { openDatabase } from "../db/client";
-import { adminCommands, AdminCommandError, type AdminArgs } from "./admin/commands";
-import { readAdminSecret, readServerLock } from "./admin/server-lock";
-import { ConfigError, loadConfig, type Config } from "./config";
-import { messageOf } from "./stores";
+import { type AdminArgs, AdminCommandError, adminCommands, readAdminSecret, readServerLock } from "./admin";
+import { type Config, ConfigError, loadConfig, messageOf } from "./platform";
 
 /**
  * `npm run cli -- <command> [--flag] [--name value]`: prints one JSON document on stdout, or a

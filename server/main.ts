@@ -1,6 +1,5 @@
-import { ConfigError, loadConfig } from "./config";
-import { createLogger } from "./logger";
-import { startServer } from "./server";
+import { ConfigError, createLogger, loadConfig } from "./platform";
+import { startServer } from "./start";
 
 /** Entry point: `npm start`. Exits non-zero with a clear message when configuration is invalid. */
 

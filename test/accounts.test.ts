@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { count } from "drizzle-orm";
 import { sessions, users } from "../db/schema";
-import { SESSION_COOKIE } from "../server/auth/cookies";
-import { FREE_FAILURES } from "../server/auth/throttle";
+import { SESSION_COOKIE } from "../server/accounts/cookies";
+import { FREE_FAILURES } from "../server/accounts/throttle";
 import { DAY_MS, testClock } from "./support/clock";
 import { startTestServer, type TestServer } from "./support/server";
 import { postMutation, getQuery, failureOf, outcomeOf } from "./support/trpc";

@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import superjson from "superjson";
 import { lineUp, planOf } from "../server/analytics/latest";
-import { placeIndex } from "../server/analytics/place-index";
 import { alignRange, bucketKind, hasWholeHourOffsets, planSeries, sourceFor } from "../server/analytics/plan";
 import type { ScopedSensor } from "../server/analytics/scope";
 import { rowsOf } from "../shared/columns";
@@ -68,7 +67,8 @@ describe("the wire format", () => {
 
 describe("latest values lined up with the sensors (pure)", () => {
   const sensor = (id: string, expectedReportIntervalSeconds: number): ScopedSensor => ({
-    id, deviceId: "d", deviceName: "d", key: id.slice(0, 4), name: null, metric: "temperature", unit: "°C", plantId: null, expectedReportIntervalSeconds,
+    id, deviceId: "d", deviceName: "d", key: id.slice(0, 4), name: null, label: id.slice(0, 4), metric: "temperature", unit: "°C", plantId: null,
+    calibration: null, expectedReportIntervalSeconds, createdAt: new Date(0),
   });
   const a = sensor("00000000-0000-4000-8000-00000000000b", 60);
   const b = sensor("ffffffff-0000-4000-8000-00000000000a", 3600);
@@ -90,35 +90,5 @@ describe("latest values lined up with the sensors (pure)", () => {
       { sensorId: never.id, value: null, ts: null, ageSeconds: null, stale: true },
     ]);
     expect(lineUp(plan, { sensor_id: [], v: [], t_ms: [] }, NOW).stale).toEqual([true, true, true, true]);
-  });
-});
-
-describe("the place index of a list of ids (pure)", () => {
-  test("every id of a list of random UUIDs is found at its place, through a table of them", () => {
-    const ids = Array.from({ length: 5000 }, () => crypto.randomUUID());
-    const placeOf = placeIndex(ids);
-    const places = ids.map(placeOf);
-    expect(places).toEqual(ids.map((_, i) => i));
-    // Looked up as the engine writes them (lower case) or in upper case, from fresh strings.
-    expect(placeOf(ids[1234]!.toUpperCase())).toBe(1234);
-    expect(placeOf(JSON.parse(JSON.stringify(ids[4321])))).toBe(4321);
-    expect(placeIndex([])(ids[0]!)).toBe(-1);
-  });
-
-  test("lists whose ids share their last digits, or are not UUIDs, still find exactly their own ids", () => {
-    // Same last 12 digits: the digits cannot tell these apart, so the index must not rely on them.
-    const twins = ["00000000-0000-4000-8000-0000000000aa", "11111111-0000-4000-8000-0000000000aa", "22222222-0000-4000-8000-0000000000bb"];
-    const placeOf = placeIndex(twins);
-    expect(twins.map(placeOf)).toEqual([0, 1, 2]);
-    expect(placeOf("33333333-0000-4000-8000-0000000000aa")).toBe(-1);
-    const names = placeIndex(["a", "b", "not-a-uuid-at-all-zzzzzzzzzzzz"]);
-    expect(["a", "b", "not-a-uuid-at-all-zzzzzzzzzzzz", "c"].map(names)).toEqual([0, 1, 2, -1]);
-  });
-
-  test("an id outside a list of distinct-tailed UUIDs is not found when its tail is new", () => {
-    const ids = Array.from({ length: 100 }, () => crypto.randomUUID());
-    const placeOf = placeIndex(ids);
-    expect(placeOf("ffffffff-ffff-4fff-bfff-000000000000")).toBe(-1);
-    expect(placeOf("")).toBe(-1);
   });
 });

@@ -492,7 +492,9 @@ for (const engine of postgresEngines) {
 
       test("the range is walked in pages of bounded size: every reading once, in order", async () => {
         const query = exportQuery.parse({ siteId, from: String(T0), to: String(T1), format: "ndjson" });
-        const sensors = [{ id: sensorId.temp!, deviceId: "d", deviceName: "hub", key: "temp", name: null, metric: "temperature", unit: "°C", plantId: null, expectedReportIntervalSeconds: 300 }];
+        const sensors = [
+          { id: sensorId.temp!, deviceId: "d", deviceName: "hub", key: "temp", name: null, label: "temp", metric: "temperature", unit: "°C", plantId: null, calibration: null, expectedReportIntervalSeconds: 300, createdAt: new Date(0) },
+        ];
         let largestChunk = 0;
         const ts: number[] = [];
         for await (const chunk of exportChunks({ ch: server.stores.clickhouse }, sensors, query, 100)) {

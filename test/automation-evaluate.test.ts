@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { CLEAR, projectedBatteryDays, renderTemplate, step, type ConditionSpec, type MachineState } from "../server/automation/evaluate";
+import { CLEAR, projectedBatteryDays, renderTemplate, step, type ConditionSpec, type MachineState } from "../server/rules/evaluate";
 
 /** The pure parts of the engine: the state machine, the battery projection, templates. */
 describe("rule state machine", () => {

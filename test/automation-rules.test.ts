@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { AutomationEngine } from "../server/automation/engine";
-import { createLogger } from "../server/logger";
+import { AutomationEngine } from "../server/pipelines/automation/engine";
+import { createLogger } from "../server/platform/logger";
 import { testClock } from "./support/clock";
 import { gardenOwner, logOf, post, type Api } from "./support/garden";
 import { startTestServer, type TestServer } from "./support/server";
@@ -119,6 +119,7 @@ for (const engine of postgresEngines) {
       const restarted = new AutomationEngine({
         db: () => server.stores.db,
         clickhouse: () => server.stores.clickhouse,
+        directory: server.directory,
         events: server.events,
         log: createLogger("silent"),
         now: clock.now,

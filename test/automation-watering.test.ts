@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, eq, like } from "drizzle-orm";
 import { commands } from "../db/schema";
-import { AutomationEngine } from "../server/automation/engine";
-import { createLogger } from "../server/logger";
+import { AutomationEngine } from "../server/pipelines/automation/engine";
+import { createLogger } from "../server/platform/logger";
 import { testClock } from "./support/clock";
 import { ack, fetchCommands, gardenOwner, logOf, post, type Api } from "./support/garden";
 import { startTestServer, type TestServer } from "./support/server";
@@ -185,15 +185,15 @@ for (const engine of postgresEngines) {
       const keys = (await server.stores.db.select({ key: commands.idempotencyKey }).from(commands).where(and(eq(commands.actuatorId, plant.pumpId), like(commands.idempotencyKey, "r:%")))).map((r) => r.key);
       expect(keys).toHaveLength(1);
       // Replaying the same firing (as a second server evaluating the same batch would) is a no-op.
-      const { runActions } = await import("../server/automation/actions");
+      const { runActions } = await import("../server/pipelines/automation/actions");
       const rule = await api.rules.get.query({ siteId, ruleId: plant.ruleId });
       await runActions(
         {
           db: server.stores.db,
           clickhouse: server.stores.clickhouse,
           notify: async () => {},
+          site: (await server.directory.site(siteId))!,
           siteId,
-          timeZone: "Europe/Berlin",
           ruleId: plant.ruleId,
           plantId: plant.plantId,
           alert: { rule: `rule:${plant.ruleId}`, subject: keys[0]!.split(":")[2]! },
@@ -216,6 +216,7 @@ for (const engine of postgresEngines) {
       const second = new AutomationEngine({
         db: () => server.stores.db,
         clickhouse: () => server.stores.clickhouse,
+        directory: server.directory,
         events: server.events,
         log: createLogger("silent"),
         now: clock.now,

@@ -27,9 +27,9 @@ test("a process that exits without closing its chDB connection leaves no scratch
   }
 }, 60_000);
 
-// chDB's parameter formatting is patched (patches/chdb+3.4.0.patch): strings with nothing to
-// escape skip the per-character escape. Every character that does need one must still arrive as
-// sent, alone, in an Array parameter, and next to the plain ids the fast path serves.
+// chDB formats `{name:Type}` parameters in JavaScript before the engine sees them. Every
+// character that needs escaping must arrive as sent, alone, in an Array parameter, and next to
+// plain ids.
 test("query parameters reach the engine exactly as sent, escapable characters and all", async () => {
   const { openTestClickhouse } = await import("./support/stores");
   const { queryRows } = await import("../clickhouse/client");

@@ -219,8 +219,9 @@ for (const engine of postgresEngines) {
       const running = device.runCommands(
         (c) => {
           seen.push(c.id);
-          if (c.state === "off") throw new Error("relay stuck");
-          return `switched ${c.state}`;
+          const state = c.action === "switch" ? c.state : null; // the contract types commands by action
+          if (state === "off") throw new Error("relay stuck");
+          return `switched ${state}`;
         },
         { signal: controller.signal, waitSeconds: 5 },
       );

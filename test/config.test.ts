@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import path from "node:path";
-import { ConfigError, describeConfig, loadConfig } from "../server/config";
+import { ConfigError, describeConfig, loadConfig } from "../server/platform/config";
 
 function problemsOf(env: Record<string, string>): { variable: string; message: string }[] {
   try {

@@ -58,11 +58,11 @@ for (const engine of postgresEngines) {
 
 describe("with Postgres unreachable", () => {
   test("procedures that need it answer 503 SERVICE_UNAVAILABLE, not 500", async () => {
-    const { Stores } = await import("../server/stores");
-    const { createApp } = await import("../server/app");
-    const { serveHttp } = await import("../server/http");
-    const { createLogger } = await import("../server/logger");
-    const { DeviceAuthenticator } = await import("../server/devices/device-auth");
+    const { Stores } = await import("../server/platform/stores");
+    const { createApp } = await import("../server/http/app");
+    const { serveHttp } = await import("../server/http/listener");
+    const { createLogger } = await import("../server/platform/logger");
+    const { SiteDirectory } = await import("../server/sites");
     const { openTestClickhouse } = await import("./support/stores");
     const log = createLogger("silent");
     const ch = openTestClickhouse();
@@ -71,7 +71,7 @@ describe("with Postgres unreachable", () => {
       log,
     );
     void stores.start();
-    const app = createApp({ stores, log, deviceAuth: new DeviceAuthenticator(() => stores.db) });
+    const app = createApp({ stores, log, directory: new SiteDirectory(() => stores.db) });
     const http = serveHttp({ port: 0, hostname: "127.0.0.1", log, handle: app.handle });
     try {
       const response = await fetch(`http://127.0.0.1:${http.port}/trpc/auth.me`, { headers: { authorization: "Bearer abc" } });
@@ -95,8 +95,8 @@ describe("JSON answers too big for Bun's cork buffer", () => {
   let http: import("bun").Server<undefined>;
   let url: string;
   beforeAll(async () => {
-    const { serveHttp } = await import("../server/http");
-    const { createLogger } = await import("../server/logger");
+    const { serveHttp } = await import("../server/http/listener");
+    const { createLogger } = await import("../server/platform/logger");
     const later = () => new Promise((resolve) => setTimeout(resolve, 1));
     http = serveHttp({
       port: 0,

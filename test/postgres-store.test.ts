@@ -5,7 +5,7 @@ import { migratePostgresStore, postgresMigrationStatus } from "../db/migrate";
 import { sites, species } from "../db/schema";
 import { seed } from "../db/seed";
 import { speciesCatalog } from "../db/seed/species-data";
-import { adminCommands } from "../server/admin/commands";
+import { adminCommands } from "../server/admin/operations";
 import { openTestClickhouse, openTestDatabase, postgresEngines, type TestClickhouse, type TestDatabase } from "./support/stores";
 
 for (const engine of postgresEngines) {

@@ -1,12 +1,9 @@
 import type { Clickhouse } from "../../clickhouse/client";
 import type { Database } from "../../db/client";
-import type { DeviceAuthenticator } from "../devices/device-auth";
 
 export interface AdminTarget {
   postgres: Database;
   clickhouse: Clickhouse;
-  /** The running server's device token cache, invalidated by rotate/revoke (absent in the CLI). */
-  deviceAuth?: DeviceAuthenticator;
   now?: Date;
 }
 

@@ -2,10 +2,8 @@ import { and, eq, ne, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { alerts } from "../../db/schema";
 import type { AlertSeverity } from "../../shared/schemas/alerts";
-import { AppError } from "../errors";
-import { announceAlert } from "../events/changes";
-import { enqueueForSite, severityAtLeast } from "../notifications/enqueue";
-import { afterCursor, keysetOf, orderBy, pageOf } from "../pagination";
+import { afterCursor, announceAlert, AppError, keysetOf, orderBy, pageOf } from "../platform";
+import { enqueueForSite, severityAtLeast } from "../notifications";
 
 /**
  * Alerts: raised by rules (the automation), acknowledged and resolved by people. One unresolved

@@ -1,20 +1,14 @@
 import type { Clickhouse } from "../../clickhouse/client";
 import type { Db } from "../../db/client";
-import type { ScopeCache } from "./scope";
+import type { SiteDirectory } from "../sites";
 
-/** What analytics need: both stores, the raw retention (to pick sources) and the time. */
+/** What analytics need: both stores, the site directory (who sees which sensors), the raw retention (to pick sources) and the time. */
 export interface AnalyticsDeps {
   db: Db;
   ch: Clickhouse;
-  /** A site's sensors, cached briefly (see ScopeCache). */
-  scopes: ScopeCache;
+  directory: SiteDirectory;
   rawRetentionDays: number;
   now: Date;
-  /**
-   * Puts JSON text from the engine into the answer as it is (the tRPC context's `embedJson`);
-   * outside HTTP, parses it.
-   */
-  embedJson: <T>(text: string) => T;
 }
 
 /** ClickHouse answers 64-bit integers as strings over HTTP; chDB as numbers. */

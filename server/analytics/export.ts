@@ -1,7 +1,6 @@
 import { queryExportWindow, type ExportRow } from "../../clickhouse/analytics/export";
 import type { ExportQuery } from "../../shared/schemas/analytics";
-import type { AnalyticsDeps } from "./deps";
-import { num } from "./deps";
+import { type AnalyticsDeps, num } from "./deps";
 import { selectedSensors, siteScope, type ScopeDeps, type ScopedSensor } from "./scope";
 
 /**
@@ -31,14 +30,14 @@ function ndjsonLine(r: ExportRow, s: ScopedSensor): string {
 }
 
 /** The sensors an export covers: named ones (all must be the site's), else the site's, narrowed by plant and metric. */
-export async function exportSensors(deps: ScopeDeps, siteId: string, query: ExportQuery): Promise<ScopedSensor[]> {
+export async function exportSensors(deps: ScopeDeps, siteId: string, query: ExportQuery): Promise<readonly ScopedSensor[]> {
   if (query.sensorIds) return (await selectedSensors(deps, siteId, { sensorIds: query.sensorIds })).sensors;
   const scope = await siteScope(deps, siteId, { plantIds: query.plantId ? [query.plantId] : undefined, plantPath: "plantId" });
   return query.metric ? scope.sensors.filter((s) => s.metric === query.metric) : scope.sensors;
 }
 
 /** The export's text, chunk by chunk (one chunk per page). */
-export async function* exportChunks(deps: Pick<AnalyticsDeps, "ch">, sensors: ScopedSensor[], query: ExportQuery, pageRows = PAGE_ROWS): AsyncGenerator<string> {
+export async function* exportChunks(deps: Pick<AnalyticsDeps, "ch">, sensors: readonly ScopedSensor[], query: ExportQuery, pageRows = PAGE_ROWS): AsyncGenerator<string> {
   const line = query.format === "csv" ? csvLine : ndjsonLine;
   if (query.format === "csv") yield CSV_HEADER;
   if (sensors.length === 0) return;

@@ -2,8 +2,7 @@ import { and, count, eq, ne } from "drizzle-orm";
 import { queryReadingsPerHour } from "../../clickhouse/analytics/health";
 import { alerts, devices, sensors } from "../../db/schema";
 import { ALERT_SEVERITIES, type AlertSeverity } from "../../shared/schemas/alerts";
-import type { AnalyticsDeps } from "./deps";
-import { num } from "./deps";
+import { type AnalyticsDeps, num } from "./deps";
 import { deviceStatus, type DeviceStatus } from "./freshness";
 
 const HOUR = 3_600_000;

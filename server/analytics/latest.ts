@@ -2,7 +2,6 @@ import { queryLatest, type LatestColumns } from "../../clickhouse/analytics/late
 import type { LatestInput } from "../../shared/schemas/analytics";
 import type { AnalyticsDeps } from "./deps";
 import { staleAfterMs } from "./freshness";
-import { placeIndex, type PlaceOf } from "./place-index";
 import { siteScope, type ScopedSensor } from "./scope";
 
 /** The latest value of each sensor, in columns: entry i of every array is about the same sensor. */
@@ -35,7 +34,7 @@ export interface LatestAnswer {
   sensors?: SensorColumns;
 }
 
-function sensorColumns(list: ScopedSensor[]): SensorColumns {
+function sensorColumns(list: readonly ScopedSensor[]): SensorColumns {
   const columns: SensorColumns = { deviceId: [], deviceName: [], key: [], name: [], metric: [], unit: [], plantId: [], expectedReportIntervalSeconds: [] };
   for (const s of list) {
     columns.deviceId.push(s.deviceId);
@@ -52,24 +51,23 @@ function sensorColumns(list: ScopedSensor[]): SensorColumns {
 
 /**
  * What every latest-values call on one list of sensors needs besides the values, made once per
- * list. A site's list is the scope cache's own array, the same object for every call within its
- * few seconds, and what the sensors are does not change within them; so a dashboard polling every
- * few seconds builds this once: each sensor's place in the answer, when its value turns stale, and
- * (for `withSensors`) the sensor columns as JSON (a thousand sensors: 90 KB, about a millisecond).
+ * list. A site's list is the site directory's own array, the same object until the site's facts
+ * change; so a dashboard polling every few seconds builds this once: each sensor's place in the
+ * answer, when its value turns stale, and (for `withSensors`) what each sensor is.
  */
 export interface ListPlan {
   ids: string[];
-  placeOf: PlaceOf;
+  placeOf: Map<string, number>;
   staleAfterMs: Float64Array;
-  columnsJson?: string;
+  columns?: SensorColumns;
 }
 
-const plans = new WeakMap<ScopedSensor[], ListPlan>();
-export function planOf(list: ScopedSensor[]): ListPlan {
+const plans = new WeakMap<readonly ScopedSensor[], ListPlan>();
+export function planOf(list: readonly ScopedSensor[]): ListPlan {
   let plan = plans.get(list);
   if (plan === undefined) {
     const ids = list.map((s) => s.id);
-    plan = { ids, placeOf: placeIndex(ids), staleAfterMs: Float64Array.from(list, (s) => staleAfterMs(s.expectedReportIntervalSeconds)) };
+    plan = { ids, placeOf: new Map(ids.map((id, i) => [id, i])), staleAfterMs: Float64Array.from(list, (s) => staleAfterMs(s.expectedReportIntervalSeconds)) };
     plans.set(list, plan);
   }
   return plan;
@@ -87,8 +85,8 @@ export function lineUp(plan: ListPlan, latest: LatestColumns, now: number): Late
     stale: new Array<boolean>(count).fill(true),
   };
   for (let row = 0; row < latest.sensor_id.length; row++) {
-    const place = plan.placeOf(latest.sensor_id[row]!);
-    if (place < 0) continue; // not asked about: cannot happen (the query filters by the list)
+    const place = plan.placeOf.get(latest.sensor_id[row]!);
+    if (place === undefined) continue; // not asked about: cannot happen (the query filters by the list)
     const ts = latest.t_ms[row]!;
     const ageMs = now - ts;
     values.value[place] = latest.v[row]!;
@@ -112,6 +110,6 @@ export async function latestOf(deps: AnalyticsDeps, siteId: string, input: Lates
   const now = deps.now.getTime();
   const values = lineUp(plan, latest, now);
   if (!input.withSensors) return { at: now, values };
-  plan.columnsJson ??= JSON.stringify(sensorColumns(scope.sensors));
-  return { at: now, values, sensors: deps.embedJson<SensorColumns>(plan.columnsJson) };
+  plan.columns ??= sensorColumns(scope.sensors);
+  return { at: now, values, sensors: plan.columns };
 }

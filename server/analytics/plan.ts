@@ -1,7 +1,7 @@
 import type { BucketKind, Source } from "../../clickhouse/analytics/sources";
 import { BUCKET_SECONDS, BUCKETS, MAX_BUCKETS, type Bucket } from "../../shared/schemas/analytics";
-import { fromWallClock, offsetMs, toWallClock } from "../care/zoned-time";
-import { AppError } from "../errors";
+import { fromWallClock, offsetMs, toWallClock } from "../../shared/zoned-time";
+import { AppError } from "../platform";
 
 /**
  * How a series is computed: the bucket, the source that can serve it, and the range widened to

@@ -2,11 +2,11 @@ import { eq } from "drizzle-orm";
 import { queryDailyBySensor, queryLightIntegral, queryMeanPoints, queryVpdDaily } from "../../clickhouse/analytics/plant";
 import { species } from "../../db/schema";
 import type { PlantMetricsInput } from "../../shared/schemas/analytics";
-import { toWallClock } from "../care/zoned-time";
-import { effectiveThresholds } from "../plants/plants";
-import { requirePlant } from "../plants/lookup";
-import type { AnalyticsDeps } from "./deps";
-import { num } from "./deps";
+import { toWallClock } from "../../shared/zoned-time";
+import { effectiveThresholds } from "../../shared/thresholds";
+import { requirePlant } from "../sites";
+import { lastWateredBetween, risesAsWatering, safetyOf } from "../watering";
+import { type AnalyticsDeps, num } from "./deps";
 import { alignRange, hasWholeHourOffsets, nextBucketStart } from "./plan";
 import { siteScope } from "./scope";
 
@@ -15,8 +15,6 @@ import { siteScope } from "./scope";
  * plant's ranges, and how fast its soil dries.
  */
 
-/** A rise of the soil's 10-minute mean by at least this many points is taken as a watering. */
-export const WATERING_RISE_POINTS = 5;
 const MIN_FIT_POINTS = 6;
 const DAY = { kind: "day" } as const;
 
@@ -86,7 +84,7 @@ export async function plantMetricsOf(deps: AnalyticsDeps, siteId: string, input:
     light.length ? queryLightIntegral(ch, { ...q, sensorIds: light }) : [],
     temperature.length && humidity.length ? queryVpdDaily(ch, { ...q, sensorIds: [], temperatureIds: temperature, humidityIds: humidity }) : [],
     rangeIds.length ? queryDailyBySensor(ch, { ...q, sensorIds: rangeIds }) : [],
-    dryingOf(deps, idsOf("soil_moisture"), input.dryingWindowHours, thresholds.soil_moisture.min.value),
+    dryingOf(deps, plant.id, idsOf("soil_moisture"), input.dryingWindowHours, thresholds.soil_moisture.min.value),
   ]);
 
   const lightByDay = new Map(lightRows.map((r) => [r.day * 1000, r]));
@@ -137,15 +135,22 @@ export async function plantMetricsOf(deps: AnalyticsDeps, siteId: string, input:
 
 /**
  * The soil's drying rate since its last watering in the window (a least-squares line through
- * 10-minute means) and when it reaches the plant's lower soil-moisture bound at that rate.
+ * 10-minute means) and when it reaches the plant's lower soil-moisture bound at that rate. A
+ * watering is what the watering module says it is (`risesAsWatering`, the ledger).
  */
-async function dryingOf(deps: AnalyticsDeps, soilIds: string[], windowHours: number, threshold: number | null) {
+async function dryingOf(deps: AnalyticsDeps, plantId: string, soilIds: string[], windowHours: number, threshold: number | null) {
   if (soilIds.length === 0) return null;
   const to = deps.now;
   const from = new Date(to.getTime() - windowHours * 3_600_000);
-  const points = await queryMeanPoints(deps.ch, { sensorIds: soilIds, from, to });
+  const [points, watered, safety] = await Promise.all([
+    queryMeanPoints(deps.ch, { sensorIds: soilIds, from, to }),
+    lastWateredBetween(deps.db, plantId, from, to),
+    safetyOf(deps.db, plantId),
+  ]);
   let segmentStart = 0;
-  for (let i = 1; i < points.length; i++) if (points[i]!.v - points[i - 1]!.v >= WATERING_RISE_POINTS) segmentStart = i;
+  for (let i = 1; i < points.length; i++) {
+    if (risesAsWatering(points[i - 1]!.v, points[i]!.v, safety.detectJump) || (watered && points[i]!.t >= watered.getTime() && points[i - 1]!.t < watered.getTime())) segmentStart = i;
+  }
   const segment = points.slice(segmentStart);
   if (segment.length < MIN_FIT_POINTS) return { ratePerDay: null, current: points.at(-1)?.v ?? null, threshold, since: null, dryBy: null, points: segment.length };
   const lastT = segment.at(-1)!.t;

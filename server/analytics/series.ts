@@ -1,4 +1,4 @@
-import { queryChart, querySensorBuckets, querySensorPoints, querySeries, type SeriesColumns, type SeriesQuery } from "../../clickhouse/analytics/series";
+import { queryChart, querySeries, type SeriesColumns, type SeriesQuery } from "../../clickhouse/analytics/series";
 import type { ChartInput, SeriesInput } from "../../shared/schemas/analytics";
 import type { AnalyticsDeps } from "./deps";
 import { planSeries, rawRetentionStart } from "./plan";
@@ -72,11 +72,7 @@ export async function seriesOf(deps: AnalyticsDeps, siteId: string, input: Serie
     percentiles: input.percentiles,
   };
   const buckets = new Map<string, SeriesBuckets>();
-  if (query.sensorIds.length === 1) {
-    // One sensor, as most charts ask: the engine writes its buckets in the answer's shape, and
-    // they go out as written (a year of hourly buckets is 300 KB of JSON not parsed and rewritten).
-    buckets.set(query.sensorIds[0]!, deps.embedJson<SeriesBuckets>(await querySensorBuckets(deps.ch, query)));
-  } else if (query.sensorIds.length > 1) {
+  if (query.sensorIds.length > 0) {
     // Rows come ordered by sensor: each sensor's buckets are one run of rows, taken as slices.
     const columns = await querySeries(deps.ch, query);
     const ids = columns.sensor_id;
@@ -107,11 +103,7 @@ export async function chartOf(deps: AnalyticsDeps, siteId: string, input: ChartI
   const source = input.from.getTime() >= rawRetentionStart(deps.now, deps.rawRetentionDays).getTime() ? "raw" : "1h";
   const query = { sensorIds: scope.sensors.map((s) => s.id), from: input.from, to: input.to, source, points: input.points } as const;
   const points = new Map<string, ChartPoints>();
-  if (query.sensorIds.length === 1) {
-    // One sensor: its points go out as the engine wrote them (one line; none when it has no readings).
-    const line = (await querySensorPoints(deps.ch, query)).trimEnd();
-    if (line) points.set(query.sensorIds[0]!, deps.embedJson<ChartPoints>(line));
-  } else if (query.sensorIds.length > 1) {
+  if (query.sensorIds.length > 0) {
     const chart = await queryChart(deps.ch, query);
     chart.sensor_id.forEach((id, row) => points.set(id, { t: chart.t[row]!, v: chart.v[row]! }));
   }

@@ -1,11 +1,9 @@
 import { and, desc, eq, isNotNull, isNull, lt, or, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { careTaskEvents, careTasks, plants, sites } from "../../db/schema";
-import { AppError } from "../errors";
-import { afterCursor, keysetOf, orderBy, pageOf } from "../pagination";
-import { requirePlant } from "../plants/lookup";
-import { recordWatering } from "../watering/ledger";
-import { parseRecurrence, type Recurrence } from "./recurrence";
+import { careTaskEvents, careTasks, plants } from "../../db/schema";
+import { afterCursor, AppError, keysetOf, orderBy, pageOf, parseRecurrence, type Recurrence } from "../platform";
+import { requirePlant, siteTimeZone } from "../sites";
+import { recordWatering } from "../watering";
 
 /**
  * Care tasks: reminders on a plant's calendar, one-off or recurring by RRULE in the site's time
@@ -18,11 +16,6 @@ export type CareTask = typeof careTasks.$inferSelect;
 type Kind = CareTask["kind"];
 
 const DEFAULT_TITLES: Record<Kind, string> = { water: "Water", fertilize: "Fertilize", repot: "Repot", prune: "Prune", custom: "Task" };
-
-async function siteTimeZone(db: Db, siteId: string): Promise<string> {
-  const [site] = await db.select({ timezone: sites.timezone }).from(sites).where(eq(sites.id, siteId));
-  return site?.timezone ?? "UTC";
-}
 
 function recurrenceOf(task: Pick<CareTask, "rrule" | "startsAt">, timeZone: string): Recurrence | null {
   return task.rrule ? parseRecurrence(task.rrule, task.startsAt, timeZone) : null;

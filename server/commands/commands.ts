@@ -2,11 +2,10 @@ import { and, asc, eq, inArray, lte, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { actuators, commands, plants } from "../../db/schema";
 import type { CommandRequest, CommandStatus } from "../../shared/schemas/commands";
-import { AppError } from "../errors";
-import { announceCommand } from "../events/changes";
-import { DEFAULT_PUMP_MAX_RUN_SECONDS, requireActuator, type Actuator } from "../devices/actuators";
-import { afterCursor, keysetOf, orderBy, pageOf } from "../pagination";
-import { followCommand, recordWatering } from "../watering/ledger";
+import type { DeviceCommand } from "../../shared/schemas/device";
+import { afterCursor, announceCommand, AppError, keysetOf, orderBy, pageOf } from "../platform";
+import { DEFAULT_PUMP_MAX_RUN_SECONDS, requireActuator, type Actuator } from "../devices";
+import { followCommand, recordWatering } from "../watering";
 
 /**
  * Commands to actuators. A person (or, later, the automation) queues one; the actuator's device
@@ -207,8 +206,8 @@ export async function cancelCommand(db: Db, siteId: string, commandId: string, n
   });
 }
 
-/** What a device receives: everything it needs to act, with times as epoch milliseconds. */
-export function deviceCommandView(command: Command, actuator: { key: string; kind: string }) {
+/** What a device receives (the wire contract's DeviceCommand): everything it needs to act, with times as epoch milliseconds. */
+export function deviceCommandView(command: Command, actuator: { key: string; kind: string }): DeviceCommand {
   return {
     id: command.id,
     actuatorId: command.actuatorId,
@@ -221,9 +220,8 @@ export function deviceCommandView(command: Command, actuator: { key: string; kin
     status: command.status,
     expiresAt: command.expiresAt.getTime(),
     createdAt: command.createdAt.getTime(),
-  };
+  } as DeviceCommand;
 }
-export type DeviceCommand = ReturnType<typeof deviceCommandView>;
 
 /**
  * The device's open commands, oldest first; pending ones become sent. Sent commands are delivered

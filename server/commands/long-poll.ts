@@ -1,6 +1,7 @@
 import type { Db } from "../../db/client";
-import type { EventHub } from "../events/hub";
-import { fetchDeviceCommands, type DeviceCommand } from "./commands";
+import type { EventHub } from "../platform";
+import type { DeviceCommand } from "../../shared/schemas/device";
+import { fetchDeviceCommands } from "./commands";
 
 /**
  * A device's long poll: answer at once when it has open commands, otherwise hold the request

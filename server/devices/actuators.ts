@@ -2,9 +2,8 @@ import { and, eq, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { actuators } from "../../db/schema";
 import type { ActuatorKind } from "../../shared/schemas/hardware";
-import { AppError } from "../errors";
-import { afterCursor, keysetOf, orderBy, pageOf } from "../pagination";
-import { requirePlant } from "../plants/lookup";
+import { afterCursor, AppError, keysetOf, orderBy, pageOf } from "../platform";
+import { requirePlant } from "../sites";
 import { requireDevice } from "./devices";
 
 /** Outputs of a device: pumps (flow rate, max run time), lamps and relays. */

@@ -1,8 +1,7 @@
 import { and, asc, eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { devices } from "../../db/schema";
-import { notFound } from "../errors";
-import { generateDeviceToken, hashToken, tokenHint } from "../auth/tokens";
+import { generateDeviceToken, hashToken, notFound, tokenHint } from "../platform";
 
 /**
  * Device credentials: provisioning and rotation return the token once; only its hash is kept.

@@ -1,7 +1,7 @@
 import { and, eq, ne } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { devices } from "../../db/schema";
-import { AppError } from "../errors";
+import { AppError } from "../platform";
 import { getDevice, publicColumns, type DeviceSummary } from "./credentials";
 
 /** A device of this site, or NOT_FOUND on the input field it came from. */

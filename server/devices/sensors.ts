@@ -2,9 +2,8 @@ import { and, desc, eq, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { sensorCalibrations, sensors } from "../../db/schema";
 import { applyCalibration, isMetric, METRIC_UNITS, type Calibration } from "../../shared/metrics";
-import { AppError } from "../errors";
-import { afterCursor, keysetOf, orderBy, pageOf } from "../pagination";
-import { requirePlant } from "../plants/lookup";
+import { afterCursor, AppError, keysetOf, orderBy, pageOf } from "../platform";
+import { requirePlant } from "../sites";
 import { requireDevice } from "./devices";
 
 /**

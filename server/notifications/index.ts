@@ -1,7 +1,9 @@
 /**
- * Notifications: the outbox (enqueue), webhook endpoints and their log (webhooks), the dispatcher
- * that sends, the daily digest. What other parts of the server call goes through here.
+ * Notifications: the outbox (enqueue), webhook endpoints and their delivery log (webhooks), quiet
+ * hours and signing. The dispatcher that sends and the daily digest run in
+ * server/pipelines/notifications.
  */
-export { enqueueNotification, type Notification } from "./enqueue";
-export { NotificationDispatcher, type DispatcherConfig, type TickResult } from "./dispatcher";
-export { enqueueDueDigests, siteSummary } from "./digest";
+export { enqueueForSite, enqueueNotification, recipientQuietHours, severityAtLeast, type Notification } from "./enqueue";
+export { heldUntil, setUserQuietHours, userQuietHours } from "./quiet-hours";
+export { SIGNATURE_HEADER, signatureHeader } from "./signing";
+export { createWebhook, deleteWebhook, listDeliveries, listWebhooks, rotateWebhookSecret, sendTestDelivery, updateWebhook } from "./webhooks";

@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { users } from "../../db/schema";
 import type { AlertSeverity } from "../../shared/schemas/alerts";
-import { fromWallClock, toWallClock } from "../care/zoned-time";
+import { fromWallClock, toWallClock } from "../../shared/zoned-time";
 
 /**
  * Quiet hours are local wall-clock times in the site's zone ("22:00" to "07:00" spans midnight).

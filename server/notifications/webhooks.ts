@@ -3,9 +3,8 @@ import type { Db } from "../../db/client";
 import { notificationDeliveries, webhookEndpoints } from "../../db/schema";
 import type { AlertSeverity } from "../../shared/schemas/alerts";
 import type { WebhookEvent } from "../../shared/schemas/notifications";
-import { AppError } from "../errors";
-import { afterCursor, keysetOf, orderBy, pageOf } from "../pagination";
-import { membershipOf } from "../sites/sites";
+import { afterCursor, AppError, keysetOf, orderBy, pageOf } from "../platform";
+import { membershipOf } from "../sites";
 import { generateWebhookSecret, secretHintOf } from "./signing";
 
 /**

@@ -2,42 +2,13 @@ import { and, eq, isNotNull, isNull, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { actuators, plants, sensors, species, type ThresholdOverrides } from "../../db/schema";
 import { THRESHOLD_METRICS, type ThresholdMetric } from "../../shared/schemas/plants";
-import { METRIC_UNITS } from "../../shared/metrics";
-import { AppError } from "../errors";
-import { afterCursor, keysetOf, orderBy, pageOf } from "../pagination";
-import { wateringSummaries } from "../watering/ledger";
-import { requirePlant } from "./lookup";
+import { effectiveThresholds } from "../../shared/thresholds";
+import { afterCursor, AppError, keysetOf, orderBy, pageOf } from "../platform";
+import { wateringSummaries } from "../watering";
+import { requirePlant } from "../sites";
 
 type PlantRow = typeof plants.$inferSelect;
 type SpeciesRow = typeof species.$inferSelect;
-
-/** Where a threshold in force comes from: the plant's own override, its species, or nowhere. */
-export type ThresholdSource = "plant" | "species" | "none";
-export interface Bound {
-  value: number | null;
-  source: ThresholdSource;
-}
-
-const SPECIES_RANGE: Record<ThresholdMetric, (s: SpeciesRow) => [number, number]> = {
-  soil_moisture: (s) => [s.soilMoistureMin, s.soilMoistureMax],
-  temperature: (s) => [s.temperatureMin, s.temperatureMax],
-  humidity: (s) => [s.humidityMin, s.humidityMax],
-  light: (s) => [s.lightLuxMin, s.lightLuxMax],
-  ec: (s) => [s.ecMin, s.ecMax],
-};
-
-/** The thresholds in force per metric, each bound saying where it comes from. */
-export function effectiveThresholds(overrides: ThresholdOverrides, speciesRow: SpeciesRow | null) {
-  const bound = (own: number | undefined, inherited: number | undefined): Bound =>
-    own !== undefined ? { value: own, source: "plant" } : inherited !== undefined ? { value: inherited, source: "species" } : { value: null, source: "none" };
-  return Object.fromEntries(
-    THRESHOLD_METRICS.map((metric) => {
-      const [min, max] = speciesRow ? SPECIES_RANGE[metric](speciesRow) : [undefined, undefined];
-      const own = overrides[metric] ?? {};
-      return [metric, { unit: METRIC_UNITS[metric], min: bound(own.min, min), max: bound(own.max, max) }];
-    }),
-  ) as Record<ThresholdMetric, { unit: string; min: Bound; max: Bound }>;
-}
 
 type OverrideInput = Partial<Record<ThresholdMetric, { min?: number | null | undefined; max?: number | null | undefined } | undefined>>;
 

@@ -2,8 +2,7 @@ import { and, asc, count, eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { siteMembers, sites, users } from "../../db/schema";
 import type { SiteRole } from "../../shared/schemas/accounts";
-import { AppError, notFound } from "../errors";
-import { announceAccessChange } from "../events/changes";
+import { AppError, notFound } from "../platform";
 
 /**
  * Sites and their members. Every resource belongs to a site; a user's role in it decides what
@@ -64,7 +63,6 @@ export async function updateSite(db: Db, siteId: string, input: { name?: string 
 
 export async function deleteSite(db: Db, siteId: string): Promise<void> {
   await db.delete(sites).where(eq(sites.id, siteId));
-  await announceAccessChange(db);
 }
 
 export async function listMembers(db: Db, siteId: string) {
@@ -87,7 +85,6 @@ export async function inviteMember(db: Db, siteId: string, input: { email: strin
     .returning({ userId: siteMembers.userId });
   if (inserted.length === 0) throw new AppError("CONFLICT", "already a member of this site", { path: "email" });
   // Servers may remember that this user was not a member.
-  await announceAccessChange(db);
   return { userId: user.id, role: input.role };
 }
 
@@ -121,7 +118,6 @@ export async function changeMemberRole(db: Db, siteId: string, input: { userId: 
       .update(siteMembers)
       .set({ role: input.role })
       .where(and(eq(siteMembers.siteId, siteId), eq(siteMembers.userId, input.userId)));
-    await announceAccessChange(tx);
     return { userId: input.userId, role: input.role };
   });
 }
@@ -134,6 +130,5 @@ export async function removeMember(db: Db, siteId: string, userId: string): Prom
       throw new AppError("CONFLICT", "a site must keep at least one owner: make someone else owner first");
     }
     await tx.delete(siteMembers).where(and(eq(siteMembers.siteId, siteId), eq(siteMembers.userId, userId)));
-    await announceAccessChange(tx);
   });
 }

@@ -1,11 +1,10 @@
-import { and, eq, inArray, max, type SQL } from "drizzle-orm";
+import { and, eq, gte, inArray, lte, max, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { plants, species, waterings } from "../../db/schema";
 import type { WateringStatus } from "../../shared/schemas/care";
 import type { CommandStatus } from "../../shared/schemas/commands";
-import { AppError, badInput } from "../errors";
-import { afterCursor, keysetOf, orderBy, pageOf } from "../pagination";
-import { requirePlant } from "../plants/lookup";
+import { afterCursor, AppError, badInput, keysetOf, orderBy, pageOf } from "../platform";
+import { requirePlant } from "../sites";
 
 /**
  * The watering ledger: one history of waterings per plant, whatever did the watering (a person,
@@ -111,6 +110,25 @@ export async function listWaterings(db: Db, siteId: string, input: { plantId?: s
     .orderBy(...orderBy(keys, "desc"))
     .limit(input.limit + 1);
   return pageOf(rows, input.limit, (r) => ({ at: r.startedAt, id: r.id }));
+}
+
+/**
+ * What counts as a watering, in one place: a completed entry of the ledger (manual, scheduled,
+ * automatic or detected), or — between two soil readings where the ledger has none yet — a rise of
+ * at least the plant's detection jump (watering safety's `detectJump`), the same rule by which the
+ * automation records detected waterings.
+ */
+export function risesAsWatering(before: number, after: number, detectJump: number): boolean {
+  return after - before >= detectJump;
+}
+
+/** When the plant was last watered (a completed ledger entry) in [from, to], or null. */
+export async function lastWateredBetween(db: Db, plantId: string, from: Date, to: Date): Promise<Date | null> {
+  const [row] = await db
+    .select({ at: max(waterings.startedAt) })
+    .from(waterings)
+    .where(and(eq(waterings.plantId, plantId), eq(waterings.status, "completed"), gte(waterings.startedAt, from), lte(waterings.startedAt, to)));
+  return row?.at ?? null;
 }
 
 export interface WateringSummary {

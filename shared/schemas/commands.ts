@@ -52,8 +52,3 @@ export const listCommandsInput = pageInput.extend({
   status: z.enum(COMMAND_STATUSES).optional(),
 });
 
-/** Body of `POST /v1/commands/:id/ack` (devices). */
-export const commandAckBody = z.object({
-  status: z.enum(COMMAND_ACK_STATUSES),
-  detail: z.string().max(1000, "must be at most 1000 characters").optional(),
-});

@@ -1,24 +1,20 @@
 import { createAppClient, type AppClient } from "../../client";
 import { openDatabase } from "../../db/client";
-import { createApp } from "../../server/app";
-import type { NotifyRequest } from "../../server/automation/actions";
-import { AutomationEngine } from "../../server/automation/engine";
-import type { IngestLimits } from "../../server/config";
-import { DeviceAuthenticator } from "../../server/devices/device-auth";
-import { EventHub } from "../../server/events/hub";
 import { serveHttp } from "../../server/http";
-import { createIngest, type Ingest } from "../../server/ingest";
-import { createLogger } from "../../server/logger";
 import { enqueueNotification } from "../../server/notifications";
-import type { DispatcherConfig, NotificationDispatcher } from "../../server/notifications/dispatcher";
-import { startServices, type Services } from "../../server/services";
-import { Stores } from "../../server/stores";
+import { AutomationEngine, type NotifyRequest } from "../../server/pipelines/automation";
+import type { Ingest } from "../../server/pipelines/ingest";
+import type { NotificationDispatcher } from "../../server/pipelines/notifications";
+import { createLogger, EventHub, Stores, type DispatcherConfig, type IngestLimits } from "../../server/platform";
+import type { SiteDirectory } from "../../server/sites";
+import { assemble } from "../../server/start";
 import { openTestClickhouse, openTestDatabase, type PostgresEngine } from "./stores";
 
 export interface TestServer {
   url: string;
   stores: Stores;
-  deviceAuth: DeviceAuthenticator;
+  /** This server's site directory (the one cache of site facts). */
+  directory: SiteDirectory;
   events: EventHub;
   ingest: Ingest;
   /** The webhook dispatcher: not running, tests call `tick(now)`. */
@@ -48,6 +44,9 @@ export interface TestServer {
 
 export interface PeerServer {
   url: string;
+  directory: SiteDirectory;
+  /** Its own engine, judging what it ingests. */
+  automation: AutomationEngine;
   events: EventHub;
   dispatcher: NotificationDispatcher;
   client: (token?: string) => AppClient;
@@ -102,67 +101,35 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
   const limits = { ...TEST_INGEST_LIMITS, ...options.ingest };
   const now = options.now ?? (() => new Date());
   const notifications: NotifyRequest[] = [];
-  const engineOn = (hub: EventHub) =>
-    new AutomationEngine({
-      db: () => stores.db,
-      clickhouse: () => stores.clickhouse,
-      events: hub,
-      log,
-      now,
-      notify: async (request) => {
-        notifications.push(request);
-        await enqueueNotification(stores.db, request, now());
-      },
-      tickIntervalMs: 0,
-    });
+  const notify = async (request: NotifyRequest) => {
+    notifications.push(request);
+    await enqueueNotification(stores.db, request, now());
+  };
 
-  /** One server's worth of in-memory state over the shared stores. */
+  /** One server's worth of in-memory state over the shared stores, assembled as `npm start` does. */
   const boot = async (port: number, stores: Stores) => {
-    const events = new EventHub(log);
-    const deviceAuth = new DeviceAuthenticator(() => stores.db);
-    const ingest = createIngest(stores, limits, log, events);
-    const stopping = new AbortController();
-    const services = startServices({
-      stores,
-      events,
+    const parts = assemble(stores, {
       log,
       now,
+      ingest: limits,
+      rawRetentionDays: options.retention?.rawDays ?? 90,
       notifications: { ...TEST_NOTIFICATIONS, ...options.notifications },
       runDispatcher: false,
+      automationTickMs: 0,
+      notify,
+      liveReadingsIntervalMs: options.liveReadingsIntervalMs ?? 50,
       random: options.random,
     });
-    await services.ready;
-    const automation = engineOn(events);
-    automation.start();
-    const self = { events, deviceAuth, ingest, stopping, services, automation };
-    const app = createApp({
-      stores,
-      log,
-      deviceAuth,
-      events,
-      now: options.now,
-      stopping: stopping.signal,
-      automationStats: () => self.automation.stats(),
-      liveReadingsIntervalMs: options.liveReadingsIntervalMs ?? 50,
-      ingest: {
-        pipeline: () => self.ingest.pipeline,
-        limits,
-        rawRetentionDays: options.retention?.rawDays ?? 90,
-        degraded: () => self.ingest.groupCommit.degraded,
-        invalidateSensors: (deviceId) => self.ingest.sensors.invalidateDevice(deviceId),
-      },
-    });
-    const http = serveHttp({ port, hostname: "127.0.0.1", log, handle: app.handle, maxRequestBodySize: limits.maxBodyBytes });
-    return Object.assign(self, { http });
+    await parts.ready;
+    const http = serveHttp({ port, hostname: "127.0.0.1", log, handle: parts.app.handle, maxRequestBodySize: limits.maxBodyBytes });
+    return Object.assign(parts, { http });
   };
   const stop = async (instance: Awaited<ReturnType<typeof boot>>) => {
     // As the real shutdown: waiting requests answer, in-flight ones finish, then the rest is cut.
     instance.stopping.abort();
     const drained = instance.http.stop(false).then(() => true);
     if (!(await Promise.race([drained, Bun.sleep(2_000).then(() => false)]))) await instance.http.stop(true);
-    await instance.ingest.stop();
-    await instance.automation.stop();
-    await instance.services.stop();
+    await instance.stop();
   };
 
   let current = await boot(0, stores);
@@ -170,26 +137,33 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
   const server: TestServer = {
     url: `http://127.0.0.1:${port}`,
     stores,
-    deviceAuth: current.deviceAuth,
+    directory: current.directory,
     events: current.events,
     ingest: current.ingest,
-    dispatcher: current.services.dispatcher,
+    dispatcher: current.dispatcher,
     automation: current.automation,
     notifications,
-    extraEngine: () => engineOn(new EventHub(log)),
+    extraEngine: () =>
+      new AutomationEngine({
+        db: () => stores.db,
+        clickhouse: () => stores.clickhouse,
+        directory: current.directory,
+        events: new EventHub(log),
+        log,
+        now,
+        notify,
+        tickIntervalMs: 0,
+      }),
     client: (token) => createAppClient({ url: server.url, token }),
-    restartIngest: async () => {
-      await current.ingest.stop();
-      current.ingest = createIngest(stores, limits, log, current.events);
-      server.ingest = current.ingest;
-    },
+    // Ingest's memory is the server's: a whole restart forgets it, as a real one would.
+    restartIngest: () => server.restart(),
     restart: async () => {
       await stop(current);
       current = await boot(port, stores);
-      server.deviceAuth = current.deviceAuth;
+      server.directory = current.directory;
       server.events = current.events;
       server.ingest = current.ingest;
-      server.dispatcher = current.services.dispatcher;
+      server.dispatcher = current.dispatcher;
       server.automation = current.automation;
     },
     peer: async () => {
@@ -200,8 +174,10 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
       const url = `http://127.0.0.1:${instance.http.port}`;
       return {
         url,
+        directory: instance.directory,
+        automation: instance.automation,
         events: instance.events,
-        dispatcher: instance.services.dispatcher,
+        dispatcher: instance.dispatcher,
         client: (token) => createAppClient({ url, token }),
         close: async () => {
           await stop(instance);

@@ -1,0 +1,86 @@
+import { queryRows, type Clickhouse } from "./client";
+
+/**
+ * The ClickHouse reads of the automation (aggregate, offline and battery rules, automatic watering
+ * and its checks), parameterized. Times are epoch ms on our side and `DateTime64(3)` in ClickHouse
+ * (`fromUnixTimestamp64Milli`).
+ */
+
+/** A reading as the automation judges it: epoch ms and value. */
+export interface Sample {
+  at: number;
+  value: number;
+}
+
+const AGGREGATE_SQL = { avg: "avg(value)", min: "min(value)", max: "max(value)" } as const;
+
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+
+/** avg / min / max of each sensor's readings in [from, to]; sensors without readings are absent. */
+export async function aggregateBySensor(ch: Clickhouse, sensorIds: string[], fn: keyof typeof AGGREGATE_SQL, from: number, to: number): Promise<Map<string, number>> {
+  if (sensorIds.length === 0) return new Map();
+  // The function comes from a fixed map, never from input.
+  const rows = await queryRows<{ sensor_id: string; v: number | string }>(
+    ch,
+    `SELECT sensor_id, ${AGGREGATE_SQL[fn]} AS v FROM ${ch.database}.readings
+     WHERE sensor_id IN {ids:Array(UUID)} AND ts >= fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})
+     GROUP BY sensor_id`,
+    { ids: sensorIds, from, to },
+  );
+  return new Map(rows.map((r) => [r.sensor_id, Number(r.v)]));
+}
+
+/** Each sensor's latest reading (time and value). */
+export async function latestBySensor(ch: Clickhouse, sensorIds: string[]): Promise<Map<string, Sample>> {
+  if (sensorIds.length === 0) return new Map();
+  const rows = await queryRows<{ sensor_id: string; v: number | string; t: string | number }>(
+    ch,
+    `SELECT sensor_id, argMax(value, ts) AS v, toUnixTimestamp64Milli(max(ts)) AS t FROM ${ch.database}.readings_latest
+     WHERE sensor_id IN {ids:Array(UUID)} GROUP BY sensor_id`,
+    { ids: sensorIds },
+  );
+  return new Map(rows.map((r) => [r.sensor_id, { at: Number(r.t), value: Number(r.v) }]));
+}
+
+/** The latest value among several sensors (a plant's soil moisture), or null. */
+export async function latestOf(ch: Clickhouse, sensorIds: string[]): Promise<Sample | null> {
+  const latest = [...(await latestBySensor(ch, sensorIds)).values()];
+  return latest.sort((a, b) => b.at - a.at)[0] ?? null;
+}
+
+/** The highest value of these sensors in [from, to], or null without readings. */
+export async function maxBetween(ch: Clickhouse, sensorIds: string[], from: number, to: number): Promise<number | null> {
+  if (sensorIds.length === 0) return null;
+  const [row] = await queryRows<{ v: number | string | null; n: number | string }>(
+    ch,
+    `SELECT max(value) AS v, count() AS n FROM ${ch.database}.readings
+     WHERE sensor_id IN {ids:Array(UUID)} AND ts >= fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})`,
+    { ids: sensorIds, from, to },
+  );
+  return row && Number(row.n) > 0 ? num(row.v) : null;
+}
+
+/** One sensor's readings in (from, to], oldest first. */
+export async function seriesOf(ch: Clickhouse, sensorId: string, from: number, to: number, limit = 10_000): Promise<Sample[]> {
+  const rows = await queryRows<{ t: string | number; v: number | string }>(
+    ch,
+    `SELECT toUnixTimestamp64Milli(ts) AS t, value AS v FROM ${ch.database}.readings
+     WHERE sensor_id = {id:UUID} AND ts > fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})
+     ORDER BY ts LIMIT {limit:UInt32}`,
+    { id: sensorId, from, to, limit },
+  );
+  return rows.map((r) => ({ at: Number(r.t), value: Number(r.v) }));
+}
+
+/** Hourly means of these sensors since `from` (the 1-hour rollup), oldest first: the battery's trend. */
+export async function hourlyMeans(ch: Clickhouse, sensorIds: string[], from: number): Promise<Sample[]> {
+  if (sensorIds.length === 0) return [];
+  const rows = await queryRows<{ t: string | number; v: number | string }>(
+    ch,
+    `SELECT toUnixTimestamp(bucket) * 1000 AS t, sum(sum_value) / sum(count) AS v FROM ${ch.database}.readings_1h
+     WHERE sensor_id IN {ids:Array(UUID)} AND bucket >= toDateTime(intDiv({from:Int64}, 1000), 'UTC')
+     GROUP BY bucket ORDER BY bucket`,
+    { ids: sensorIds, from },
+  );
+  return rows.map((r) => ({ at: Number(r.t), value: Number(r.v) }));
+}

@@ -1,0 +1,77 @@
+import { eq } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { users } from "../../db/schema";
+import { AppError } from "../platform";
+import { createPersonalSite } from "../sites";
+import { hashPassword, timingDummyHash, verifyPassword } from "./passwords";
+import { createSession, invalidateUserSessions, type SessionUser } from "./sessions";
+import { clearFailures, recordFailure, retryAfterSeconds, throttleKeys } from "./throttle";
+
+export interface RegisterInput {
+  email: string;
+  password: string;
+  displayName: string;
+  timezone?: string | undefined;
+}
+
+/** Creates the account and its personal site (owned by the new user) in one transaction. */
+export async function registerUser(db: Db, input: RegisterInput): Promise<{ user: SessionUser; siteId: string }> {
+  const passwordHash = await hashPassword(input.password);
+  return db.transaction(async (tx) => {
+    const [user] = await tx
+      .insert(users)
+      .values({ email: input.email, displayName: input.displayName, passwordHash })
+      .onConflictDoNothing({ target: users.email })
+      .returning({ id: users.id, email: users.email, displayName: users.displayName });
+    if (!user) throw new AppError("CONFLICT", "an account with this email already exists", { path: "email" });
+    const siteId = await createPersonalSite(tx as unknown as Db, user, input.timezone ?? "UTC");
+    return { user, siteId };
+  });
+}
+
+const INVALID_CREDENTIALS = "invalid email or password";
+
+/**
+ * Checks the credentials under throttling and opens a session. Unknown email and wrong password
+ * give the same error after the same work (a full argon2id verification).
+ */
+export async function login(
+  db: Db,
+  input: { email: string; password: string; ip: string | undefined },
+  now: Date,
+): Promise<{ user: SessionUser; token: string; expiresAt: Date }> {
+  const keys = throttleKeys(input.email, input.ip);
+  const wait = await retryAfterSeconds(db, keys, now);
+  if (wait > 0) {
+    throw new AppError("TOO_MANY_REQUESTS", `too many failed logins; try again in ${wait} s`, { retryAfterSeconds: wait });
+  }
+  const [user] = await db.select().from(users).where(eq(users.email, input.email));
+  const valid = await verifyPassword(input.password, user?.passwordHash ?? (await timingDummyHash()));
+  if (!user || !valid) {
+    await recordFailure(db, keys, now);
+    throw new AppError("UNAUTHORIZED", INVALID_CREDENTIALS);
+  }
+  await clearFailures(db, [`email:${input.email}`]);
+  const session = await createSession(db, user.id, now);
+  return { user: { id: user.id, email: user.email, displayName: user.displayName }, ...session };
+}
+
+/** Changes the password and ends every other session of the user (a thief's included). */
+export async function changePassword(
+  db: Db,
+  input: { userId: string; sessionId: string; currentPassword: string; newPassword: string },
+  now: Date,
+): Promise<{ otherSessionsEnded: number }> {
+  const [user] = await db.select().from(users).where(eq(users.id, input.userId));
+  if (!user || !(await verifyPassword(input.currentPassword, user.passwordHash))) {
+    throw new AppError("UNAUTHORIZED", "current password is wrong", { path: "currentPassword" });
+  }
+  if (input.currentPassword === input.newPassword) {
+    throw new AppError("BAD_REQUEST", "must differ from the current password", { path: "newPassword" });
+  }
+  await db
+    .update(users)
+    .set({ passwordHash: await hashPassword(input.newPassword), passwordChangedAt: now })
+    .where(eq(users.id, user.id));
+  return { otherSessionsEnded: await invalidateUserSessions(db, user.id, input.sessionId) };
+}

@@ -1,0 +1,12 @@
+/**
+ * Analytics over a site's readings: series and charts (source picked by range), latest values,
+ * plant-care figures (DLI, VPD, drying rate), device health, the fleet overview and the export.
+ * Scoped through the site directory; the SQL lives in clickhouse/analytics.
+ */
+export { type AnalyticsDeps } from "./deps";
+export { deviceHealthOf } from "./device-health";
+export { fleetOverviewOf } from "./fleet";
+export { latestOf } from "./latest";
+export { plantMetricsOf } from "./plant-care";
+export { chartOf, seriesOf } from "./series";
+export { exportChunks, exportSensors } from "./export";

@@ -1,0 +1,84 @@
+import { liveAlertsInput, liveCommandsInput, liveReadingsInput } from "../../../../shared/schemas/live";
+import type { AlertChanged, CommandChanged } from "../../../platform";
+import { coalescedOf, streamOf } from "../live-streams";
+import { router, siteProcedure } from "../core";
+
+/**
+ * Live updates over server-sent events, for one site and any of its members. Alerts and command
+ * states come from every server (Postgres NOTIFY, see server/events/changes.ts); readings come from
+ * this server's ingest only. A subscription starts with what happens next: load the current state
+ * with the matching queries first.
+ *
+ * When the server shuts down, app.ts cuts these streams without a tRPC "return": clients see a
+ * dropped connection and reconnect (to another server, or this one once it is back), instead of
+ * taking it for the end of the subscription.
+ */
+
+export interface LiveReading {
+  sensorId: string;
+  deviceId: string;
+  metric: string;
+  /** Epoch ms. */
+  ts: number;
+  value: number;
+}
+
+export const liveRouter = router({
+  /** The latest value of each of the site's sensors that reported, at most one message per interval. */
+  readings: siteProcedure("viewer")
+    .input(liveReadingsInput)
+    .subscription(async function* ({ ctx, input, signal }) {
+      const only = input.sensorIds ? new Set(input.sensorIds) : null;
+      const ended = signal ?? new AbortController().signal;
+      const latestTs = new Map<string, number>();
+      const batches = coalescedOf<LiveReading>(
+        (put) =>
+          ctx.events.on("readings.committed", (batch) => {
+            if (batch.siteId !== ctx.siteId) return;
+            for (const r of batch.readings()) {
+              if (only && !only.has(r.sensorId)) continue;
+              // Late readings of a backfill must not replace a newer current value.
+              if ((latestTs.get(r.sensorId) ?? -Infinity) > r.ts) continue;
+              latestTs.set(r.sensorId, r.ts);
+              put(r.sensorId, { sensorId: r.sensorId, deviceId: batch.deviceId, metric: r.metric, ts: r.ts, value: r.value });
+            }
+          }),
+        ended,
+        ctx.liveReadingsIntervalMs,
+      );
+      for await (const readings of batches) yield { readings };
+    }),
+
+  /** Alerts raised (or firing again), acknowledged and resolved. */
+  alerts: siteProcedure("viewer")
+    .input(liveAlertsInput)
+    .subscription(async function* ({ ctx, input, signal }) {
+      const ended = signal ?? new AbortController().signal;
+      yield* streamOf<AlertChanged>(
+        (push) =>
+          ctx.events.on("alert.changed", (change) => {
+            if (change.siteId !== ctx.siteId) return;
+            if (input.plantId && change.plantId !== input.plantId) return;
+            push(change);
+          }),
+        ended,
+      );
+    }),
+
+  /** Every state change of the site's commands: queued, fetched, acknowledged, finished, expired, cancelled. */
+  commands: siteProcedure("viewer")
+    .input(liveCommandsInput)
+    .subscription(async function* ({ ctx, input, signal }) {
+      const ended = signal ?? new AbortController().signal;
+      yield* streamOf<CommandChanged>(
+        (push) =>
+          ctx.events.on("command.changed", (change) => {
+            if (change.siteId !== ctx.siteId) return;
+            if (input.deviceId && change.deviceId !== input.deviceId) return;
+            if (input.actuatorId && change.actuatorId !== input.actuatorId) return;
+            push(change);
+          }),
+        ended,
+      );
+    }),
+});

@@ -1,0 +1,420 @@
+import { and, eq, isNotNull, isNull } from "drizzle-orm";
+import type { Clickhouse } from "../../../clickhouse/client";
+import type { Db } from "../../../db/client";
+import { automationRules, devices, plants, sensors } from "../../../db/schema";
+import { resolveAlertByKey } from "../../alerts";
+import type { EventHub, Logger, ReadingsCommitted } from "../../platform";
+import { runActions, type Notify } from "./actions";
+import { advance, alertRuleOf, claimRun, type ConditionSpec, dueSchedules, FRESH, loadStates, projectedBatteryDays, recurrenceOf, type RuleRow, type Sample, saveState, type ScheduleRow, type StoredState, writeLog } from "../../rules";
+import { aggregateBySensor, hourlyMeans, latestBySensor } from "../../../clickhouse/automation";
+import type { SiteDirectory, SiteFacts } from "../../sites";
+import { activeDevice, conditionOf, devicesOfRule, livingPlant, sensorsOfRule } from "./targets";
+import { checkRises, detectWaterings } from "./watering";
+
+/**
+ * The automation engine. Two ways in:
+ * - ingest's `readings.committed` event: threshold rules judge the readings just committed, after
+ *   the device has its receipt (never on the ack path); per site one batch after the other, and the
+ *   lag from commit to evaluation is measured;
+ * - `tick(now)`, every `tickIntervalMs` (and called by tests with their clock): aggregate, offline
+ *   and battery rules, due schedules, moisture-rise checks and detected waterings.
+ * Everything that must happen once is claimed in Postgres, so several servers may run engines
+ * against one database.
+ */
+
+export interface AutomationDeps {
+  db: () => Db;
+  clickhouse: () => Clickhouse;
+  /** Rules, sensors, plants and devices of each site, kept current by change events. */
+  directory: SiteDirectory;
+  events: EventHub;
+  log: Logger;
+  now: () => Date;
+  notify: Notify;
+  /** 0: no timer (tests call tick themselves). */
+  tickIntervalMs: number;
+}
+
+/** A run later than this after its time is "missed" (downtime), handled by the schedule's policy. */
+export const MISSED_RUN_AFTER_MS = 5 * 60_000;
+/** The battery trend is fitted over this much history unless the rule says otherwise. */
+const BATTERY_WINDOW_MS = 7 * 86_400_000;
+/** "Not draining" as a number of days, so a flat or charging battery clears the warning. */
+const NOT_DRAINING_DAYS = 1e6;
+const RACE_RETRIES = 5;
+
+export interface LagStats {
+  evaluatedBatches: number;
+  lastLagMs: number | null;
+  meanLagMs: number | null;
+  maxLagMs: number | null;
+}
+
+export interface TickReport {
+  rulesEvaluated: number;
+  schedulesRun: number;
+  checksSettled: number;
+  wateringsDetected: number;
+  errors: string[];
+}
+
+export class AutomationEngine {
+  #unsubscribe: (() => void)[] = [];
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #chains = new Map<string, Promise<void>>();
+  #ticking: Promise<TickReport> | undefined;
+  #lag = { count: 0, sum: 0, max: 0, last: null as number | null };
+  #stopped = false;
+  /**
+   * When this server last saw each device report (its clock). Devices' last_seen_at reaches
+   * Postgres only every few seconds; without this, a tick right after a report could judge the
+   * device by its old last-seen time and raise "offline" again just after the report cleared it.
+   */
+  #reports = new Map<string, number>();
+
+  constructor(private readonly deps: AutomationDeps) {}
+
+  start(): void {
+    this.#stopped = false;
+    this.#unsubscribe.push(this.deps.events.on("readings.committed", (event) => this.#enqueue(event)));
+    if (this.deps.tickIntervalMs > 0) {
+      this.#timer = setInterval(() => {
+        void this.tick().catch((error) => this.deps.log.error({ err: error }, "automation tick failed"));
+      }, this.deps.tickIntervalMs);
+      this.#timer.unref?.();
+    }
+  }
+
+  /** Stops listening and ticking, and waits for work in flight. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const off of this.#unsubscribe.splice(0)) off();
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.idle();
+    await this.#ticking?.catch(() => {});
+  }
+
+  /** Resolves once every committed batch received so far has been evaluated. */
+  async idle(): Promise<void> {
+    // Listeners run on a microtask after the emit: let them enqueue first.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    while (this.#chains.size > 0) await Promise.all([...this.#chains.values()]);
+  }
+
+  stats(): LagStats {
+    const { count, sum, max, last } = this.#lag;
+    return { evaluatedBatches: count, lastLagMs: last, meanLagMs: count ? Math.round(sum / count) : null, maxLagMs: count ? max : null };
+  }
+
+  #enqueue(event: ReadingsCommitted): void {
+    if (this.#stopped) return;
+    const previous = this.#chains.get(event.siteId) ?? Promise.resolve();
+    const next: Promise<void> = previous
+      .then(() => this.#evaluateCommitted(event))
+      .catch((error) => this.deps.log.error({ err: error, siteId: event.siteId, batchId: event.batchId }, "automation: evaluating readings failed"))
+      .finally(() => {
+        if (this.#chains.get(event.siteId) === next) this.#chains.delete(event.siteId);
+      });
+    this.#chains.set(event.siteId, next);
+  }
+
+  async #evaluateCommitted(event: ReadingsCommitted): Promise<void> {
+    this.#reports.set(event.deviceId, this.deps.now().getTime());
+    const site = await this.deps.directory.site(event.siteId);
+    const rules = site?.rules.filter((r) => r.kind === "threshold" || r.kind === "offline") ?? [];
+    if (site && rules.length > 0) {
+      const bySensor = new Map<string, Sample[]>();
+      for (const r of event.readings()) {
+        let list = bySensor.get(r.sensorId);
+        if (!list) bySensor.set(r.sensorId, (list = []));
+        list.push({ at: r.ts, value: r.value });
+      }
+      for (const list of bySensor.values()) list.sort((a, b) => a.at - b.at);
+      const now = this.deps.now();
+      for (const rule of rules) {
+        if (rule.kind === "threshold") {
+          const spec = conditionOf(site, rule);
+          if (!spec) continue;
+          const judged = sensorsOfRule(site, rule).flatMap((sensor) => {
+            const samples = bySensor.get(sensor.id);
+            return samples ? [{ subject: sensor.id, spec, samples }] : [];
+          });
+          await this.#judgeAll(site, rule, judged, now);
+        } else {
+          // A report clears "offline" at once rather than at the next tick.
+          const reported = this.#offlineSubjects(site, rule, new Map())
+            .filter((subject) => (rule.sensorId ? bySensor.has(subject.id) : subject.deviceId === event.deviceId))
+            .map((subject) => ({ subject: subject.id, spec: subject.spec, samples: [{ at: now.getTime(), value: 0 }] }));
+          await this.#judgeAll(site, rule, reported, now);
+        }
+      }
+    }
+    const lag = Date.now() - event.committedAt;
+    this.#lag.count++;
+    this.#lag.sum += lag;
+    this.#lag.max = Math.max(this.#lag.max, lag);
+    this.#lag.last = lag;
+    this.deps.log.debug({ siteId: event.siteId, batchId: event.batchId, lagMs: lag }, "automation: batch evaluated");
+  }
+
+  /** Judges one rule for several subjects: their states are read in one query, then each is advanced. */
+  async #judgeAll(site: SiteFacts, rule: RuleRow, judged: { subject: string; spec: ConditionSpec; samples: Sample[] }[], now: Date): Promise<void> {
+    if (judged.length === 0) return;
+    const states = await loadStates(this.deps.db(), rule.id, judged.map((j) => j.subject));
+    for (const { subject, spec, samples } of judged) await this.#judge(site, rule, subject, spec, samples, now, states.get(subject) ?? FRESH);
+  }
+
+  /** Advances one rule for one subject through its samples and acts on each transition, once. */
+  async #judge(site: SiteFacts, rule: RuleRow, subject: string, spec: ConditionSpec, samples: Sample[], now: Date, known?: StoredState): Promise<number> {
+    const db = this.deps.db();
+    for (let attempt = 0; attempt < RACE_RETRIES; attempt++) {
+      // The state read with the others first; after a lost race, read again.
+      const read = (attempt === 0 ? known : undefined) ?? (await loadStates(db, rule.id, [subject])).get(subject) ?? FRESH;
+      const result = advance(spec, read, samples);
+      if (!result.changed) return 0;
+      if (!(await saveState(db, rule.id, subject, read, result.state, now))) continue;
+      for (const { transition, sample } of result.transitions) await this.#act(site, rule, subject, spec, transition, sample, now);
+      return result.transitions.length;
+    }
+    this.deps.log.warn({ ruleId: rule.id, subject }, "automation: state kept changing under us; giving up this evaluation");
+    return 0;
+  }
+
+  async #act(site: SiteFacts, rule: RuleRow, subject: string, spec: ConditionSpec, transition: "fired" | "cleared", sample: Sample, now: Date) {
+    const db = this.deps.db();
+    const sensor = site.sensors.get(subject);
+    const device = activeDevice(site, subject) ?? activeDevice(site, sensor?.deviceId);
+    const plantId = rule.plantId ?? sensor?.plantId ?? null;
+    const plant = livingPlant(site, plantId);
+    const metric = rule.kind === "offline" ? "seconds since last report" : rule.kind === "battery" ? "days of battery left" : (rule.metric ?? sensor?.metric ?? "");
+    const values = {
+      value: sample.value,
+      threshold: spec.threshold,
+      metric,
+      unit: rule.kind === "threshold" || rule.kind === "aggregate" ? (sensor?.unit ?? "") : rule.kind === "offline" ? "s" : "days",
+      plant: plant?.name ?? null,
+      sensor: sensor?.label ?? null,
+      device: device?.name ?? null,
+      rule: rule.name,
+    };
+    const base = { siteId: rule.siteId, ruleId: rule.id, plantId, subject };
+    const alertRule = alertRuleOf(rule.id);
+    if (transition === "cleared") {
+      await writeLog(db, { ...base, event: "cleared", message: `${rule.name}: cleared (${metric} ${round(sample.value)})`, details: { value: sample.value, threshold: spec.threshold, at: sample.at } }, now);
+      const resolved = await resolveAlertByKey(db, { siteId: rule.siteId, rule: alertRule, subject }, now);
+      if (resolved) await writeLog(db, { ...base, event: "action", message: `alert resolved: ${resolved.title}`, details: { action: "resolve", alertId: resolved.id } }, now);
+      return;
+    }
+    await writeLog(
+      db,
+      { ...base, event: "fired", message: `${rule.name}: ${metric} ${round(sample.value)} is ${spec.comparison} ${round(spec.threshold)}`, details: { value: sample.value, threshold: spec.threshold, at: sample.at } },
+      now,
+    );
+    await runActions(
+      {
+        db,
+        clickhouse: this.deps.clickhouse(),
+        notify: this.deps.notify,
+        site,
+        siteId: rule.siteId,
+        ruleId: rule.id,
+        plantId,
+        alert: { rule: alertRule, subject, sensorId: sensor?.id ?? null, deviceId: device?.id ?? null },
+        values,
+        // One firing = one sample time: evaluating it again cannot queue a second command.
+        idempotencyKey: `r:${rule.id}:${subject}:${sample.at}`,
+        wateringSource: "automatic",
+        source: `rule:${rule.id}`,
+        now,
+      },
+      rule.actions,
+    );
+  }
+
+  /** Who an offline rule judges, each with when it last reported (`lastSeen`: devices' last-seen times from Postgres). */
+  #offlineSubjects(site: SiteFacts, rule: RuleRow, lastSeen: Map<string, Date | null>): { id: string; deviceId: string; spec: ConditionSpec; since: Date }[] {
+    const k = rule.staleFactor ?? 3;
+    const specOf = (intervalSeconds: number): ConditionSpec => ({ comparison: "above", threshold: k * intervalSeconds, hysteresis: 0, minDurationMs: rule.minDurationSeconds * 1000 });
+    if (rule.sensorId) {
+      const sensor = site.sensors.get(rule.sensorId);
+      const device = sensor && activeDevice(site, sensor.deviceId);
+      return sensor && device ? [{ id: sensor.id, deviceId: device.id, spec: specOf(device.expectedReportIntervalSeconds), since: sensor.createdAt }] : [];
+    }
+    return devicesOfRule(site, rule).map((d) => {
+      const seen = Math.max(lastSeen.get(d.id)?.getTime() ?? d.createdAt.getTime(), this.#reports.get(d.id) ?? 0);
+      return { id: d.id, deviceId: d.id, spec: specOf(d.expectedReportIntervalSeconds), since: new Date(seen) };
+    });
+  }
+
+  /** Scheduled work at `now`. Overlapping calls share one run. */
+  tick(now: Date = this.deps.now()): Promise<TickReport> {
+    this.#ticking ??= this.#tick(now).finally(() => {
+      this.#ticking = undefined;
+    });
+    return this.#ticking;
+  }
+
+  async #tick(now: Date): Promise<TickReport> {
+    const db = this.deps.db();
+    const ch = this.deps.clickhouse();
+    const report: TickReport = { rulesEvaluated: 0, schedulesRun: 0, checksSettled: 0, wateringsDetected: 0, errors: [] };
+    const attempt = async (what: string, fn: () => Promise<void>) => {
+      try {
+        await fn();
+      } catch (error) {
+        const message = `${what}: ${error instanceof Error ? error.message : String(error)}`;
+        report.errors.push(message);
+        this.deps.log.error({ err: error }, `automation tick: ${what} failed`);
+      }
+    };
+    const ruleSites = await db
+      .selectDistinct({ siteId: automationRules.siteId })
+      .from(automationRules)
+      .where(eq(automationRules.enabled, true));
+    for (const { siteId } of ruleSites) {
+      await attempt(`rules of site ${siteId}`, async () => {
+        const site = await this.deps.directory.site(siteId);
+        if (!site) return;
+        const lastSeen = await lastSeenOf(db, siteId);
+        for (const rule of site.rules) {
+          if (rule.kind === "threshold") continue;
+          await attempt(`rule ${rule.id}`, async () => {
+            report.rulesEvaluated++;
+            await this.#tickRule(site, rule, lastSeen, now);
+          });
+        }
+      });
+    }
+    await attempt("schedules", async () => {
+      report.schedulesRun = await this.#runSchedules(now);
+    });
+    await attempt("moisture-rise checks", async () => {
+      report.checksSettled = await checkRises(db, ch, now);
+    });
+    const soilSites = await db
+      .selectDistinct({ siteId: sensors.siteId })
+      .from(sensors)
+      .innerJoin(plants, eq(plants.id, sensors.plantId))
+      .where(and(eq(sensors.metric, "soil_moisture"), isNotNull(sensors.plantId), isNull(plants.archivedAt)));
+    for (const { siteId } of soilSites) {
+      await attempt(`detected waterings of site ${siteId}`, async () => {
+        report.wateringsDetected += await detectWaterings(db, ch, siteId, now);
+      });
+    }
+    return report;
+  }
+
+  async #tickRule(site: SiteFacts, rule: RuleRow, lastSeen: Map<string, Date | null>, now: Date): Promise<void> {
+    const ch = this.deps.clickhouse();
+    const at = now.getTime();
+    if (rule.kind === "aggregate") {
+      const spec = conditionOf(site, rule);
+      if (!spec) return;
+      const subjects = sensorsOfRule(site, rule);
+      const values = await aggregateBySensor(ch, subjects.map((s) => s.id), rule.aggregate ?? "avg", at - (rule.windowMinutes ?? 30) * 60_000, at);
+      for (const sensor of subjects) {
+        const value = values.get(sensor.id);
+        if (value !== undefined) await this.#judge(site, rule, sensor.id, spec, [{ at, value }], now);
+      }
+    } else if (rule.kind === "offline") {
+      const subjects = this.#offlineSubjects(site, rule, lastSeen);
+      const latest = rule.sensorId ? await latestBySensor(ch, [rule.sensorId]) : new Map<string, Sample>();
+      for (const subject of subjects) {
+        const lastReport = rule.sensorId ? (latest.get(subject.id)?.at ?? subject.since.getTime()) : subject.since.getTime();
+        await this.#judge(site, rule, subject.id, subject.spec, [{ at, value: Math.max(0, (at - lastReport) / 1000) }], now);
+      }
+    } else if (rule.kind === "battery") {
+      const spec: ConditionSpec = { comparison: "below", threshold: rule.batteryDays!, hysteresis: rule.hysteresis, minDurationMs: rule.minDurationSeconds * 1000 };
+      const windowMs = rule.windowMinutes ? rule.windowMinutes * 60_000 : BATTERY_WINDOW_MS;
+      for (const device of devicesOfRule(site, rule)) {
+        const batteries = site.sensorList.filter((s) => s.deviceId === device.id && s.metric === "battery").map((s) => s.id);
+        if (batteries.length === 0) continue;
+        const points = (await hourlyMeans(ch, batteries, at - windowMs)).filter((p) => p.at <= at);
+        if (points.length === 0) continue;
+        const days = projectedBatteryDays(points);
+        await this.#judge(site, rule, device.id, spec, [{ at, value: days ?? NOT_DRAINING_DAYS }], now);
+      }
+    }
+  }
+
+  /**
+   * Runs due schedules. A run whose time is more than MISSED_RUN_AFTER_MS past (the server was
+   * down) is missed: policy "skip" logs and drops missed runs, "catch_up" runs once for them now.
+   * Each run is claimed by moving `nextRunAt` conditionally, so it happens on one server only.
+   */
+  async #runSchedules(now: Date): Promise<number> {
+    const db = this.deps.db();
+    let ran = 0;
+    for (const schedule of await dueSchedules(db, now)) {
+      const site = await this.deps.directory.site(schedule.siteId);
+      if (!site) continue;
+      const timeZone = site.timezone;
+      const recurrence = recurrenceOf(schedule, timeZone);
+      const due = recurrence.between(schedule.nextRunAt!, new Date(now.getTime() + 1), 10_000);
+      if (due.length === 0) due.push(schedule.nextRunAt!);
+      const latest = due[due.length - 1]!;
+      const onTime = now.getTime() - latest.getTime() <= MISSED_RUN_AFTER_MS;
+      const missed = onTime ? due.slice(0, -1) : due;
+      const run = onTime ? latest : schedule.missedRunPolicy === "catch_up" ? latest : null;
+      const next = recurrence.after(now);
+      if (!(await claimRun(db, schedule, next, run ? now : null))) continue;
+      const base = { siteId: schedule.siteId, scheduleId: schedule.id, plantId: schedule.plantId, subject: schedule.id };
+      if (missed.length > 0) {
+        const caughtUp = !onTime && run !== null;
+        await writeLog(
+          db,
+          {
+            ...base,
+            event: "skipped",
+            message: caughtUp
+              ? `${schedule.name}: ${missed.length} run(s) missed while the server was down; running once now (catch up)`
+              : `${schedule.name}: ${missed.length} run(s) missed while the server was down; skipped`,
+            details: { missed: missed.map((d) => d.toISOString()), policy: schedule.missedRunPolicy },
+          },
+          now,
+        );
+      }
+      if (!run) continue;
+      ran++;
+      await this.#runSchedule(site, schedule, run, now);
+    }
+    return ran;
+  }
+
+  async #runSchedule(site: SiteFacts, schedule: ScheduleRow, occurrence: Date, now: Date): Promise<void> {
+    const db = this.deps.db();
+    const plant = schedule.plantId ? site.plants.get(schedule.plantId) : undefined;
+    await writeLog(
+      db,
+      { siteId: schedule.siteId, scheduleId: schedule.id, plantId: schedule.plantId, subject: schedule.id, event: "fired", message: `${schedule.name}: run of ${occurrence.toISOString()}`, details: { occurrence: occurrence.toISOString() } },
+      now,
+    );
+    await runActions(
+      {
+        db,
+        clickhouse: this.deps.clickhouse(),
+        notify: this.deps.notify,
+        site,
+        siteId: schedule.siteId,
+        scheduleId: schedule.id,
+        plantId: schedule.plantId,
+        alert: { rule: `schedule:${schedule.id}`, subject: schedule.id },
+        values: { plant: plant?.name ?? null, rule: schedule.name },
+        idempotencyKey: `s:${schedule.id}:${occurrence.getTime()}`,
+        wateringSource: "scheduled",
+        source: `schedule:${schedule.id}`,
+        now,
+      },
+      schedule.actions,
+    );
+  }
+}
+
+const round = (v: number) => Math.round(v * 100) / 100;
+
+/** When each device of the site last reported, as Postgres has it (activity, not a site fact: read fresh each tick). */
+async function lastSeenOf(db: Db, siteId: string): Promise<Map<string, Date | null>> {
+  const rows = await db.select({ id: devices.id, lastSeenAt: devices.lastSeenAt }).from(devices).where(eq(devices.siteId, siteId));
+  return new Map(rows.map((r) => [r.id, r.lastSeenAt]));
+}

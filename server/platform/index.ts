@@ -1,0 +1,14 @@
+/**
+ * What every part of the server stands on and that knows no domain: configuration, logging, the
+ * two stores and their bring-up, errors with field paths, keyset pagination, in-process events and
+ * the NOTIFY relay between servers, tokens and hashes, recurrence in a time zone.
+ */
+export { AppError, badInput, HTTP_STATUS, messageOf, notFound, nulIssue, type AppErrorCode } from "./errors";
+export { EventHub, type AlertChanged, type CommandChanged, type CommittedReading, type ReadingsCommitted } from "./events";
+export { createLogger, type Logger } from "./logger";
+export { ConfigError, describeConfig, loadConfig, type Config, type DispatcherConfig, type IngestLimits } from "./config";
+export { StoreUnavailableError, Stores } from "./stores";
+export { CHANGES_CHANNEL, announceAccessChange, announceAlert, announceCommand, relayChanges } from "./changes";
+export { DEVICE_TOKEN_PREFIX, generateDeviceToken, generateSessionToken, hashToken, tokenHint } from "./tokens";
+export { afterCursor, decodeOffsetCursor, encodeOffsetCursor, keysetOf, likeEscape, orderBy, pageOf } from "./pagination";
+export { parseRecurrence, type Recurrence } from "./recurrence";
