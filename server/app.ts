@@ -12,6 +12,7 @@ import type { IngestLimits } from "./config";
 import type { Logger } from "./logger";
 import { deviceCommandRoutes } from "./routes/device-commands";
 import { exportRoutes } from "./routes/export";
+import { influxRoutes } from "./routes/influx";
 import { ingestRoutes } from "./routes/ingest";
 import { messageOf, StoreUnavailableError, type Stores } from "./stores";
 import { EmbeddedJson, parseEmbeddedJson } from "./trpc/embedded-json";
@@ -132,6 +133,7 @@ export function createApp(deps: AppDeps) {
         ? ingestRoutes({ ...deps.ingest, deviceAuth, now: () => now().getTime() })
         : new Elysia(),
     )
+    .use(deps.ingest ? influxRoutes({ ...deps.ingest, deviceAuth, now: () => now().getTime() }) : new Elysia())
     // Devices check their token (and learn their id and site) here during setup.
     .get("/v1/whoami", async ({ request }) => {
       const auth = await deviceAuth.authenticate(bearerOf(request));
