@@ -10,8 +10,8 @@
  *   (`1u`), double-quoted strings, booleans (`t T true True TRUE f F false False FALSE`).
  * - Lines end at `\n` (`\r\n` too); blank lines and lines starting with `#` are skipped; leading
  *   whitespace and whitespace after the fields or the timestamp are ignored; sections are
- *   separated by one or more spaces. A newline inside a string value is not supported (as the
- *   spec says), so every error names the exact line.
+ *   separated by one or more spaces (a tab also ends a field value). A newline inside a string
+ *   value is not supported (as the spec says), so every error names the exact line.
  * - Timestamps: an integer in the request's precision, returned as epoch milliseconds (Verdant
  *   stores milliseconds: finer digits are dropped, not rounded). Integers beyond 2^53 keep a
  *   float's precision, as a JavaScript number does.
