@@ -9,24 +9,30 @@
 //
 // BENCH_SECONDS (default 15) sets each scenario's duration; BENCH_DEVICES (default 128) the fleet;
 // BENCH_SCENARIOS the batch sizes and requests in flight; BENCH_PROFILE=1 profiles the server.
+// A scenario ending in `:lp` sends the same readings as InfluxDB line protocol to /api/v2/write.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createAppClient } from "../client";
 import { batchHash, encodeBatch, type SensorForRows } from "../clickhouse/insert";
+import { lineProtocolBatch } from "../server/pipelines/ingest/line-protocol";
 import { parseBatch } from "../server/pipelines/ingest/parse";
 import { freePort, queryStoppedClickhouse, spawnServer, waitForStatus } from "../test/support/process";
 
 const ROOT = path.resolve(import.meta.dir, "..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 128);
-// BENCH_SCENARIOS: "batchSize:requestsInFlight,…" (default "100:128,1000:128").
-const SCENARIOS = (process.env.BENCH_SCENARIOS ?? "100:128,1000:128").split(",").map((s) => {
-  const [batchSize, concurrency] = s.split(":").map(Number);
-  if (!batchSize || !concurrency) throw new Error(`BENCH_SCENARIOS: expected batchSize:inFlight, got ${s}`);
-  return { batchSize, concurrency };
+// BENCH_SCENARIOS: "batchSize:requestsInFlight[:lp],…" (default "100:128,1000:128,1000:128:lp").
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? "100:128,1000:128,1000:128:lp").split(",").map((s) => {
+  const [size, inFlight, kind] = s.split(":");
+  const batchSize = Number(size);
+  const concurrency = Number(inFlight);
+  const format = kind === "lp" ? "lp" : "json";
+  if (!batchSize || !concurrency || (kind !== undefined && kind !== "lp")) throw new Error(`BENCH_SCENARIOS: expected batchSize:inFlight[:lp], got ${s}`);
+  return { batchSize, concurrency, format };
 });
+const FORMAT_LABELS: Record<string, string> = { json: "JSON, /v1/ingest", lp: "line protocol, /api/v2/write" };
 
 interface LoadResult {
   batches: number;
@@ -75,10 +81,21 @@ function javascriptCosts() {
   const batch = parsed.batch;
   const encodeMs = timeIt(200, () => encodeBatch(sensors, batch.readings, batchHash(batch.batchId), "rowbinary"));
   const encodeTsvMs = timeIt(200, () => encodeBatch(sensors, batch.readings, batchHash(batch.batchId), "tsv"));
+  // The same readings as line protocol: decoding, parsing, mapping and the batch id, in one step.
+  const lineProtocol = new TextEncoder().encode(readings.map((r) => `${r.sensor} value=${r.value} ${r.ts}`).join("\n"));
+  const lpOptions = { deviceId: "bench-device", precision: "ms" as const, now, limits };
+  if (!lineProtocolBatch(lineProtocol, lpOptions).ok) throw new Error("benchmark line protocol did not parse");
+  const lineProtocolMs = timeIt(200, () => lineProtocolBatch(lineProtocol, lpOptions));
   const perReading = (ms: number) => Math.round((ms * 1e6) / 1000) / 1000; // µs per reading
   return {
-    perBatchOf1000Ms: { jsonParse: round(jsonMs), validate: round(validateMs), encodeRowBinary: round(encodeMs), encodeTsv: round(encodeTsvMs) },
-    perReadingMicroseconds: { jsonParse: perReading(jsonMs), validate: perReading(validateMs), encodeRowBinary: perReading(encodeMs), encodeTsv: perReading(encodeTsvMs) },
+    perBatchOf1000Ms: { jsonParse: round(jsonMs), validate: round(validateMs), encodeRowBinary: round(encodeMs), encodeTsv: round(encodeTsvMs), lineProtocol: round(lineProtocolMs) },
+    perReadingMicroseconds: {
+      jsonParse: perReading(jsonMs),
+      validate: perReading(validateMs),
+      encodeRowBinary: perReading(encodeMs),
+      encodeTsv: perReading(encodeTsvMs),
+      lineProtocol: perReading(lineProtocolMs),
+    },
     singleCoreReadingsPerSecond: Math.round(1000 / ((jsonMs + validateMs + encodeMs) / 1000)),
   };
 }
@@ -124,15 +141,19 @@ async function main() {
   const tokensFile = path.join(dataDir, "tokens.json");
   writeFileSync(tokensFile, JSON.stringify(tokens));
 
-  const scenarios: (LoadResult & { batchSize: number; concurrency: number; readingsPerSecond: number })[] = [];
+  const scenarios: (LoadResult & { batchSize: number; concurrency: number; format: string; readingsPerSecond: number })[] = [];
   for (const s of SCENARIOS) {
     const result = JSON.parse(
-      await run([process.execPath, "bench/ingest-load.ts", server.url, tokensFile, String(s.batchSize), String(s.concurrency), String(SECONDS)]),
+      await run([process.execPath, "bench/ingest-load.ts", server.url, tokensFile, String(s.batchSize), String(s.concurrency), String(SECONDS), s.format]),
     ) as LoadResult;
     const readingsPerSecond = Math.round(result.readings / result.seconds);
     scenarios.push({ ...s, ...result, readingsPerSecond });
+    // Line protocol is printed next to the JSON rate of the same batch size.
+    const json = s.format === "lp" ? scenarios.find((o) => o.format === "json" && o.batchSize === s.batchSize) : undefined;
     console.log(
-      `batches of ${s.batchSize} × ${s.concurrency} devices in flight: ${readingsPerSecond.toLocaleString("en")} acknowledged readings/s, ` +
+      `batches of ${s.batchSize} × ${s.concurrency} devices in flight (${FORMAT_LABELS[s.format]}): ${readingsPerSecond.toLocaleString("en")} acknowledged readings/s` +
+        (json ? ` (JSON: ${json.readingsPerSecond.toLocaleString("en")}, ${round(readingsPerSecond / json.readingsPerSecond, 2)}×)` : "") +
+        `, ` +
         `ack latency p50 ${result.latenciesMs.p50} ms, p99 ${result.latenciesMs.p99} ms, ${result.errors} retried answers ${JSON.stringify(result.statusCounts)}`,
     );
   }
@@ -154,14 +175,15 @@ async function main() {
     `stored ${Number(stored!.rows).toLocaleString("en")} rows in ${Number(stored!.batches).toLocaleString("en")} batches; acknowledged ${acknowledged.toLocaleString("en")} in ${acknowledgedBatches.toLocaleString("en")}: ${verified ? "exact" : "MISMATCH"}`,
   );
 
-  const big = scenarios.find((s) => s.batchSize === 1000)!;
+  const big = scenarios.find((s) => s.batchSize === 1000 && s.format === "json") ?? scenarios.find((s) => s.batchSize === 1000)!;
   const ceiling = JSON.parse(
     await run([process.execPath, "bench/engine-ceiling.ts", path.join(dataDir, "ch"), String(Math.max(1_000_000, Math.min(big.readings, 20_000_000)))]),
   ) as { rows: number; ms: number; rowsPerSecond: number };
   const js = javascriptCosts();
   console.log(`engine ceiling (INSERT … SELECT, same schema and views): ${ceiling.rowsPerSecond.toLocaleString("en")} rows/s`);
-  for (const s of scenarios) console.log(`  batches of ${s.batchSize}: ${round((s.readingsPerSecond / ceiling.rowsPerSecond) * 100, 1)} % of the engine ceiling`);
+  for (const s of scenarios) console.log(`  batches of ${s.batchSize} (${FORMAT_LABELS[s.format]}): ${round((s.readingsPerSecond / ceiling.rowsPerSecond) * 100, 1)} % of the engine ceiling`);
   console.log(`JavaScript per reading (one core): parse ${js.perReadingMicroseconds.jsonParse} µs, validate ${js.perReadingMicroseconds.validate} µs, encode ${js.perReadingMicroseconds.encodeRowBinary} µs (RowBinary, what chDB gets; TabSeparated ${js.perReadingMicroseconds.encodeTsv} µs)`);
+  console.log(`  line protocol instead of JSON parse + validate: ${js.perReadingMicroseconds.lineProtocol} µs (decode, parse, map to readings, batch id)`);
   if (totals) {
     const flushes = totals.flushes || 1;
     console.log(
@@ -179,7 +201,7 @@ async function main() {
     scenarios,
     verification: { acknowledgedReadings: acknowledged, storedRows: Number(stored!.rows), acknowledgedBatches, storedBatches: Number(stored!.batches), exact: verified },
     engineCeiling: ceiling,
-    ratioToCeiling: Object.fromEntries(scenarios.map((s) => [`batch${s.batchSize}`, round(s.readingsPerSecond / ceiling.rowsPerSecond, 4)])),
+    ratioToCeiling: Object.fromEntries(scenarios.map((s) => [`batch${s.batchSize}${s.format === "lp" ? "-lp" : ""}`, round(s.readingsPerSecond / ceiling.rowsPerSecond, 4)])),
     javascript: js,
     serverTotals: totals ?? null,
   };

@@ -9,6 +9,7 @@ import { metaOf } from "./listener";
 import { adminRoutes } from "./routes/admin";
 import { deviceCommandRoutes } from "./routes/device-commands";
 import { exportRoutes } from "./routes/export";
+import { influxRoutes } from "./routes/influx";
 import { ingestRoutes } from "./routes/ingest";
 import { trpcRoutes } from "./routes/trpc";
 
@@ -83,6 +84,7 @@ export function createApp(deps: AppDeps) {
     })
     .use(trpcRoutes({ stores, directory, events, log, now, liveReadingsIntervalMs: deps.liveReadingsIntervalMs ?? 1_000, stopping }))
     .use(deps.ingest ? ingestRoutes({ ...deps.ingest, directory, now: () => now().getTime() }) : new Elysia())
+    .use(deps.ingest ? influxRoutes({ ...deps.ingest, directory, now: () => now().getTime() }) : new Elysia())
     // Devices check their token (and learn their id and site) here during setup.
     .get("/v1/whoami", async ({ request }) => {
       const auth = await directory.authenticate(bearerOf(request));

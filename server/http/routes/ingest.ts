@@ -1,10 +1,10 @@
-import { gunzipSync } from "node:zlib";
 import { Elysia } from "elysia";
 import { bearerOf } from "../../accounts";
 import { parseBatch, type IngestPipeline } from "../../pipelines/ingest";
 import type { IngestLimits } from "../../platform";
 import type { SiteDirectory } from "../../sites";
 import { deviceAuthError, httpError, httpErrorOf } from "../errors";
+import { readRequestBody } from "../request-body";
 
 export interface IngestRouteDeps {
   directory: SiteDirectory;
@@ -24,23 +24,11 @@ export function ingestRoutes(deps: IngestRouteDeps) {
       const auth = await deps.directory.authenticate(bearerOf(request));
       if (!auth.ok) return deviceAuthError(auth.reason);
 
-      const declared = Number(request.headers.get("content-length") ?? "0");
-      if (declared > limits.maxBodyBytes) return tooLarge(limits.maxBodyBytes);
-      let bytes = new Uint8Array(await request.arrayBuffer());
-      if (bytes.byteLength > limits.maxBodyBytes) return tooLarge(limits.maxBodyBytes);
-      if ((request.headers.get("content-encoding") ?? "").toLowerCase() === "gzip") {
-        try {
-          // maxOutputLength stops a small gzip bomb from inflating into gigabytes.
-          bytes = gunzipSync(bytes, { maxOutputLength: limits.maxBodyBytes });
-        } catch (error) {
-          const code = (error as NodeJS.ErrnoException).code;
-          if (code === "ERR_BUFFER_TOO_LARGE") return tooLarge(limits.maxBodyBytes);
-          return httpError(400, "body is not valid gzip", { reason: (error as Error).message });
-        }
-      }
+      const read = await readRequestBody(request, limits.maxBodyBytes);
+      if (!read.ok) return httpError(read.status, read.error, read.status === 413 ? { limit: limits.maxBodyBytes } : read.reason ? { reason: read.reason } : null);
       let body: unknown;
       try {
-        body = JSON.parse(new TextDecoder().decode(bytes));
+        body = JSON.parse(new TextDecoder().decode(read.bytes));
       } catch (error) {
         return httpError(400, "body is not valid JSON", { reason: (error as Error).message });
       }
@@ -66,8 +54,4 @@ export function ingestRoutes(deps: IngestRouteDeps) {
     },
     { parse: "none" },
   );
-}
-
-function tooLarge(limit: number): Response {
-  return httpError(413, `body larger than ${limit} bytes`, { limit });
 }

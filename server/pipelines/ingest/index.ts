@@ -31,6 +31,7 @@ export function createIngest(stores: Stores, directory: SiteDirectory, limits: I
 
 export type Ingest = ReturnType<typeof createIngest>;
 export { IngestSaturatedError, IngestUnavailableError } from "./group-commit";
+export { lineProtocolBatch, precisionOf, type LineProtocolBatch } from "./line-protocol";
 export { parseBatch, type ParsedBatch } from "./parse";
 export { SensorLimitError } from "./sensor-keys";
 export type { IngestPipeline, Receipt } from "./pipeline";
