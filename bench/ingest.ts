@@ -79,8 +79,7 @@ function javascriptCosts() {
   }) - jsonMs;
   if (!parsed.ok) throw new Error("benchmark batch did not validate");
   const batch = parsed.batch;
-  const encodeMs = timeIt(200, () => encodeBatch(sensors, batch.readings, batchHash(batch.batchId), "rowbinary"));
-  const encodeTsvMs = timeIt(200, () => encodeBatch(sensors, batch.readings, batchHash(batch.batchId), "tsv"));
+  const encodeMs = timeIt(200, () => encodeBatch(sensors, batch.readings, batchHash(batch.batchId)));
   // The same readings as line protocol: decoding, parsing, mapping and the batch id, in one step.
   const lineProtocol = new TextEncoder().encode(readings.map((r) => `${r.sensor} value=${r.value} ${r.ts}`).join("\n"));
   const lpOptions = { deviceId: "bench-device", precision: "ms" as const, now, limits };
@@ -88,12 +87,11 @@ function javascriptCosts() {
   const lineProtocolMs = timeIt(200, () => lineProtocolBatch(lineProtocol, lpOptions));
   const perReading = (ms: number) => Math.round((ms * 1e6) / 1000) / 1000; // µs per reading
   return {
-    perBatchOf1000Ms: { jsonParse: round(jsonMs), validate: round(validateMs), encodeRowBinary: round(encodeMs), encodeTsv: round(encodeTsvMs), lineProtocol: round(lineProtocolMs) },
+    perBatchOf1000Ms: { jsonParse: round(jsonMs), validate: round(validateMs), encodeRowBinary: round(encodeMs), lineProtocol: round(lineProtocolMs) },
     perReadingMicroseconds: {
       jsonParse: perReading(jsonMs),
       validate: perReading(validateMs),
       encodeRowBinary: perReading(encodeMs),
-      encodeTsv: perReading(encodeTsvMs),
       lineProtocol: perReading(lineProtocolMs),
     },
     singleCoreReadingsPerSecond: Math.round(1000 / ((jsonMs + validateMs + encodeMs) / 1000)),
@@ -182,7 +180,7 @@ async function main() {
   const js = javascriptCosts();
   console.log(`engine ceiling (INSERT … SELECT, same schema and views): ${ceiling.rowsPerSecond.toLocaleString("en")} rows/s`);
   for (const s of scenarios) console.log(`  batches of ${s.batchSize} (${FORMAT_LABELS[s.format]}): ${round((s.readingsPerSecond / ceiling.rowsPerSecond) * 100, 1)} % of the engine ceiling`);
-  console.log(`JavaScript per reading (one core): parse ${js.perReadingMicroseconds.jsonParse} µs, validate ${js.perReadingMicroseconds.validate} µs, encode ${js.perReadingMicroseconds.encodeRowBinary} µs (RowBinary, what chDB gets; TabSeparated ${js.perReadingMicroseconds.encodeTsv} µs)`);
+  console.log(`JavaScript per reading (one core): parse ${js.perReadingMicroseconds.jsonParse} µs, validate ${js.perReadingMicroseconds.validate} µs, encode ${js.perReadingMicroseconds.encodeRowBinary} µs`);
   console.log(`  line protocol instead of JSON parse + validate: ${js.perReadingMicroseconds.lineProtocol} µs (decode, parse, map to readings, batch id)`);
   if (totals) {
     const flushes = totals.flushes || 1;

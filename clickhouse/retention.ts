@@ -18,6 +18,8 @@ const TABLES: { table: string; column: string; pick: (r: RetentionDays) => numbe
   { table: "readings", column: "toDateTime(ts)", pick: (r) => r.rawDays },
   { table: "readings_1m", column: "bucket", pick: (r) => r.rollupDays },
   { table: "readings_1h", column: "bucket", pick: (r) => r.rollupDays },
+  // A retry of a batch older than the raw retention is refused anyway: its record goes with it.
+  { table: "batches", column: "toDateTime(received_at)", pick: (r) => r.rawDays },
 ];
 
 export async function applyRetention(ch: Clickhouse, retention: RetentionDays): Promise<string[]> {

@@ -42,7 +42,7 @@ async function runDirectly(config: Config, command: string, args: AdminArgs): Pr
     cluster: config.clickhouse.cluster,
   });
   try {
-    return await adminCommands[command]!.run({ postgres, clickhouse }, args);
+    return await adminCommands[command]!.run({ postgres, clickhouse, walDir: config.ingest.walDir }, args);
   } finally {
     await postgres.close();
     await clickhouse.close();

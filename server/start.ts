@@ -57,7 +57,6 @@ export function assemble(stores: Stores, options: AssembleOptions) {
     db: () => stores.db,
     clickhouse: () => stores.clickhouse,
     directory,
-    events,
     log: log.child({ component: "automation" }),
     now,
     // The "notify" action goes to the site's webhooks through the durable outbox.
@@ -75,7 +74,7 @@ export function assemble(stores: Stores, options: AssembleOptions) {
     stopping: stopping.signal,
     automationStats: () => automation.stats(),
     liveReadingsIntervalMs: options.liveReadingsIntervalMs,
-    ingest: { pipeline: () => ingest.pipeline, limits: options.ingest, rawRetentionDays: options.rawRetentionDays, degraded: () => ingest.groupCommit.degraded },
+    ingest: { pipeline: () => ingest.pipeline, limits: options.ingest, rawRetentionDays: options.rawRetentionDays, degraded: ingest.degraded },
   });
 
   // Sessions taken away on any server (NOTIFY, relayed): forget the ones held here.
@@ -91,6 +90,8 @@ export function assemble(stores: Stores, options: AssembleOptions) {
     if (stopped) return void (await stopRelay().catch(() => {}));
     stopDirectory = directory.listen(events);
     automation.start();
+    // Durable batches go to the engine, first those acknowledged but not judged before a restart.
+    await ingest.attach((batch) => automation.evaluate(batch));
     if (options.runDispatcher) dispatcher.start();
   })().catch((error) => log.error({ err: messageOf(error) }, "background services did not start"));
 
@@ -112,7 +113,7 @@ export function assemble(stores: Stores, options: AssembleOptions) {
     async stop(): Promise<void> {
       stopped = true;
       await ingest.stop().catch((error) => log.error({ err: error }, "ingest drain failed"));
-      log.info({ ingest: ingest.groupCommit.stats }, "ingest totals");
+      log.info({ ingest: ingest.flusher.stats }, "ingest totals");
       await automation.stop().catch((error) => log.error({ err: error }, "automation stop failed"));
       stopForgetting();
       stopDirectory?.();

@@ -120,24 +120,26 @@ for (const engine of postgresEngines) {
         db: () => server.stores.db,
         clickhouse: () => server.stores.clickhouse,
         directory: server.directory,
-        events: server.events,
         log: createLogger("silent"),
         now: clock.now,
         notify: async () => {},
         tickIntervalMs: 0,
       });
       restarted.start();
+      // Ingest hands its batches to the restarted engine now.
+      await server.ingest.attach((batch) => restarted.evaluate(batch));
       try {
         await post(server, token, [{ sensor: "temp", ts: t + 4 * MIN, value: 42 }], false);
-        await restarted.idle();
+        await server.settled();
         expect((await logOf(api, siteId, { ruleId: rule.id })).filter((e) => e.event === "fired")).toHaveLength(0);
         await post(server, token, [{ sensor: "temp", ts: t + 5 * MIN, value: 42 }], false);
-        await restarted.idle();
+        await server.settled();
         const fired = (await logOf(api, siteId, { ruleId: rule.id })).filter((e) => e.event === "fired");
         expect(fired.map((e) => (e.details as { at: number }).at)).toEqual([t + 5 * MIN]);
       } finally {
         await restarted.stop();
         server.automation.start();
+        await server.ingest.attach((batch) => server.automation.evaluate(batch));
       }
     });
 

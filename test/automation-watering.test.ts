@@ -65,7 +65,7 @@ for (const engine of postgresEngines) {
         await Promise.all(
           Array.from({ length: 20 }, (_, i) => post(server, token, [{ sensor: plant.key, ts: start + i * 1000, value: i % 2 === 0 ? 20 : 40 }], false)),
         );
-        await server.automation.idle();
+        await server.settled();
       };
       await burst();
       expect(await pumpCommands(plant.pumpId)).toHaveLength(1);
@@ -217,20 +217,22 @@ for (const engine of postgresEngines) {
         db: () => server.stores.db,
         clickhouse: () => server.stores.clickhouse,
         directory: server.directory,
-        events: server.events,
         log: createLogger("silent"),
         now: clock.now,
         notify: async () => {},
         tickIntervalMs: 0,
       });
       second.start();
+      // Each batch goes to both engines at once.
+      await server.ingest.attach((batch) => Promise.all([server.automation.evaluate(batch), second.evaluate(batch)]).then(() => {}));
       try {
         const t = clock.now().getTime();
         for (const [i, value] of [25, 40, 22].entries()) {
           await post(server, token, [{ sensor: plant.key, ts: t - 10 * MIN + i * MIN, value }], false);
-          await Promise.all([server.automation.idle(), second.idle()]);
+          await server.settled();
         }
       } finally {
+        await server.ingest.attach((batch) => server.automation.evaluate(batch));
         await second.stop();
       }
       const log = await logOf(api, siteId, { ruleId: plant.ruleId });

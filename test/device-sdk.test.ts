@@ -107,6 +107,7 @@ describe("the device SDK against a real server", () => {
       expect(drops[0]).toContain("in the future");
       const ch = server.stores.clickhouse;
       void d;
+      await server.settled();
       const [n] = await queryRows<{ n: string }>(ch, `SELECT count() AS n FROM ${ch.database}.readings`);
       expect(Number(n!.n)).toBe(80);
 
@@ -153,6 +154,7 @@ describe("the device SDK against a real server", () => {
       expect(second.stats.accepted).toBe(15);
       const ch = server.stores.clickhouse;
       void d;
+      await server.settled();
       const [n] = await queryRows<{ n: string }>(ch, `SELECT count() AS n FROM ${ch.database}.readings`);
       expect(Number(n!.n)).toBe(25);
     } finally {

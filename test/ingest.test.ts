@@ -34,16 +34,19 @@ for (const engine of postgresEngines) {
     // Raw readings carry sensor ids only; a device's sensors are in Postgres.
     const sensorIdsOf = async (deviceId: string) =>
       (await server.stores.db.select({ id: sensors.id }).from(sensors).where(eq(sensors.deviceId, deviceId))).map((s) => s.id);
+    // What ingest acknowledged reaches ClickHouse a moment later: each count waits for it first.
     const countRows = async (deviceId: string) =>
+      (await server.settled()) ??
       Number(
         (await queryRows<{ n: string }>(ch(), `SELECT count() AS n FROM ${ch().database}.readings WHERE sensor_id IN {s:Array(UUID)}`, { s: await sensorIdsOf(deviceId) }))[0]!.n,
       );
     const rollupCount = async (deviceId: string) =>
+      (await server.settled()) ??
       Number(
         (await queryRows<{ n: string }>(ch(), `SELECT sum(count) AS n FROM ${ch().database}.readings_1m WHERE sensor_id IN {s:Array(UUID)}`, { s: await sensorIdsOf(deviceId) }))[0]!.n ?? 0,
       );
 
-    test("an accepted batch is committed before the receipt, and new sensor keys become sensors", async () => {
+    test("an accepted batch is stored, and new sensor keys become sensors", async () => {
       const { device, token } = await newDevice();
       const response = await post(token, {
         batchId: "b-1",
@@ -200,6 +203,7 @@ for (const engine of postgresEngines) {
       const [sensorId] = await sensorIdsOf(device.id);
       await api.sensors.setCalibration.mutate({ siteId, sensorId: sensorId!, rawLow: 3000, valueLow: 0, rawHigh: 1000, valueHigh: 100 });
       await post(token, { batchId: "second", readings: [{ sensor: "soil1", ts: T0 + 1000, value: 2500 }] });
+      await server.settled();
       const rows = await queryRows<{ value: number; raw_value: number }>(
         ch(),
         `SELECT value, raw_value FROM ${ch().database}.readings WHERE sensor_id IN {s:Array(UUID)} ORDER BY ts`,
@@ -238,6 +242,7 @@ for (const engine of postgresEngines) {
             (await target.stores.db.select({ id: sensors.id, key: sensors.key }).from(sensors).where(eq(sensors.deviceId, device.id))).map((s) => [s.id, s.key]),
           );
           const tch = target.stores.clickhouse;
+          await target.settled();
           // The batch is stored as its hash: ClickHouse's own xxHash64 of the id must match it, so
           // that a batch can be found by its id in SQL and the duplicate check finds old batches.
           const stored = await queryRows<{ sensor_id: string; ts: string; value: number; raw_value: number; batch_matches: number }>(
@@ -262,6 +267,7 @@ for (const engine of postgresEngines) {
       const { device, token } = await newDevice();
       await post(token, { batchId: "now", readings: [{ sensor: "t", ts: T0 + 120_000, value: 30 }] });
       await post(token, { batchId: "late", readings: [{ sensor: "t", ts: T0 + 1_000, value: 10 }, { sensor: "t", ts: T0 + 121_000, value: 31 }, { sensor: "t", ts: T0 + 2_000, value: 20 }] });
+      await server.settled();
       const buckets = await queryRows<{ bucket: string; n: string; mn: number; mx: number; last: number }>(
         ch(),
         `SELECT toUnixTimestamp(bucket) * 1000 AS bucket, sum(count) AS n, min(min_value) AS mn, max(max_value) AS mx, argMaxMerge(last_value) AS last
@@ -297,6 +303,7 @@ for (const engine of postgresEngines) {
         if (r.ts > e.lastTs) (e.lastTs = r.ts), (e.last = r.value);
         expected.set(hour, e);
       }
+      await server.settled();
       const hours = await queryRows<{ bucket: string; n: string; mn: number; mx: number; total: number; last: number }>(
         ch(),
         `SELECT toUnixTimestamp(bucket) * 1000 AS bucket, sum(count) AS n, min(min_value) AS mn, max(max_value) AS mx, sum(sum_value) AS total,
@@ -339,7 +346,7 @@ for (const engine of postgresEngines) {
 }
 
 describe("ingest under pressure", () => {
-  test("a full queue answers 429 with Retry-After and loses nothing it acknowledged", async () => {
+  test("a full queue of readings not yet in ClickHouse answers 429 with Retry-After and loses nothing it acknowledged", async () => {
     const server = await startTestServer("pglite", { ingest: { maxQueueRows: 100, flushMs: 300 } });
     try {
       const owner = await server.client().auth.register.mutate({ email: "pressure@example.com", password: PASSWORD, displayName: "P", client: "app" });
@@ -350,14 +357,16 @@ describe("ingest under pressure", () => {
           headers: { authorization: `Bearer ${token}` },
           body: JSON.stringify({ batchId, readings: Array.from({ length: 80 }, (_, i) => ({ sensor: "t", ts: T0 + i, value: i })) }),
         });
-      // Warm the sensor cache so both requests reach the queue together.
+      // Warm the sensor cache so both requests reach the queue together, with the queue empty.
       expect((await send("warm")).status).toBe(200);
+      await server.settled();
       const [first, second] = await Promise.all([send("one"), send("two")]);
       const statuses = [first.status, second.status].sort();
       expect(statuses).toEqual([200, 429]);
       const refused = first.status === 429 ? first : second;
       expect(refused.headers.get("retry-after")).toBe("1");
       void device;
+      await server.settled();
       const n = await queryRows<{ n: string }>(server.stores.clickhouse, `SELECT count() AS n FROM ${server.stores.clickhouse.database}.readings`);
       expect(Number(n[0]!.n)).toBe(160);
     } finally {
@@ -365,7 +374,7 @@ describe("ingest under pressure", () => {
     }
   });
 
-  test("when ClickHouse fails the insert, the batch is refused with 503 and Retry-After, and /readyz says so", async () => {
+  test("while ClickHouse fails, batches are still acknowledged from the log, /readyz says so, and they land once it is back", async () => {
     const server = await startTestServer("pglite");
     try {
       const owner = await server.client().auth.register.mutate({ email: "down@example.com", password: PASSWORD, displayName: "D", client: "app" });
@@ -375,21 +384,29 @@ describe("ingest under pressure", () => {
       const response = await fetch(`${server.url}/v1/ingest`, {
         method: "POST",
         headers: { authorization: `Bearer ${token}` },
-        body: JSON.stringify({ batchId: "lost-1", readings: [{ sensor: "t", ts: T0, value: 1 }] }),
+        body: JSON.stringify({ batchId: "held-1", readings: [{ sensor: "t", ts: Date.now(), value: 1 }] }),
       });
-      expect(response.status).toBe(503);
-      expect(response.headers.get("retry-after")).toBe("5");
-      const ready = await fetch(`${server.url}/readyz`);
+      // Durable in the write-ahead log: acknowledged, though ClickHouse cannot take it yet.
+      expect(await response.json()).toMatchObject({ accepted: 1, duplicates: 0 });
+      let ready = await fetch(`${server.url}/readyz`);
+      for (let i = 0; i < 100 && ready.status === 200; i++) {
+        await Bun.sleep(20);
+        ready = await fetch(`${server.url}/readyz`);
+      }
       expect(ready.status).toBe(503);
       expect(((await ready.json()) as { reason: string }).reason).toContain("ingest: last insert failed");
-      // Back again: the same batch is accepted (it was never acknowledged) and readiness recovers.
-      await ch.client.command({ query: `RENAME TABLE ${ch.database}.readings_away TO ${ch.database}.readings` });
+      // A retry meanwhile is a duplicate: the log has it.
       const retry = await fetch(`${server.url}/v1/ingest`, {
         method: "POST",
         headers: { authorization: `Bearer ${token}` },
-        body: JSON.stringify({ batchId: "lost-1", readings: [{ sensor: "t", ts: T0, value: 1 }] }),
+        body: JSON.stringify({ batchId: "held-1", readings: [{ sensor: "t", ts: Date.now(), value: 1 }] }),
       });
-      expect(await retry.json()).toMatchObject({ accepted: 1, duplicates: 0 });
+      expect(await retry.json()).toMatchObject({ accepted: 0, duplicates: 1 });
+      // Back again: the flusher's retry stores it, once, and readiness recovers.
+      await ch.client.command({ query: `RENAME TABLE ${ch.database}.readings_away TO ${ch.database}.readings` });
+      await server.settled();
+      const n = await queryRows<{ n: string }>(ch, `SELECT count() AS n FROM ${ch.database}.readings`);
+      expect(Number(n[0]!.n)).toBe(1);
       expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
     } finally {
       await server.close();

@@ -3,44 +3,57 @@ import { closeSync, openSync, unlinkSync, writevSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { queryRows, type Clickhouse } from "../client";
-import { INSERT_COLUMNS, ROW_BINARY_STRUCTURE } from "./rows";
+import { INSERT_COLUMNS, ROW_BINARY_STRUCTURE, rowBinaryToTsv } from "./rows";
 
 /**
- * Writing raw readings: one INSERT of many batches' encoded rows (./rows.ts), and the lookup of
- * which batches the readings table already holds.
+ * Writing raw readings: one INSERT of many batches' RowBinary rows (./rows.ts), the record of the
+ * batches it carried, and the lookups of what is already stored.
+ *
+ * Every INSERT here carries an `insert_deduplication_token` (what it is, e.g. a range of ingest's
+ * write-ahead log): sent again with the same token after a crash, it is dropped by every table
+ * that already took it (raw readings and, block by block, each rollup fed by a view) and taken by
+ * any that had not (migration 0007 gives the tables their deduplication window).
  */
+const dedupSettings = (token: string) => ({ insert_deduplication_token: token, deduplicate_blocks_in_dependent_materialized_views: 1 }) as const;
 
 /**
- * One INSERT of these payloads, all in the same format. RowBinary goes to chDB through a scratch
- * file that the engine reads with file() (its in-process insert API takes text formats only); the
- * payloads are written to it as they are (one writev, no copy into one buffer), and the file is
- * removed when the INSERT returns. TabSeparated goes to a ClickHouse server as one streamed body.
+ * How rows travel to ClickHouse: RowBinary through a scratch file for chDB (the engine parses
+ * binary rows about twice as fast as text, and its in-process insert API takes text formats only),
+ * TabSeparated for a ClickHouse server over HTTP (the client library streams text formats).
+ */
+export type InsertFormat = "rowbinary" | "tsv";
+
+/**
+ * One INSERT of these RowBinary payloads. For chDB they are written to a scratch file as they are
+ * (one writev, no copy into one buffer) that the engine reads with file(), removed when the INSERT
+ * returns; for TabSeparated they are converted once.
  *
  * The file is written and removed synchronously: 3 MB into /dev/shm takes about 1.4 ms, while
- * awaiting the same write through the I/O pool took 20–60 ms under load, the time for the busy
- * event loop to come back to it, on the path of every batch in the INSERT.
+ * awaiting the same write through the I/O pool took 20–60 ms under load.
  */
-export async function insertReadings(ch: Clickhouse, payloads: readonly (Uint8Array | string)[]): Promise<void> {
+export async function insertReadings(ch: Clickhouse, payloads: readonly Uint8Array[], token: string, format: InsertFormat): Promise<void> {
   if (payloads.length === 0) return;
-  if (typeof payloads[0] === "string") {
+  const settings = dedupSettings(token);
+  if (format === "tsv") {
     await ch.client.insert({
       table: `${ch.database}.readings`,
       columns: [...INSERT_COLUMNS],
       format: "TabSeparated",
-      values: Readable.from([(payloads as string[]).join("")], { objectMode: false }),
+      values: Readable.from([payloads.map(rowBinaryToTsv).join("")], { objectMode: false }),
       // Large TSV bodies parse faster on both cores.
-      clickhouse_settings: { min_chunk_bytes_for_parallel_parsing: String(512 * 1024) },
+      clickhouse_settings: { ...settings, min_chunk_bytes_for_parallel_parsing: String(512 * 1024) },
     });
     return;
   }
   if (!ch.scratchDir) throw new Error("RowBinary inserts need chDB's scratch directory");
   const file = join(ch.scratchDir, `${randomUUID()}.rowbinary`);
   try {
-    writeAll(file, payloads as Uint8Array[]);
+    writeAll(file, payloads);
     await ch.client.command({
       query: `INSERT INTO ${ch.database}.readings (${INSERT_COLUMNS.join(", ")})
               SELECT * FROM file({file:String}, 'RowBinary', '${ROW_BINARY_STRUCTURE}')`,
       query_params: { file },
+      clickhouse_settings: settings,
     });
   } finally {
     try {
@@ -51,7 +64,51 @@ export async function insertReadings(ch: Clickhouse, payloads: readonly (Uint8Ar
   }
 }
 
-/** A batch to look for: its sensors, time span and batch hash. */
+export interface BatchRecord {
+  deviceId: string;
+  batchHash: bigint;
+  rows: number;
+  receivedAt: number;
+}
+
+/** Records the batches an INSERT of readings carried (with its own token, for the same reason). */
+export async function insertBatches(ch: Clickhouse, batches: readonly BatchRecord[], token: string): Promise<void> {
+  if (batches.length === 0) return;
+  await ch.client.insert({
+    table: `${ch.database}.batches`,
+    format: "JSONEachRow",
+    values: batches.map((b) => ({ device_id: b.deviceId, batch: b.batchHash.toString(), rows: b.rows, received_at: b.receivedAt })),
+    clickhouse_settings: { ...dedupSettings(token), date_time_input_format: "best_effort" },
+  });
+}
+
+/** The most recent batches recorded, oldest first: what fills ingest's window on start. */
+export async function recentBatches(ch: Clickhouse, limit: number): Promise<{ deviceId: string; batchHash: bigint; rows: number; receivedAt: number }[]> {
+  const rows = await queryRows<{ device_id: string; batch: string; rows: number; t: number }>(
+    ch,
+    `SELECT device_id, toString(batch) AS batch, rows, toUnixTimestamp64Milli(received_at) AS t
+     FROM ${ch.database}.batches ORDER BY received_at DESC LIMIT {limit:UInt64}`,
+    { limit },
+  );
+  return rows.map((r) => ({ deviceId: r.device_id, batchHash: BigInt(r.batch), rows: Number(r.rows), receivedAt: Number(r.t) })).reverse();
+}
+
+/** Which of these (device, batch hash) pairs are recorded, with their readings. */
+export async function recordedBatches(ch: Clickhouse, keys: readonly { deviceId: string; batchHash: bigint }[]): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  if (keys.length === 0) return found;
+  const rows = await queryRows<{ device_id: string; batch: string; rows: number }>(
+    ch,
+    `SELECT device_id, toString(batch) AS batch, max(rows) AS rows FROM ${ch.database}.batches
+     WHERE device_id IN {devices:Array(UUID)} AND batch IN {batches:Array(UInt64)}
+     GROUP BY device_id, batch`,
+    { devices: [...new Set(keys.map((k) => k.deviceId))], batches: [...new Set(keys.map((k) => k.batchHash))] },
+  );
+  for (const r of rows) found.set(`${r.device_id}/${r.batch}`, Number(r.rows));
+  return found;
+}
+
+/** A batch to look for in the readings themselves: its sensors, time span and batch hash. */
 export interface BatchProbe {
   sensorIds: readonly string[];
   minTs: number;
@@ -61,8 +118,9 @@ export interface BatchProbe {
 
 /**
  * How many readings the readings table holds of each (sensor, batch hash) among these batches'
- * sensors and time span. Readings are ordered by (sensor_id, ts): naming the sensors and the span
- * reads only the granules that could hold them, however large the table.
+ * sensors and time span: for batches stored before the batches table existed. Readings are
+ * ordered by (sensor_id, ts): naming the sensors and the span reads only the granules that could
+ * hold them, however large the table.
  */
 export async function landedReadings(ch: Clickhouse, probes: readonly BatchProbe[]): Promise<{ sensorId: string; batchHash: string; readings: number }[]> {
   const sensorIds = new Set<string>();
@@ -86,7 +144,7 @@ export async function landedReadings(ch: Clickhouse, probes: readonly BatchProbe
 }
 
 /** Writes the buffers to a new file, in order, however many there are (writev takes at most IOV_MAX at once). */
-function writeAll(file: string, buffers: Uint8Array[]): void {
+function writeAll(file: string, buffers: readonly Uint8Array[]): void {
   const fd = openSync(file, "w");
   try {
     for (let i = 0; i < buffers.length; i += 512) {

@@ -1,12 +1,10 @@
 import { applyCalibration, type Calibration } from "../../shared/metrics";
 
 /**
- * The row layout of raw readings and how rows travel to ClickHouse. RowBinary (what chDB gets) is
- * parsed by the engine about twice as fast as text: no number or UUID parsing, fixed-width fields.
- * TabSeparated is for a ClickHouse server over HTTP, whose client library streams text formats
- * only. Both carry INSERT_COLUMNS in that order.
+ * The row layout of raw readings: RowBinary, 48 bytes a row, INSERT_COLUMNS in that order. What
+ * the write-ahead log keeps and what chDB parses about twice as fast as text (no number or UUID
+ * parsing, fixed-width fields); ./insert.ts turns it into TabSeparated for a ClickHouse server.
  */
-export type InsertFormat = "rowbinary" | "tsv";
 
 /** The columns of a raw reading, in the order the encoders below write them. */
 export const INSERT_COLUMNS = ["sensor_id", "ts", "value", "raw_value", "batch"] as const;
@@ -28,8 +26,8 @@ export interface SensorForRows {
 }
 
 export interface EncodedBatch {
-  /** The batch's rows in the insert format: bytes for RowBinary, a string for TabSeparated. */
-  payload: Uint8Array | string;
+  /** The batch's rows as RowBinary. */
+  payload: Uint8Array;
   /** Calibrated values, index i for reading i (what is stored as `value`). */
   values: Float64Array;
   sensorIds: string[];
@@ -56,7 +54,6 @@ export function encodeBatch(
   sensors: ReadonlyMap<string, SensorForRows>,
   readings: readonly RawReading[],
   hash: bigint,
-  format: InsertFormat = "rowbinary",
 ): EncodedBatch {
   const bySensor = new Map<string, SensorForRows>();
   const values = new Float64Array(readings.length);
@@ -77,27 +74,70 @@ export function encodeBatch(
       batteryTs = r.ts;
     }
   }
-  const payload = format === "rowbinary" ? rowBinaryOf(bySensor, readings, values, hash) : tsvOf(bySensor, readings, values, hash);
+  const payload = rowBinaryOf(bySensor, readings, values, hash);
   return { payload, values, sensorIds: [...bySensor.values()].map((s) => s.id), minTs, maxTs, battery };
 }
 
-/** TabSeparated: ids and numbers only, which never need escaping. */
-function tsvOf(sensors: Map<string, SensorForRows>, readings: readonly RawReading[], values: Float64Array, hash: bigint): string {
-  const heads = new Map<string, string>();
-  for (const [key, sensor] of sensors) heads.set(key, `${sensor.id}\t`);
-  const tail = `\t${hash}\n`;
-  let tsv = "";
-  for (let i = 0; i < readings.length; i++) {
-    const r = readings[i]!;
-    tsv += heads.get(r.sensor)! + r.ts + "\t" + values[i] + "\t" + r.value + tail;
+/** A RowBinary row read back (from the write-ahead log). */
+export interface DecodedRow {
+  sensorId: string;
+  ts: number;
+  value: number;
+  rawValue: number;
+  batch: bigint;
+}
+
+/**
+ * RowBinary rows read back: each 48-byte row is a UUID as two little-endian UInt64 halves, an
+ * Int64 of epoch ms, two Float64 and the UInt64 batch hash.
+ */
+export function decodeRows(payload: Uint8Array): DecodedRow[] {
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const rows: DecodedRow[] = [];
+  let idAt = -1;
+  let id = "";
+  for (let at = 0; at + ROW_BYTES <= payload.byteLength; at += ROW_BYTES) {
+    // Rows of one sensor follow each other: its id is formatted once per run.
+    if (idAt < 0 || !sameBytes(payload, at, idAt, 16)) {
+      id = uuidOfRow(payload, at);
+      idAt = at;
+    }
+    rows.push({
+      sensorId: id,
+      ts: view.getUint32(at + 16, true) + view.getUint32(at + 20, true) * TWO_POW_32,
+      value: view.getFloat64(at + 24, true),
+      rawValue: view.getFloat64(at + 32, true),
+      batch: view.getBigUint64(at + 40, true),
+    });
   }
+  return rows;
+}
+
+/** The rows as TabSeparated, for a ClickHouse server (ids and numbers only, which never need escaping). */
+export function rowBinaryToTsv(payload: Uint8Array): string {
+  let tsv = "";
+  for (const r of decodeRows(payload)) tsv += `${r.sensorId}\t${r.ts}\t${r.value}\t${r.rawValue}\t${r.batch}\n`;
   return tsv;
 }
+
+function sameBytes(bytes: Uint8Array, a: number, b: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (bytes[a + i] !== bytes[b + i]) return false;
+  return true;
+}
+
+/** A row's UUID: each 64-bit half is stored little-endian, its bytes reversed. */
+function uuidOfRow(payload: Uint8Array, at: number): string {
+  let hex = "";
+  for (let i = 7; i >= 0; i--) hex += HEX[payload[at + i]!];
+  for (let i = 15; i >= 8; i--) hex += HEX[payload[at + i]!];
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 const TWO_POW_32 = 2 ** 32;
 
 /** Bytes per RowBinary row: UUID, DateTime64, two Float64, UInt64 (a multiple of 8). */
-const ROW_BYTES = 16 + 8 + 8 + 8 + 8;
+export const ROW_BYTES = 16 + 8 + 8 + 8 + 8;
 const ROW_WORDS = ROW_BYTES / 4;
 const ROW_DOUBLES = ROW_BYTES / 8;
 

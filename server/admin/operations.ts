@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import {
   appliedClickhouseMigrations,
   clickhouseRowCounts,
@@ -81,6 +82,8 @@ const storeCommands: Record<string, AdminCommand> = {
       }
       await dropPostgresData(target.postgres.db);
       await dropClickhouseData(target.clickhouse);
+      // Batches acknowledged before the reset must not come back from the log afterwards.
+      if (target.walDir) rmSync(target.walDir, { recursive: true, force: true });
       const migrated = await migrate(target);
       const species = await syncSpeciesCatalog(target.postgres.db);
       return { reset: true, ...migrated, species };

@@ -4,6 +4,8 @@ import type { Database } from "../../db/client";
 export interface AdminTarget {
   postgres: Database;
   clickhouse: Clickhouse;
+  /** Ingest's write-ahead log (reset empties it; only with no server running). */
+  walDir?: string;
   now?: Date;
 }
 

@@ -62,9 +62,10 @@ const envSchema = z.object({
   INGEST_MAX_READINGS: positiveInt(1_000_000).default(10_000),
   INGEST_MAX_BODY_BYTES: positiveInt(256 * 1024 * 1024).default(4 * 1024 * 1024),
   INGEST_MAX_CLOCK_SKEW_SECONDS: positiveInt(86_400).default(300),
-  INGEST_FLUSH_ROWS: positiveInt(1_000_000).default(100_000),
-  INGEST_FLUSH_MS: positiveInt(10_000).default(10),
-  INGEST_MAX_QUEUE_ROWS: positiveInt(100_000_000).default(1_000_000),
+  INGEST_FLUSH_ROWS: positiveInt(10_000_000).default(500_000),
+  INGEST_FLUSH_MS: positiveInt(60_000).default(200),
+  INGEST_MAX_QUEUE_ROWS: positiveInt(100_000_000).default(2_000_000),
+  INGEST_DEDUP_BATCHES: positiveInt(100_000_000).default(1_000_000),
   INGEST_INSERT_FORMAT: z.enum(["auto", "rowbinary", "tsv"], { message: "must be one of auto, rowbinary, tsv" }).default("auto"),
   DEVICE_SENSOR_LIMIT: positiveInt(10_000).default(64),
   NOTIFY_INTERVAL_MS: positiveInt(3_600_000).default(1_000),
@@ -114,12 +115,16 @@ export interface IngestLimits {
   maxBodyBytes: number;
   /** How far in the future a timestamp may be (device clocks drift). */
   maxClockSkewMs: number;
-  /** Group commit: flush when this many rows wait … */
+  /** The write-ahead log's directory (DATA_DIR/wal). */
+  walDir: string;
+  /** Flush to ClickHouse when this many acknowledged rows wait … */
   flushRows: number;
   /** … or when the oldest has waited this long. */
   flushMs: number;
-  /** Rows accepted but not yet committed beyond which new batches get 429. */
+  /** Rows acknowledged but not yet in ClickHouse beyond which new batches get 429. */
   maxQueueRows: number;
+  /** Batches remembered to recognise retries without asking ClickHouse. */
+  dedupBatches: number;
   /** Sensors a device may create by reporting new keys. */
   sensorLimit: number;
   /** How rows travel to ClickHouse; unset picks RowBinary for chDB, TabSeparated for a server. */
@@ -191,9 +196,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxReadings: e.INGEST_MAX_READINGS,
       maxBodyBytes: e.INGEST_MAX_BODY_BYTES,
       maxClockSkewMs: e.INGEST_MAX_CLOCK_SKEW_SECONDS * 1000,
+      walDir: path.join(dataDir, "wal"),
       flushRows: e.INGEST_FLUSH_ROWS,
       flushMs: e.INGEST_FLUSH_MS,
       maxQueueRows: e.INGEST_MAX_QUEUE_ROWS,
+      dedupBatches: e.INGEST_DEDUP_BATCHES,
       sensorLimit: e.DEVICE_SENSOR_LIMIT,
       insertFormat: e.INGEST_INSERT_FORMAT === "auto" ? undefined : e.INGEST_INSERT_FORMAT,
     },

@@ -23,7 +23,9 @@ export interface ReadingsCommitted {
   deviceId: string;
   siteId: string;
   batchId: string;
-  /** When the batch was committed (epoch ms), to measure how far behind listeners run. */
+  /** When the server received the batch (epoch ms): the moment the device was last heard from. */
+  receivedAt: number;
+  /** When the batch was made durable (epoch ms), to measure how far behind listeners run. */
   committedAt: number;
   /** Built on first call and memoized: ingest pays for it only when someone listens. */
   readings(): CommittedReading[];

@@ -105,6 +105,11 @@ export class SiteDirectory {
     return this.#load(siteId, entry);
   }
 
+  /** The site's facts if they are loaded (possibly stale), without reading Postgres. */
+  loaded(siteId: string): SiteFacts | undefined {
+    return this.#entries.get(siteId)?.facts;
+  }
+
   /** Reads the site again now (after this server wrote what the next step must see, e.g. new sensors). */
   refresh(siteId: string): Promise<SiteFacts | undefined> {
     const entry = this.#entries.get(siteId);

@@ -22,6 +22,8 @@ export async function postReadings(server: TestServer, token: string, readings: 
     });
     if (response.status !== 200) throw new Error(`ingest answered ${response.status}: ${await response.text()}`);
   }
+  // Readings are queryable a moment after their acknowledgement: the tests query right away.
+  await server.settled();
 }
 
 const dateFormats = new Map<string, Intl.DateTimeFormat>();

@@ -38,7 +38,7 @@ export async function post(server: TestServer, token: string, readings: Reading[
     body: JSON.stringify({ batchId: `b-${++batches}-${Date.now()}`, attempt: 1, readings }),
   });
   if (response.status !== 200) throw new Error(`ingest answered ${response.status}: ${await response.text()}`);
-  if (settle) await server.automation.idle();
+  if (settle) await server.settled();
 }
 
 export async function fetchCommands(server: TestServer, token: string) {

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { createAppClient, type AppClient } from "../../client";
 import { openDatabase } from "../../db/client";
 import { serveHttp } from "../../server/http";
@@ -25,6 +28,11 @@ export interface TestServer {
   notifications: NotifyRequest[];
   /** A second engine on the same stores, as another server would run. */
   extraEngine(): AutomationEngine;
+  /**
+   * Resolves once everything ingest acknowledged so far is in ClickHouse (queries see it a moment
+   * after the acknowledgement) and has been judged by the automation.
+   */
+  settled(): Promise<void>;
   client: (token?: string) => AppClient;
   /** Forget everything the ingest pipeline holds in memory, as a server restart would. */
   restartIngest(): Promise<void>;
@@ -47,19 +55,22 @@ export interface PeerServer {
   directory: SiteDirectory;
   /** Its own engine, judging what it ingests. */
   automation: AutomationEngine;
+  /** As TestServer.settled, for what this server ingested. */
+  settled(): Promise<void>;
   events: EventHub;
   dispatcher: NotificationDispatcher;
   client: (token?: string) => AppClient;
   close(): Promise<void>;
 }
 
-export const TEST_INGEST_LIMITS: IngestLimits = {
+export const TEST_INGEST_LIMITS: Omit<IngestLimits, "walDir"> = {
   maxReadings: 10_000,
   maxBodyBytes: 4 * 1024 * 1024,
   maxClockSkewMs: 300_000,
   flushRows: 50_000,
   flushMs: 5,
   maxQueueRows: 1_000_000,
+  dedupBatches: 100_000,
   sensorLimit: 64,
 };
 
@@ -73,7 +84,7 @@ export const TEST_NOTIFICATIONS: DispatcherConfig = {
 
 export interface TestServerOptions {
   now?: () => Date;
-  ingest?: Partial<IngestLimits>;
+  ingest?: Partial<Omit<IngestLimits, "walDir">>;
   notifications?: Partial<DispatcherConfig>;
   random?: () => number;
   liveReadingsIntervalMs?: number;
@@ -99,6 +110,13 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
   );
   await stores.start();
   const limits = { ...TEST_INGEST_LIMITS, ...options.ingest };
+  // Each server has its own write-ahead log, kept across its restarts as a DATA_DIR would be.
+  const walDirs: string[] = [];
+  const newWalDir = () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "verdant-test-wal-"));
+    walDirs.push(dir);
+    return dir;
+  };
   const now = options.now ?? (() => new Date());
   const notifications: NotifyRequest[] = [];
   const notify = async (request: NotifyRequest) => {
@@ -107,11 +125,11 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
   };
 
   /** One server's worth of in-memory state over the shared stores, assembled as `npm start` does. */
-  const boot = async (port: number, stores: Stores) => {
+  const boot = async (port: number, stores: Stores, walDir: string) => {
     const parts = assemble(stores, {
       log,
       now,
-      ingest: limits,
+      ingest: { ...limits, walDir },
       rawRetentionDays: options.retention?.rawDays ?? 90,
       notifications: { ...TEST_NOTIFICATIONS, ...options.notifications },
       runDispatcher: false,
@@ -132,7 +150,8 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
     await instance.stop();
   };
 
-  let current = await boot(0, stores);
+  const walDir = newWalDir();
+  let current = await boot(0, stores, walDir);
   const port = current.http.port!;
   const server: TestServer = {
     url: `http://127.0.0.1:${port}`,
@@ -143,12 +162,15 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
     dispatcher: current.dispatcher,
     automation: current.automation,
     notifications,
+    settled: async () => {
+      await current.ingest.visible();
+      await current.ingest.judged();
+    },
     extraEngine: () =>
       new AutomationEngine({
         db: () => stores.db,
         clickhouse: () => stores.clickhouse,
         directory: current.directory,
-        events: new EventHub(log),
         log,
         now,
         notify,
@@ -159,7 +181,7 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
     restartIngest: () => server.restart(),
     restart: async () => {
       await stop(current);
-      current = await boot(port, stores);
+      current = await boot(port, stores, walDir);
       server.directory = current.directory;
       server.events = current.events;
       server.ingest = current.ingest;
@@ -170,12 +192,16 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
       const database = engine === "postgres" ? await openDatabase({ url: pg.url! }) : pg.database;
       const peerStores = new Stores({ openPostgres: async () => database, openClickhouse: () => ch.clickhouse, demoData: false }, log);
       await peerStores.start();
-      const instance = await boot(0, peerStores);
+      const instance = await boot(0, peerStores, newWalDir());
       const url = `http://127.0.0.1:${instance.http.port}`;
       return {
         url,
         directory: instance.directory,
         automation: instance.automation,
+        settled: async () => {
+          await instance.ingest.visible();
+          await instance.ingest.judged();
+        },
         events: instance.events,
         dispatcher: instance.dispatcher,
         client: (token) => createAppClient({ url, token }),
@@ -189,6 +215,7 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
       await stop(current);
       await pg.cleanup();
       await ch.cleanup();
+      for (const dir of walDirs) rmSync(dir, { recursive: true, force: true });
     },
   };
   return server;

@@ -3,7 +3,7 @@ import type { Clickhouse } from "../../../clickhouse/client";
 import type { Db } from "../../../db/client";
 import { automationRules, devices, plants, sensors } from "../../../db/schema";
 import { resolveAlertByKey } from "../../alerts";
-import type { EventHub, Logger, ReadingsCommitted } from "../../platform";
+import type { Logger, ReadingsCommitted } from "../../platform";
 import { runActions, type Notify } from "./actions";
 import { advance, alertRuleOf, claimRun, type ConditionSpec, dueSchedules, FRESH, loadStates, projectedBatteryDays, recurrenceOf, type RuleRow, type Sample, saveState, type ScheduleRow, type StoredState, writeLog } from "../../rules";
 import { aggregateBySensor, hourlyMeans, latestBySensor } from "../../../clickhouse/automation";
@@ -13,13 +13,14 @@ import { checkRises, detectWaterings } from "./watering";
 
 /**
  * The automation engine. Two ways in:
- * - ingest's `readings.committed` event: threshold rules judge the readings just committed, after
- *   the device has its receipt (never on the ack path); per site one batch after the other, and the
- *   lag from commit to evaluation is measured;
+ * - `evaluate(batch)`: ingest hands over every durable batch (after the device has its receipt,
+ *   never on the ack path, and again after a restart for batches not judged before it); threshold
+ *   rules judge its readings, per site one batch after the other, and the lag from durable to
+ *   judged is measured;
  * - `tick(now)`, every `tickIntervalMs` (and called by tests with their clock): aggregate, offline
  *   and battery rules, due schedules, moisture-rise checks and detected waterings.
  * Everything that must happen once is claimed in Postgres, so several servers may run engines
- * against one database.
+ * against one database, and judging a batch twice changes nothing.
  */
 
 export interface AutomationDeps {
@@ -27,7 +28,6 @@ export interface AutomationDeps {
   clickhouse: () => Clickhouse;
   /** Rules, sensors, plants and devices of each site, kept current by change events. */
   directory: SiteDirectory;
-  events: EventHub;
   log: Logger;
   now: () => Date;
   notify: Notify;
@@ -59,7 +59,6 @@ export interface TickReport {
 }
 
 export class AutomationEngine {
-  #unsubscribe: (() => void)[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #chains = new Map<string, Promise<void>>();
   #ticking: Promise<TickReport> | undefined;
@@ -76,7 +75,6 @@ export class AutomationEngine {
 
   start(): void {
     this.#stopped = false;
-    this.#unsubscribe.push(this.deps.events.on("readings.committed", (event) => this.#enqueue(event)));
     if (this.deps.tickIntervalMs > 0) {
       this.#timer = setInterval(() => {
         void this.tick().catch((error) => this.deps.log.error({ err: error }, "automation tick failed"));
@@ -88,7 +86,6 @@ export class AutomationEngine {
   /** Stops listening and ticking, and waits for work in flight. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const off of this.#unsubscribe.splice(0)) off();
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     await this.idle();
@@ -107,8 +104,9 @@ export class AutomationEngine {
     return { evaluatedBatches: count, lastLagMs: last, meanLagMs: count ? Math.round(sum / count) : null, maxLagMs: count ? max : null };
   }
 
-  #enqueue(event: ReadingsCommitted): void {
-    if (this.#stopped) return;
+  /** Judges a durable batch; resolves once it has been judged (failures are logged, not thrown). */
+  evaluate(event: ReadingsCommitted): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
     const previous = this.#chains.get(event.siteId) ?? Promise.resolve();
     const next: Promise<void> = previous
       .then(() => this.#evaluateCommitted(event))
@@ -117,10 +115,11 @@ export class AutomationEngine {
         if (this.#chains.get(event.siteId) === next) this.#chains.delete(event.siteId);
       });
     this.#chains.set(event.siteId, next);
+    return next;
   }
 
   async #evaluateCommitted(event: ReadingsCommitted): Promise<void> {
-    this.#reports.set(event.deviceId, this.deps.now().getTime());
+    this.#reports.set(event.deviceId, Math.max(this.#reports.get(event.deviceId) ?? 0, event.receivedAt));
     const site = await this.deps.directory.site(event.siteId);
     const rules = site?.rules.filter((r) => r.kind === "threshold" || r.kind === "offline") ?? [];
     if (site && rules.length > 0) {
@@ -145,7 +144,7 @@ export class AutomationEngine {
           // A report clears "offline" at once rather than at the next tick.
           const reported = this.#offlineSubjects(site, rule, new Map())
             .filter((subject) => (rule.sensorId ? bySensor.has(subject.id) : subject.deviceId === event.deviceId))
-            .map((subject) => ({ subject: subject.id, spec: subject.spec, samples: [{ at: now.getTime(), value: 0 }] }));
+            .map((subject) => ({ subject: subject.id, spec: subject.spec, samples: [{ at: event.receivedAt, value: 0 }] }));
           await this.#judgeAll(site, rule, reported, now);
         }
       }

@@ -24,6 +24,8 @@ export interface ParsedBatch {
   /** Which attempt at sending this batch the device says this is (1 = first), if it says. */
   attempt: number | undefined;
   readings: ParsedReading[];
+  /** Every reading carried its own ts (the others got the server's time). */
+  timestamped: boolean;
 }
 
 export interface Rejection {
@@ -85,8 +87,12 @@ export function parseBatch(body: unknown, now: number, limits: ParseLimits): Par
   const reject = (index: number, reason: string) => {
     if (rejected.length < MAX_LISTED) rejected.push({ index, reason });
   };
+  let timestamped = true;
   const checkTs = (index: number, ts: unknown): number => {
-    if (ts === undefined || ts === null) return now;
+    if (ts === undefined || ts === null) {
+      timestamped = false;
+      return now;
+    }
     if (typeof ts !== "number" || !Number.isInteger(ts)) {
       reject(index, "ts must be an integer of epoch milliseconds");
       return now;
@@ -143,5 +149,5 @@ export function parseBatch(body: unknown, now: number, limits: ParseLimits): Par
   if (rejected.length > 0) {
     return fail(`batch refused: ${rejected.length >= MAX_LISTED ? `at least ${MAX_LISTED}` : rejected.length} invalid readings; nothing was stored`, batchId, rejected);
   }
-  return { ok: true, batch: { batchId, attempt, readings } };
+  return { ok: true, batch: { batchId, attempt, readings, timestamped } };
 }

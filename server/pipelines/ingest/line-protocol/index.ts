@@ -69,7 +69,7 @@ export function lineProtocolBatch(body: Uint8Array, request: LineProtocolRequest
   return {
     ok: true,
     // A fresh unique id cannot be stored yet: declaring a first attempt skips the duplicate lookup.
-    batch: { batchId, attempt: mapped.allTimestamped ? undefined : 1, readings: mapped.readings },
+    batch: { batchId, attempt: mapped.allTimestamped ? undefined : 1, readings: mapped.readings, timestamped: mapped.allTimestamped },
     points: parsed.points.length,
     timestamped: mapped.allTimestamped,
     notStored: mapped.notStored,

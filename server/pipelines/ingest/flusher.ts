@@ -1,0 +1,201 @@
+import type { Clickhouse } from "../../../clickhouse/client";
+import { insertBatches, insertReadings, type InsertFormat } from "../../../clickhouse/insert";
+import { messageOf, type Logger } from "../../platform";
+import type { WalRecord, WriteAheadLog } from "./wal";
+
+/**
+ * Copies acknowledged batches from the write-ahead log into ClickHouse, off the acknowledgement
+ * path, in large INSERTs: the fixed price of an INSERT (a part in every table of the chain) is paid
+ * per flush, not per batch or per device request.
+ *
+ * A flush takes the log's next contiguous range of records (from the last one flushed on), at most
+ * `flushRows` rows, once that many wait or the oldest has waited `flushMs`; while an INSERT runs,
+ * new records wait for the next one. Exactly once: before the INSERT the range is saved in the
+ * log's checkpoint as in flight, and the INSERT carries a deduplication token naming the log and
+ * the range; after a crash the same range is sent again with the same token, and ClickHouse drops
+ * whatever part of it (raw rows, a rollup's block, the batch records) had already landed. A failed
+ * INSERT is retried, the same range again, with backoff; meanwhile records keep queueing, up to
+ * `maxQueueRows` (then ingest answers 429).
+ */
+
+export interface FlusherOptions {
+  flushRows: number;
+  flushMs: number;
+  maxQueueRows: number;
+  /** Unset: RowBinary for chDB, TabSeparated for a ClickHouse server. */
+  insertFormat?: InsertFormat | undefined;
+}
+
+/** Told of each range once it is in ClickHouse, in log order. */
+export type OnFlushed = (records: readonly WalRecord[]) => void;
+
+export interface FlusherStats {
+  flushes: number;
+  rowsFlushed: number;
+  batchesFlushed: number;
+  lastFlushRows: number;
+  lastFlushMs: number;
+  /** Time spent in INSERTs, summed. */
+  insertMs: number;
+  lastError: string | undefined;
+}
+
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 30_000;
+
+export class Flusher {
+  /** Durable records not yet in ClickHouse, by seq. */
+  #queue: WalRecord[] = [];
+  #queuedRows = 0;
+  #flushing: Promise<void> | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryMs = RETRY_MIN_MS;
+  #waiters: { upTo: number; resolve: () => void }[] = [];
+  #stopped = false;
+  readonly stats: FlusherStats = { flushes: 0, rowsFlushed: 0, batchesFlushed: 0, lastFlushRows: 0, lastFlushMs: 0, insertMs: 0, lastError: undefined };
+
+  constructor(
+    private readonly clickhouse: () => Clickhouse,
+    private readonly wal: WriteAheadLog,
+    private readonly options: FlusherOptions,
+    private readonly log: Logger,
+    private readonly onFlushed: OnFlushed = () => {},
+  ) {}
+
+  /** Rows acknowledged and not yet in ClickHouse. */
+  get queuedRows(): number {
+    return this.#queuedRows;
+  }
+
+  /** The last INSERT failed (and is being retried): readiness says why. */
+  get degraded(): string | undefined {
+    return this.stats.lastError;
+  }
+
+  /** Whether `rows` more may queue (backpressure beyond `maxQueueRows`). */
+  hasRoomFor(rows: number): boolean {
+    return this.#queuedRows === 0 || this.#queuedRows + rows <= this.options.maxQueueRows;
+  }
+
+  /** A durable record to copy (records may come slightly out of order; flushes take contiguous ranges). */
+  add(record: WalRecord): void {
+    let at = this.#queue.length;
+    while (at > 0 && this.#queue[at - 1]!.seq > record.seq) at--;
+    this.#queue.splice(at, 0, record);
+    this.#queuedRows += record.rows;
+    this.#schedule();
+  }
+
+  /** Resolves once everything added before the call is in ClickHouse (flushing at once). */
+  visible(): Promise<void> {
+    const upTo = this.#queue.at(-1)?.seq;
+    if (upTo === undefined || upTo <= this.wal.checkpoint.flushed) return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.#waiters.push({ upTo, resolve }));
+    this.#start();
+    return done;
+  }
+
+  /** Flushes everything queued (shutdown); gives up on a failing store after its retries stop. */
+  async drain(): Promise<void> {
+    while (this.#queue.length > 0 && !this.#stopped) {
+      const before = this.wal.checkpoint.flushed;
+      this.#start();
+      await this.#flushing;
+      if (this.wal.checkpoint.flushed === before && this.stats.lastError) return; // the store is down: the log keeps them
+    }
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#timer = this.#retryTimer = undefined;
+  }
+
+  #schedule(): void {
+    if (this.#flushing || this.#timer || this.#retryTimer || this.#stopped) return;
+    if (this.#queuedRows >= this.options.flushRows) return this.#start();
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#start();
+    }, this.options.flushMs);
+  }
+
+  #start(): void {
+    if (this.#flushing || this.#retryTimer || this.#stopped) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#flushing = this.#flush().finally(() => {
+      this.#flushing = undefined;
+      if (this.#queue.length > 0 && !this.stats.lastError) {
+        // Whatever arrived during the INSERT has waited long enough.
+        if (this.#queuedRows >= this.options.flushRows || this.#waiters.length > 0) this.#start();
+        else this.#schedule();
+      }
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const range = this.#nextRange();
+    if (range.length === 0) return;
+    const from = range[0]!.seq;
+    const to = range.at(-1)!.seq;
+    const token = `${this.wal.checkpoint.logId}:${from}-${to}`;
+    const rows = range.reduce((n, r) => n + r.rows, 0);
+    const started = performance.now();
+    try {
+      this.wal.saveCheckpoint({ inFlight: { from, to } });
+      const ch = this.clickhouse();
+      await insertReadings(ch, range.map((r) => r.payload), token, this.options.insertFormat ?? (ch.kind === "chdb" ? "rowbinary" : "tsv"));
+      await insertBatches(ch, range.map((r) => ({ deviceId: r.deviceId, batchHash: r.batchHash, rows: r.rows, receivedAt: r.receivedAt })), `${token}:batches`);
+      this.stats.insertMs += performance.now() - started;
+      this.wal.saveCheckpoint({ flushed: to, inFlight: null });
+    } catch (error) {
+      // Kept until an INSERT succeeds: readiness reports it meanwhile.
+      this.stats.lastError = messageOf(error);
+      this.log.error({ err: this.stats.lastError, from, to, rows, retryInMs: this.#retryMs }, "flushing readings to ClickHouse failed; retrying the same range");
+      if (!this.#stopped) {
+        this.#retryTimer = setTimeout(() => {
+          this.#retryTimer = undefined;
+          this.#start();
+        }, this.#retryMs);
+      }
+      this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS);
+      return;
+    }
+    this.#retryMs = RETRY_MIN_MS;
+    this.stats.lastError = undefined;
+    this.#queue.splice(0, range.length);
+    this.#queuedRows -= rows;
+    this.stats.flushes += 1;
+    this.stats.rowsFlushed += rows;
+    this.stats.batchesFlushed += range.length;
+    this.stats.lastFlushRows = rows;
+    this.stats.lastFlushMs = performance.now() - started;
+    this.onFlushed(range);
+    this.#waiters = this.#waiters.filter((w) => (w.upTo <= to ? (w.resolve(), false) : true));
+  }
+
+  /**
+   * The next range to send: the one in flight at a crash, exactly as it was (its token must name
+   * the same records), else the contiguous records after the last flushed one, up to flushRows.
+   */
+  #nextRange(): WalRecord[] {
+    const { flushed, inFlight } = this.wal.checkpoint;
+    const range: WalRecord[] = [];
+    let rows = 0;
+    let expected = flushed + 1;
+    for (const record of this.#queue) {
+      if (record.seq !== expected) break; // not durable yet (or not added yet): the range ends here
+      if (inFlight) {
+        if (record.seq > inFlight.to) break;
+      } else if (range.length > 0 && rows + record.rows > this.options.flushRows) break;
+      range.push(record);
+      rows += record.rows;
+      expected++;
+    }
+    if (inFlight && range.at(-1)?.seq !== inFlight.to) return []; // the whole in-flight range must be back first
+    return range;
+  }
+}
