@@ -107,7 +107,7 @@ export function createApp(deps: AppDeps) {
               connectionParams: info.connectionParams,
               req,
               resHeaders,
-              clientIp: metaOf(request).remoteAddress || undefined,
+              clientIp: metaOf(request).clientAddress || undefined,
               // Streamed answers (JSON lines, server-sent events) are written as they come: no splicing.
               embedJson: info.accept === "application/jsonl" || info.type === "subscription" ? parseEmbeddedJson : embedded.embed,
               sensorsChanged: <T extends { deviceId: string }>(sensor: T) => {

@@ -1,16 +1,22 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "bun";
 import type { Logger } from "./logger";
+import { CorsPolicy, isPreflight } from "./security/cors";
+import { forwardedView, TrustedProxies, type ForwardedView } from "./security/proxies";
 
 /**
  * The HTTP listener around the Elysia app: one place for what every request gets whatever its
  * route — a request id (kept from the client when it looks sane, echoed in `x-request-id`), the
- * access log line, and the peer address for loopback-only routes.
+ * access log line, the peer address for loopback-only routes, the client as trusted proxies
+ * describe it (security/proxies.ts), and CORS for listed origins (security/cors.ts).
  */
 
-export interface RequestMeta {
+export interface RequestMeta extends ForwardedView {
   id: string;
+  /** The TCP peer: a proxy's address when behind one. */
   remoteAddress: string;
+  /** The request's Origin is one of CORS_ORIGINS. */
+  corsAllowed: boolean;
 }
 
 const requestMeta = new WeakMap<Request, RequestMeta>();
@@ -19,7 +25,12 @@ const requestMeta = new WeakMap<Request, RequestMeta>();
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function metaOf(request: Request): RequestMeta {
-  return requestMeta.get(request) ?? { id: "unknown", remoteAddress: "" };
+  const meta = requestMeta.get(request);
+  if (meta) return meta;
+  // A request handed to the app without this listener (in-process calls): only what it says itself.
+  const fallback = { id: "unknown", remoteAddress: "", corsAllowed: false, ...forwardedView(request, "", TrustedProxies.none) };
+  requestMeta.set(request, fallback);
+  return fallback;
 }
 
 export interface HttpOptions {
@@ -29,10 +40,16 @@ export interface HttpOptions {
   handle: (request: Request) => Response | Promise<Response>;
   /** Bodies beyond this are refused by Bun before they reach a route (default 8 MiB). */
   maxRequestBodySize?: number;
+  /** Peers whose X-Forwarded-* headers are believed (TRUSTED_PROXIES); none by default. */
+  trustedProxies?: TrustedProxies;
+  /** Other origins allowed to call the API from a browser (CORS_ORIGINS); none by default. */
+  cors?: CorsPolicy;
 }
 
 export function serveHttp(options: HttpOptions): Server<undefined> {
   const { log, handle } = options;
+  const proxies = options.trustedProxies ?? TrustedProxies.none;
+  const cors = options.cors ?? CorsPolicy.none;
   return Bun.serve({
     port: options.port,
     hostname: options.hostname,
@@ -43,9 +60,14 @@ export function serveHttp(options: HttpOptions): Server<undefined> {
       const startedAt = performance.now();
       const presented = request.headers.get("x-request-id");
       const id = presented && REQUEST_ID.test(presented) ? presented : randomUUID();
-      requestMeta.set(request, { id, remoteAddress: server.requestIP(request)?.address ?? "" });
-      const response = await oneSendForJson(await handle(request));
+      const remoteAddress = server.requestIP(request)?.address ?? "";
+      const corsAllowed = cors.allows(request.headers.get("origin"));
+      requestMeta.set(request, { id, remoteAddress, corsAllowed, ...forwardedView(request, remoteAddress, proxies) });
+      const corsPath = cors.appliesTo(new URL(request.url).pathname);
+      const preflight = corsPath && isPreflight(request);
+      const response = preflight ? cors.preflight(request) : await oneSendForJson(await handle(request));
       response.headers.set("x-request-id", id);
+      if (corsPath && !preflight) cors.decorate(request, response.headers);
       const durationMs = Math.round((performance.now() - startedAt) * 100) / 100;
       // The access line is written once the response is on its way: a synchronous write to
       // stdout has no business on the critical path of every call.

@@ -76,7 +76,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   });
   let http;
   try {
-    http = serveHttp({ port: config.port, hostname: config.host, log, handle: app.handle, maxRequestBodySize: config.ingest.maxBodyBytes });
+    http = serveHttp({
+      port: config.port,
+      hostname: config.host,
+      log,
+      handle: app.handle,
+      maxRequestBodySize: config.ingest.maxBodyBytes,
+      trustedProxies: config.http.trustedProxies,
+      cors: config.http.cors,
+    });
   } catch (error) {
     dataDir.release();
     throw error;

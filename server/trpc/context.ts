@@ -32,6 +32,6 @@ export interface Context {
    * its place is typed as the value the text holds.
    */
   embedJson: <T>(text: string) => T;
-  /** Peer address, for login throttling. */
+  /** The client's address (through TRUSTED_PROXIES, see security/proxies.ts), for login throttling. */
   clientIp: string | undefined;
 }

@@ -7,6 +7,9 @@ import type { IngestLimits } from "../../server/config";
 import { DeviceAuthenticator } from "../../server/devices/device-auth";
 import { EventHub } from "../../server/events/hub";
 import { serveHttp } from "../../server/http";
+import type { Logger } from "../../server/logger";
+import { CorsPolicy } from "../../server/security/cors";
+import { TrustedProxies } from "../../server/security/proxies";
 import { createIngest, type Ingest } from "../../server/ingest";
 import { createLogger } from "../../server/logger";
 import { enqueueNotification } from "../../server/notifications";
@@ -79,6 +82,12 @@ export interface TestServerOptions {
   random?: () => number;
   liveReadingsIntervalMs?: number;
   retention?: { rawDays: number; rollupDays: number };
+  /** TRUSTED_PROXIES entries (none by default: X-Forwarded-* headers are ignored). */
+  trustedProxies?: string[];
+  /** CORS_ORIGINS (none by default). */
+  corsOrigins?: string[];
+  /** The server's logger (silent by default, or debug with TEST_LOG_LEVEL=debug). */
+  log?: Logger;
 }
 
 /**
@@ -88,7 +97,7 @@ export interface TestServerOptions {
 export async function startTestServer(engine: PostgresEngine, options: TestServerOptions = {}): Promise<TestServer> {
   const pg = await openTestDatabase(engine);
   const ch = openTestClickhouse();
-  const log = createLogger(process.env.TEST_LOG_LEVEL === "debug" ? "debug" : "silent");
+  const log = options.log ?? createLogger(process.env.TEST_LOG_LEVEL === "debug" ? "debug" : "silent");
   const stores = new Stores(
     {
       openPostgres: async () => pg.database,
@@ -152,7 +161,15 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
         invalidateSensors: (deviceId) => self.ingest.sensors.invalidateDevice(deviceId),
       },
     });
-    const http = serveHttp({ port, hostname: "127.0.0.1", log, handle: app.handle, maxRequestBodySize: limits.maxBodyBytes });
+    const http = serveHttp({
+      port,
+      hostname: "127.0.0.1",
+      log,
+      handle: app.handle,
+      maxRequestBodySize: limits.maxBodyBytes,
+      trustedProxies: new TrustedProxies(options.trustedProxies ?? []),
+      cors: new CorsPolicy(options.corsOrigins ?? []),
+    });
     return Object.assign(self, { http });
   };
   const stop = async (instance: Awaited<ReturnType<typeof boot>>) => {
