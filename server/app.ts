@@ -14,6 +14,8 @@ import { deviceCommandRoutes } from "./routes/device-commands";
 import { exportRoutes } from "./routes/export";
 import { ingestRoutes } from "./routes/ingest";
 import { messageOf, StoreUnavailableError, type Stores } from "./stores";
+import { argon2Verifier, type PasswordVerifier } from "./auth/passwords";
+import { MAX_BATCH_CALLS, refuseUnbatchable } from "./trpc/batch-policy";
 import { EmbeddedJson, parseEmbeddedJson } from "./trpc/embedded-json";
 import { appRouter } from "./trpc/root";
 
@@ -46,6 +48,8 @@ export interface AppDeps {
   stopping?: AbortSignal;
   /** Live updates: the shortest gap between two readings messages to one subscriber (default 1,000 ms). */
   liveReadingsIntervalMs?: number;
+  /** Checks passwords (argon2id by default). */
+  passwords?: PasswordVerifier;
 }
 
 /** The Elysia app. Routes only wire: each calls a module and shapes the response. */
@@ -96,13 +100,16 @@ export function createApp(deps: AppDeps) {
           endpoint: "/trpc",
           req: request,
           router: appRouter,
+          maxBatchSize: MAX_BATCH_CALLS,
           createContext: ({ req, resHeaders, info }) => {
+            refuseUnbatchable(info);
             return {
               requestId: metaOf(request).id,
               stores,
               deviceAuth,
               events,
               now,
+              passwords: deps.passwords ?? argon2Verifier,
               liveReadingsIntervalMs: deps.liveReadingsIntervalMs ?? 1_000,
               connectionParams: info.connectionParams,
               req,

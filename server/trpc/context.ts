@@ -1,3 +1,4 @@
+import type { PasswordVerifier } from "../auth/passwords";
 import type { DeviceAuthenticator } from "../devices/device-auth";
 import type { EventHub } from "../events/hub";
 import type { Stores } from "../stores";
@@ -32,6 +33,8 @@ export interface Context {
    * its place is typed as the value the text holds.
    */
   embedJson: <T>(text: string) => T;
+  /** Checks passwords (argon2id); login and password changes reserve each check first. */
+  passwords: PasswordVerifier;
   /** The client's address (through TRUSTED_PROXIES, see security/proxies.ts), for login throttling. */
   clientIp: string | undefined;
 }

@@ -7,6 +7,7 @@ import { scopeCacheOf } from "../analytics/scope";
 import { accessCacheOf } from "../auth/access-cache";
 import { sessionOfRequest } from "../auth/request-session";
 import { AppError, badInput, nulIssue } from "../errors";
+import { BATCH_TOO_LARGE, BATCH_TOO_LARGE_MESSAGE } from "./batch-policy";
 import { bearerOf } from "../http";
 import { roleAllows } from "../sites/sites";
 import { StoreUnavailableError } from "../stores";
@@ -33,8 +34,11 @@ const t = initTRPC.context<Context>().create({
         : cause instanceof AppError && cause.options.path
           ? [{ path: cause.options.path, message: cause.message }]
           : undefined;
+    // tRPC's own refusal of an oversized batch does not say what the limit is.
+    const message = error.code === "BAD_REQUEST" && error.message === BATCH_TOO_LARGE ? BATCH_TOO_LARGE_MESSAGE : shape.message;
     return {
       ...shape,
+      message,
       // Never leak stack traces to clients; the server log has them with the request id.
       data: { ...shape.data, stack: undefined, issues },
     };

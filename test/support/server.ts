@@ -1,6 +1,7 @@
 import { createAppClient, type AppClient } from "../../client";
 import { openDatabase } from "../../db/client";
 import { createApp } from "../../server/app";
+import type { PasswordVerifier } from "../../server/auth/passwords";
 import type { NotifyRequest } from "../../server/automation/actions";
 import { AutomationEngine } from "../../server/automation/engine";
 import type { IngestLimits } from "../../server/config";
@@ -88,6 +89,8 @@ export interface TestServerOptions {
   corsOrigins?: string[];
   /** The server's logger (silent by default, or debug with TEST_LOG_LEVEL=debug). */
   log?: Logger;
+  /** Checks passwords: argon2id by default; a test may wrap it to count the checks. */
+  passwords?: PasswordVerifier;
 }
 
 /**
@@ -153,6 +156,7 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
       stopping: stopping.signal,
       automationStats: () => self.automation.stats(),
       liveReadingsIntervalMs: options.liveReadingsIntervalMs ?? 50,
+      passwords: options.passwords,
       ingest: {
         pipeline: () => self.ingest.pipeline,
         limits,
