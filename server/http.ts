@@ -2,13 +2,15 @@ import { randomUUID } from "node:crypto";
 import type { Server } from "bun";
 import type { Logger } from "./logger";
 import { CorsPolicy, isPreflight } from "./security/cors";
+import { setSecurityHeaders } from "./security/headers";
 import { forwardedView, TrustedProxies, type ForwardedView } from "./security/proxies";
 
 /**
  * The HTTP listener around the Elysia app: one place for what every request gets whatever its
  * route — a request id (kept from the client when it looks sane, echoed in `x-request-id`), the
  * access log line, the peer address for loopback-only routes, the client as trusted proxies
- * describe it (security/proxies.ts), and CORS for listed origins (security/cors.ts).
+ * describe it (security/proxies.ts), CORS for listed origins (security/cors.ts) and the security
+ * headers (security/headers.ts).
  */
 
 export interface RequestMeta extends ForwardedView {
@@ -62,12 +64,14 @@ export function serveHttp(options: HttpOptions): Server<undefined> {
       const id = presented && REQUEST_ID.test(presented) ? presented : randomUUID();
       const remoteAddress = server.requestIP(request)?.address ?? "";
       const corsAllowed = cors.allows(request.headers.get("origin"));
-      requestMeta.set(request, { id, remoteAddress, corsAllowed, ...forwardedView(request, remoteAddress, proxies) });
+      const meta = { id, remoteAddress, corsAllowed, ...forwardedView(request, remoteAddress, proxies) };
+      requestMeta.set(request, meta);
       const corsPath = cors.appliesTo(new URL(request.url).pathname);
       const preflight = corsPath && isPreflight(request);
       const response = preflight ? cors.preflight(request) : await oneSendForJson(await handle(request));
       response.headers.set("x-request-id", id);
       if (corsPath && !preflight) cors.decorate(request, response.headers);
+      setSecurityHeaders(response.headers, meta.https);
       const durationMs = Math.round((performance.now() - startedAt) * 100) / 100;
       // The access line is written once the response is on its way: a synchronous write to
       // stdout has no business on the critical path of every call.
