@@ -26,7 +26,13 @@ const t = initTRPC.context<Context>().create({
     ping: { enabled: true, intervalMs: 10_000 },
     client: { reconnectAfterInactivityMs: 25_000 },
   },
-  errorFormatter({ shape, error }) {
+  errorFormatter({ shape, error, ctx }) {
+    // A failure we did not foresee says nothing of its cause: a database or engine message can
+    // carry SQL, parameters and data. The log has the detail under the same request id (app.ts).
+    if (shape.data.code === "INTERNAL_SERVER_ERROR") {
+      const requestId = ctx?.requestId ?? "unknown";
+      return { ...shape, message: `internal error (request id ${requestId})`, data: { ...shape.data, stack: undefined, issues: undefined, requestId } };
+    }
     const cause = error.cause;
     const issues =
       cause instanceof ZodError
