@@ -1,4 +1,5 @@
 import { applyCalibration } from "../../shared/metrics";
+import { isBoundedValue, MAX_ABS_VALUE_TEXT } from "../../shared/values";
 import type { ParsedReading } from "./parse";
 import type { SensorInfo } from "./sensor-directory";
 
@@ -30,6 +31,18 @@ export function batchHash(batchId: string): bigint {
 }
 
 /**
+ * Readings whose calibrated value is not finite or beyond ±MAX_ABS_VALUE (a calibration stored
+ * before calibrations were checked, or an extreme raw value on a steep one): the whole batch is
+ * refused, each reading named by its index, before anything is stored.
+ */
+export class CalibratedValueError extends Error {
+  override name = "CalibratedValueError";
+  constructor(readonly rejected: { index: number; reason: string }[]) {
+    super(`batch refused: ${rejected.length} readings have a calibrated value that is not finite or beyond ±${MAX_ABS_VALUE_TEXT}; nothing was stored`);
+  }
+}
+
+/**
  * Encodes a batch for ClickHouse: calibration applied, raw value kept. Per sensor the constant
  * head of its rows (the sensor id) is built once, per batch the constant tail (batch hash).
  */
@@ -45,11 +58,13 @@ export function encodeBatch(
   let batteryTs = -Infinity;
   let minTs = Infinity;
   let maxTs = -Infinity;
+  let rejected: { index: number; reason: string }[] | undefined;
   for (let i = 0; i < readings.length; i++) {
     const r = readings[i]!;
     let sensor = bySensor.get(r.sensor);
     if (!sensor) bySensor.set(r.sensor, (sensor = sensors.get(r.sensor)!));
     const value = applyCalibration(r.value, sensor.calibration);
+    if (!isBoundedValue(value)) (rejected ??= []).push({ index: i, reason: `calibrated value ${value} is not finite or beyond ±${MAX_ABS_VALUE_TEXT}: check the sensor's calibration` });
     values[i] = value;
     if (r.ts < minTs) minTs = r.ts;
     if (r.ts > maxTs) maxTs = r.ts;
@@ -58,6 +73,7 @@ export function encodeBatch(
       batteryTs = r.ts;
     }
   }
+  if (rejected) throw new CalibratedValueError(rejected.slice(0, 100));
   const payload = format === "rowbinary" ? rowBinaryOf(bySensor, readings, values, hash) : tsvOf(bySensor, readings, values, hash);
   return { payload, sensorIds: [...bySensor.values()].map((s) => s.id), minTs, maxTs, battery };
 }

@@ -1,4 +1,5 @@
 import { isMetric, type Metric } from "../../shared/metrics";
+import { MAX_ABS_VALUE, MAX_ABS_VALUE_TEXT } from "../../shared/values";
 
 /**
  * Validates a device batch, in either wire form:
@@ -98,6 +99,11 @@ export function parseBatch(body: unknown, now: number, limits: ParseLimits): Par
   const checkValue = (index: number, value: unknown): number => {
     if (typeof value !== "number" || !Number.isFinite(value)) {
       reject(index, "value must be a finite number");
+      return 0;
+    }
+    // Bounded so that no sum a rollup builds can overflow (shared/values.ts).
+    if (Math.abs(value) > MAX_ABS_VALUE) {
+      reject(index, `value must be within ±${MAX_ABS_VALUE_TEXT}`);
       return 0;
     }
     return value;

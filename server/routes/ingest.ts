@@ -4,6 +4,7 @@ import type { IngestLimits } from "../config";
 import type { DeviceAuthenticator } from "../devices/device-auth";
 import { bearerOf } from "../http";
 import { httpError, deviceAuthError } from "../http-errors";
+import { CalibratedValueError } from "../ingest/encode";
 import { IngestSaturatedError, IngestUnavailableError } from "../ingest/group-commit";
 import { parseBatch } from "../ingest/parse";
 import type { IngestPipeline } from "../ingest/pipeline";
@@ -64,6 +65,9 @@ export function ingestRoutes(deps: IngestRouteDeps) {
       try {
         return await deps.pipeline().ingest(auth.device, parsed.batch, now);
       } catch (error) {
+        if (error instanceof CalibratedValueError) {
+          return httpError(400, error.message, { batchId: parsed.batch.batchId, accepted: 0, duplicates: 0, rejected: error.rejected });
+        }
         if (error instanceof SensorLimitError) {
           return httpError(400, error.message, { batchId: parsed.batch.batchId, limit: limits.sensorLimit });
         }
