@@ -3,6 +3,7 @@ import { Elysia } from "elysia";
 import { adminCommands, AdminCommandError, type AdminArgs } from "./admin/commands";
 import type { LagStats } from "./automation/engine";
 import { secretMatches } from "./admin/server-lock";
+import { isBodyLimitError } from "./security/request-body";
 import type { DeviceAuthenticator } from "./devices/device-auth";
 import { EventHub } from "./events/hub";
 import { bearerOf, metaOf } from "./http";
@@ -58,12 +59,16 @@ export function createApp(deps: AppDeps) {
   const now = deps.now ?? (() => new Date());
   const events = deps.events ?? new EventHub(log);
   const stopping = deps.stopping ?? new AbortController().signal;
+  // A token revoked or rotated on any server stops working here at once, not after the cache's TTL.
+  events.on("device.credentials", (change) => deviceAuth.forgetDevice(change.deviceId));
 
   return new Elysia()
     .onError(({ request, code, error }) => {
       if (code === "NOT_FOUND") return httpError(404, "not found", { path: new URL(request.url).pathname });
       if (code === "PARSE") return httpError(400, "malformed request body", { reason: messageOf(error) });
       if (code === "VALIDATION") return httpError(400, "invalid request", { reason: messageOf(error) });
+      // Bun has already answered 413 to a body beyond the listener's limit: the client's mistake, not ours.
+      if (isBodyLimitError(error)) return httpError(413, "request body too large");
       if (error instanceof StoreUnavailableError) {
         // Starting up, or a store is down: a client should come back, not report a bug.
         const response = httpError(503, error.message);

@@ -6,6 +6,7 @@ import { AppError } from "../errors";
 import { announceAlert } from "../events/changes";
 import { enqueueForSite, severityAtLeast } from "../notifications/enqueue";
 import { afterCursor, keysetOf, orderBy, pageOf } from "../pagination";
+import { requireSiteFilters } from "../sites/filters";
 
 /**
  * Alerts: raised by rules (the automation), acknowledged and resolved by people. One unresolved
@@ -154,6 +155,7 @@ export async function listAlerts(
   siteId: string,
   input: { plantId?: string | undefined; severity?: AlertSeverity | undefined; status?: Alert["status"] | undefined; cursor?: string | undefined; limit: number },
 ) {
+  await requireSiteFilters(db, siteId, input);
   const keys = keysetOf(alerts.createdAt, alerts.id);
   const conditions: (SQL | undefined)[] = [eq(alerts.siteId, siteId), afterCursor(keys, input.cursor, "desc")];
   if (input.plantId) conditions.push(eq(alerts.plantId, input.plantId));

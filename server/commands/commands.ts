@@ -7,6 +7,7 @@ import { announceCommand } from "../events/changes";
 import { DEFAULT_PUMP_MAX_RUN_SECONDS, requireActuator, type Actuator } from "../devices/actuators";
 import { afterCursor, keysetOf, orderBy, pageOf } from "../pagination";
 import { followCommand, recordWatering } from "../watering/ledger";
+import { requireSiteFilters } from "../sites/filters";
 
 /**
  * Commands to actuators. A person (or, later, the automation) queues one; the actuator's device
@@ -176,6 +177,7 @@ export async function listCommands(
   input: { actuatorId?: string | undefined; deviceId?: string | undefined; status?: CommandStatus | undefined; cursor?: string | undefined; limit: number },
   now: Date,
 ) {
+  await requireSiteFilters(db, siteId, input);
   await expireDue(db, now, eq(commands.siteId, siteId));
   const keys = keysetOf(commands.createdAt, commands.id);
   const conditions: (SQL | undefined)[] = [eq(commands.siteId, siteId), afterCursor(keys, input.cursor, "desc")];

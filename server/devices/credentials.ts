@@ -3,6 +3,7 @@ import type { Db } from "../../db/client";
 import { devices } from "../../db/schema";
 import { notFound } from "../errors";
 import { generateDeviceToken, hashToken, tokenHint } from "../auth/tokens";
+import { announceDeviceCredentials } from "../events/changes";
 
 /**
  * Device credentials: provisioning and rotation return the token once; only its hash is kept.
@@ -83,6 +84,7 @@ export async function rotateDeviceToken(
     .set({ tokenHash: hashToken(token), tokenHint: tokenHint(token), tokenRotatedAt: now, revokedAt: null })
     .where(and(eq(devices.id, deviceId), eq(devices.siteId, siteId)))
     .returning(publicColumns);
+  await announceDeviceCredentials(db, { siteId, deviceId, change: "rotated" });
   return { device: device!, token, previousTokenHash: current.tokenHash };
 }
 
@@ -93,6 +95,7 @@ export async function revokeDevice(db: Db, siteId: string, deviceId: string, now
     .where(and(eq(devices.id, deviceId), eq(devices.siteId, siteId)))
     .returning({ ...publicColumns, tokenHash: devices.tokenHash });
   if (!device) throw notFound("device");
+  await announceDeviceCredentials(db, { siteId, deviceId, change: "revoked" });
   const { tokenHash, ...summary } = device;
   return { device: summary, tokenHash };
 }

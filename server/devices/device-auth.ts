@@ -69,6 +69,12 @@ export class DeviceAuthenticator {
     return pending;
   }
 
+  /** Forget every cached lookup of a device (its token was revoked or rotated, maybe on another server). */
+  forgetDevice(deviceId: string): void {
+    this.#generation += 1;
+    for (const [key, entry] of this.#entries) if (entry.result.ok && entry.result.device.id === deviceId) this.#entries.delete(key);
+  }
+
   /** Forget a token hash now (rotation, revocation). */
   invalidate(tokenHash: string): void {
     this.#generation += 1;

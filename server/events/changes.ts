@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Database, Db } from "../../db/client";
 import type { Logger } from "../logger";
-import type { AlertChanged, CommandChanged, EventHub } from "./hub";
+import type { AlertChanged, CommandChanged, DeviceCredentialsChanged, EventHub } from "./hub";
 
 /**
  * Changes that must reach every server: a command queued on server A wakes the device's long poll
@@ -13,7 +13,11 @@ import type { AlertChanged, CommandChanged, EventHub } from "./hub";
 
 export const CHANGES_CHANNEL = "verdant_changes";
 
-type Change = ({ kind: "command" } & CommandChanged) | ({ kind: "alert" } & AlertChanged) | { kind: "access" };
+type Change =
+  | ({ kind: "command" } & CommandChanged)
+  | ({ kind: "alert" } & AlertChanged)
+  | ({ kind: "device" } & DeviceCredentialsChanged)
+  | { kind: "access" };
 
 /** Postgres refuses NOTIFY payloads of 8,000 bytes or more; titles are the only free text we carry. */
 const MAX_TITLE = 500;
@@ -24,6 +28,11 @@ export async function announceCommand(db: Db, change: CommandChanged): Promise<v
 
 export async function announceAlert(db: Db, change: AlertChanged): Promise<void> {
   await notify(db, { kind: "alert", ...change, title: change.title.slice(0, MAX_TITLE), subject: change.subject.slice(0, MAX_TITLE) });
+}
+
+/** A device token was revoked or rotated: every server ends the device's long polls and forgets the old token. */
+export async function announceDeviceCredentials(db: Db, change: DeviceCredentialsChanged): Promise<void> {
+  await notify(db, { kind: "device", ...change });
 }
 
 /**
@@ -52,6 +61,7 @@ export async function relayChanges(database: Database, events: EventHub, log?: L
     const { kind, ...rest } = change;
     if (kind === "command") events.emit("command.changed", rest as CommandChanged);
     else if (kind === "alert") events.emit("alert.changed", rest as AlertChanged);
+    else if (kind === "device") events.emit("device.credentials", rest as DeviceCredentialsChanged);
     else if (kind === "access") events.emit("access.changed", {});
   });
 }

@@ -57,6 +57,13 @@ export interface AlertChanged {
   at: number;
 }
 
+/** A device's token was revoked or replaced, on any server: its open long polls end, cached lookups go. */
+export interface DeviceCredentialsChanged {
+  siteId: string;
+  deviceId: string;
+  change: "revoked" | "rotated";
+}
+
 /** Automation rules of a site changed through the API: engines drop their cached copy. */
 export interface AutomationChanged {
   siteId: string;
@@ -67,6 +74,7 @@ export interface HubEvents {
   /** Relayed from Postgres NOTIFY (server/events/changes.ts), so every server sees every change. */
   "command.changed": CommandChanged;
   "alert.changed": AlertChanged;
+  "device.credentials": DeviceCredentialsChanged;
   "automation.changed": AutomationChanged;
   /** Sessions or memberships were taken away somewhere: cached ones must be read again. */
   "access.changed": Record<string, never>;

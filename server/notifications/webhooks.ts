@@ -7,6 +7,7 @@ import { AppError } from "../errors";
 import { afterCursor, keysetOf, orderBy, pageOf } from "../pagination";
 import { membershipOf } from "../sites/sites";
 import { generateWebhookSecret, secretHintOf } from "./signing";
+import { requireSiteFilters } from "../sites/filters";
 
 /**
  * A site's webhook endpoints and their delivery log. The signing secret is returned by create and
@@ -123,6 +124,7 @@ export async function listDeliveries(
   siteId: string,
   input: { webhookId?: string | undefined; status?: Delivery["status"] | undefined; cursor?: string | undefined; limit: number },
 ) {
+  await requireSiteFilters(db, siteId, input);
   const keys = keysetOf(notificationDeliveries.createdAt, notificationDeliveries.id);
   const conditions: (SQL | undefined)[] = [eq(notificationDeliveries.siteId, siteId), afterCursor(keys, input.cursor, "desc")];
   if (input.webhookId) conditions.push(eq(notificationDeliveries.endpointId, input.webhookId));

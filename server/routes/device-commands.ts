@@ -39,6 +39,15 @@ export function deviceCommandRoutes(deps: DeviceCommandDeps) {
       if (!Number.isInteger(wait) || wait < 0 || wait > MAX_WAIT_SECONDS) {
         return httpError(400, "invalid request", { path: "wait", message: `must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}` });
       }
+      // Revoking (or rotating) the token, on any server, ends the wait with the answer the
+      // device would get next: 403 revoked, 401 for a replaced token.
+      const credentials = new AbortController();
+      let change: "revoked" | "rotated" | undefined;
+      const stopListening = events.on("device.credentials", (c) => {
+        if (c.deviceId !== auth.device.id) return;
+        change = c.change;
+        credentials.abort();
+      });
       try {
         const commands = await longPollCommands({
           db: () => stores.db,
@@ -46,11 +55,14 @@ export function deviceCommandRoutes(deps: DeviceCommandDeps) {
           now,
           deviceId: auth.device.id,
           waitMs: wait * 1000,
-          signal: AbortSignal.any([request.signal, stopping]),
+          signal: AbortSignal.any([request.signal, stopping, credentials.signal]),
         });
+        if (change) return deviceAuthError(change === "revoked" ? "revoked" : "unknown");
         return { commands };
       } catch (error) {
         return httpErrorOf(error);
+      } finally {
+        stopListening();
       }
     })
     .post(

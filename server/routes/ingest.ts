@@ -9,6 +9,7 @@ import { IngestSaturatedError, IngestUnavailableError } from "../ingest/group-co
 import { parseBatch } from "../ingest/parse";
 import type { IngestPipeline } from "../ingest/pipeline";
 import { SensorLimitError } from "../ingest/sensor-directory";
+import { readBodyUpTo } from "../security/request-body";
 import { StoreUnavailableError } from "../stores";
 
 export interface IngestRouteDeps {
@@ -29,11 +30,16 @@ export function ingestRoutes(deps: IngestRouteDeps) {
       const auth = await deps.deviceAuth.authenticate(bearerOf(request));
       if (!auth.ok) return deviceAuthError(auth.reason);
 
-      const declared = Number(request.headers.get("content-length") ?? "0");
-      if (declared > limits.maxBodyBytes) return tooLarge(limits.maxBodyBytes);
-      let bytes = new Uint8Array(await request.arrayBuffer());
-      if (bytes.byteLength > limits.maxBodyBytes) return tooLarge(limits.maxBodyBytes);
-      if ((request.headers.get("content-encoding") ?? "").toLowerCase() === "gzip") {
+      // gzip or nothing: deflate and brotli are refused by name rather than read as broken JSON.
+      // One decoder (with its bomb limit) is all a device needs, and all there is to get wrong.
+      const encoding = (request.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
+      if (!SUPPORTED_ENCODINGS.includes(encoding)) {
+        return httpError(415, `Content-Encoding ${JSON.stringify(encoding)} is not supported: send the body as it is, or gzip-compressed`, { supported: ["gzip", "identity"] }, { "accept-encoding": "gzip" });
+      }
+      const received = await readBodyUpTo(request, limits.maxBodyBytes);
+      if (received === "too large") return tooLarge(limits.maxBodyBytes);
+      let bytes = received;
+      if (encoding === "gzip" || encoding === "x-gzip") {
         try {
           // maxOutputLength stops a small gzip bomb from inflating into gigabytes.
           bytes = gunzipSync(bytes, { maxOutputLength: limits.maxBodyBytes });
@@ -84,6 +90,8 @@ export function ingestRoutes(deps: IngestRouteDeps) {
     { parse: "none" },
   );
 }
+
+const SUPPORTED_ENCODINGS = ["identity", "gzip", "x-gzip"];
 
 function tooLarge(limit: number): Response {
   return httpError(413, `body larger than ${limit} bytes`, { limit });

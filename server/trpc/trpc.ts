@@ -10,6 +10,7 @@ import { AppError, badInput, nulIssue } from "../errors";
 import { BATCH_TOO_LARGE, BATCH_TOO_LARGE_MESSAGE } from "./batch-policy";
 import { bearerOf } from "../http";
 import { roleAllows } from "../sites/sites";
+import { isBodyLimitError } from "../security/request-body";
 import { StoreUnavailableError } from "../stores";
 import type { Context } from "./context";
 
@@ -62,6 +63,7 @@ const mapErrors = t.middleware(async ({ ctx, next }) => {
   if (cause instanceof StoreUnavailableError) {
     throw new TRPCError({ code: "SERVICE_UNAVAILABLE", message: cause.message, cause });
   }
+  if (isBodyLimitError(cause)) throw new TRPCError({ code: "PAYLOAD_TOO_LARGE", message: "request body too large", cause });
   if (cause instanceof AppError) {
     if (cause.options.retryAfterSeconds !== undefined) ctx.resHeaders.set("retry-after", String(cause.options.retryAfterSeconds));
     throw new TRPCError({ code: cause.code, message: cause.message, cause });
