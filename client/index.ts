@@ -1,4 +1,5 @@
 import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, type TRPCClient } from "@trpc/client";
+import { MAX_BATCH_CALLS, UNBATCHED_PROCEDURES } from "../shared/batching";
 import { transformer } from "../shared/transformer";
 // A type-only import: no server code ends up in an app bundle.
 import type { AppRouter } from "../server/http/trpc/root";
@@ -55,7 +56,16 @@ export function createAppClient(options: AppClientOptions): AppClient {
               EventSource: FetchEventSource,
               eventSourceOptions: { headers, ...(options.fetch ? { fetch: options.fetch } : {}) },
             }),
-        false: options.batch === false ? httpLink(http) : httpBatchLink(http),
+        // The server refuses batches of more than MAX_BATCH_CALLS calls, and any batch holding a
+        // password procedure (shared/batching.ts): those go alone, larger batches are split.
+        false:
+          options.batch === false
+            ? httpLink(http)
+            : splitLink({
+                condition: (op) => UNBATCHED_PROCEDURES.includes(op.path),
+                true: httpLink(http),
+                false: httpBatchLink({ ...http, maxItems: MAX_BATCH_CALLS }),
+              }),
       }),
     ],
   });

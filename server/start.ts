@@ -2,7 +2,7 @@ import { openClickhouse } from "../clickhouse/client";
 import { seedDemoReadings } from "../clickhouse/demo-readings";
 import { openDatabase } from "../db/client";
 import { demoSensors } from "../db/seed/demo";
-import { sessionCacheOf } from "./accounts";
+import { sessionCacheOf, type PasswordVerifier } from "./accounts";
 import { claimDataDir, updateServerLockPort } from "./admin";
 import { createApp, serveHttp } from "./http";
 import { enqueueNotification } from "./notifications";
@@ -33,6 +33,8 @@ export interface AssembleOptions {
   liveReadingsIntervalMs: number;
   adminSecret?: string;
   isShuttingDown?: () => boolean;
+  /** Checks passwords: argon2id unless a test counts the checks. */
+  passwords?: PasswordVerifier;
   fetch?: typeof fetch;
   random?: () => number;
 }
@@ -74,6 +76,7 @@ export function assemble(stores: Stores, options: AssembleOptions) {
     stopping: stopping.signal,
     automationStats: () => automation.stats(),
     liveReadingsIntervalMs: options.liveReadingsIntervalMs,
+    passwords: options.passwords,
     ingest: { pipeline: () => ingest.pipeline, limits: options.ingest, rawRetentionDays: options.rawRetentionDays, degraded: ingest.degraded },
   });
 
@@ -162,7 +165,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   });
   let http;
   try {
-    http = serveHttp({ port: config.port, hostname: config.host, log, handle: parts.app.handle, maxRequestBodySize: config.ingest.maxBodyBytes });
+    http = serveHttp({
+      port: config.port,
+      hostname: config.host,
+      log,
+      handle: parts.app.handle,
+      maxRequestBodySize: config.ingest.maxBodyBytes,
+      trustedProxies: config.http.trustedProxies,
+      cors: config.http.cors,
+    });
   } catch (error) {
     dataDir.release();
     throw error;

@@ -15,7 +15,8 @@ for (const engine of postgresEngines) {
     let server: TestServer;
     const clock = testClock();
     beforeAll(async () => {
-      server = await startTestServer(engine, { now: clock.now });
+      // The test plays the TLS-terminating proxy (X-Forwarded-Proto) for the Secure cookie.
+      server = await startTestServer(engine, { now: clock.now, trustedProxies: ["127.0.0.1"] });
     });
     afterAll(() => server.close());
 

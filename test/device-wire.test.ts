@@ -18,7 +18,7 @@ const good: unknown[] = [
   { batchId: "b4", readings: [{ sensor: "a", value: 0, ts: null, metric: null }] },
   { batchId: "c1", sensor: "lux", value: [812, 830] },
   { batchId: "c2", sensor: "lux", metric: "light", value: [1, 2], ts: [NOW - 2000, NOW - 1000] },
-  { batchId: "x".repeat(128), readings: [{ sensor: "k".repeat(64), value: 1e300 }] },
+  { batchId: "x".repeat(128), readings: [{ sensor: "k".repeat(64), value: 1e15 }, { sensor: "k", value: -1e15 }] },
 ];
 
 const bad: unknown[] = [
@@ -40,6 +40,7 @@ const bad: unknown[] = [
   { batchId: "b", readings: [{ sensor: "k".repeat(65), value: 1 }] },
   { batchId: "b", readings: [{ sensor: "s", value: "1" }] },
   { batchId: "b", readings: [{ sensor: "s", value: null }] },
+  { batchId: "b", readings: [{ sensor: "s", value: 1.5e15 }] },
   { batchId: "b", readings: [{ sensor: "s", value: 1, ts: 1.5 }] },
   { batchId: "b", readings: [{ sensor: "s", value: 1, ts: "2026-01-01" }] },
   { batchId: "b", readings: [{ sensor: "s", value: 1, ts: Date.UTC(1999, 11, 31) }] },

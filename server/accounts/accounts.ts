@@ -3,9 +3,9 @@ import type { Db } from "../../db/client";
 import { users } from "../../db/schema";
 import { AppError } from "../platform";
 import { createPersonalSite } from "../sites";
-import { hashPassword, timingDummyHash, verifyPassword } from "./passwords";
+import { argon2Verifier, hashPassword, timingDummyHash, type PasswordVerifier } from "./passwords";
 import { createSession, invalidateUserSessions, type SessionUser } from "./sessions";
-import { clearFailures, recordFailure, retryAfterSeconds, throttleKeys } from "./throttle";
+import { reservePasswordCheck } from "./throttle";
 
 export interface RegisterInput {
   email: string;
@@ -32,40 +32,43 @@ export async function registerUser(db: Db, input: RegisterInput): Promise<{ user
 const INVALID_CREDENTIALS = "invalid email or password";
 
 /**
- * Checks the credentials under throttling and opens a session. Unknown email and wrong password
- * give the same error after the same work (a full argon2id verification).
+ * Checks the credentials under throttling and opens a session. The check is reserved before it
+ * runs (server/auth/throttle.ts), so no concurrency gets more guesses than the throttle allows.
+ * Unknown email and wrong password give the same error after the same work (a full argon2id
+ * verification).
  */
 export async function login(
   db: Db,
   input: { email: string; password: string; ip: string | undefined },
   now: Date,
+  passwords: PasswordVerifier = argon2Verifier,
 ): Promise<{ user: SessionUser; token: string; expiresAt: Date }> {
-  const keys = throttleKeys(input.email, input.ip);
-  const wait = await retryAfterSeconds(db, keys, now);
-  if (wait > 0) {
-    throw new AppError("TOO_MANY_REQUESTS", `too many failed logins; try again in ${wait} s`, { retryAfterSeconds: wait });
-  }
+  const attempt = await reservePasswordCheck(db, input.email, input.ip, now);
   const [user] = await db.select().from(users).where(eq(users.email, input.email));
-  const valid = await verifyPassword(input.password, user?.passwordHash ?? (await timingDummyHash()));
-  if (!user || !valid) {
-    await recordFailure(db, keys, now);
-    throw new AppError("UNAUTHORIZED", INVALID_CREDENTIALS);
-  }
-  await clearFailures(db, [`email:${input.email}`]);
+  const valid = await passwords.verify(input.password, user?.passwordHash ?? (await timingDummyHash()));
+  if (!user || !valid) throw new AppError("UNAUTHORIZED", INVALID_CREDENTIALS);
+  await attempt.succeeded();
   const session = await createSession(db, user.id, now);
   return { user: { id: user.id, email: user.email, displayName: user.displayName }, ...session };
 }
 
-/** Changes the password and ends every other session of the user (a thief's included). */
+/**
+ * Changes the password and ends every other session of the user (a thief's included). The current
+ * password is checked under the login throttle: a stolen session must not become a way to guess it.
+ */
 export async function changePassword(
   db: Db,
-  input: { userId: string; sessionId: string; currentPassword: string; newPassword: string },
+  input: { userId: string; sessionId: string; currentPassword: string; newPassword: string; ip: string | undefined },
   now: Date,
+  passwords: PasswordVerifier = argon2Verifier,
 ): Promise<{ otherSessionsEnded: number }> {
   const [user] = await db.select().from(users).where(eq(users.id, input.userId));
-  if (!user || !(await verifyPassword(input.currentPassword, user.passwordHash))) {
+  if (!user) throw new AppError("UNAUTHORIZED", "sign in first: no valid session");
+  const attempt = await reservePasswordCheck(db, user.email, input.ip, now);
+  if (!(await passwords.verify(input.currentPassword, user.passwordHash))) {
     throw new AppError("UNAUTHORIZED", "current password is wrong", { path: "currentPassword" });
   }
+  await attempt.succeeded();
   if (input.currentPassword === input.newPassword) {
     throw new AppError("BAD_REQUEST", "must differ from the current password", { path: "newPassword" });
   }

@@ -1,3 +1,5 @@
+import { metaOf, originOf } from "../platform";
+
 export const SESSION_COOKIE = "verdant_session";
 
 /** HttpOnly (no script can read it), SameSite=Lax, Secure when the request came over HTTPS. */
@@ -28,22 +30,22 @@ export function readCookie(header: string | null, name: string): string | undefi
   return undefined;
 }
 
-/** Behind a TLS-terminating proxy the request URL is http: the proxy's header tells. */
+/**
+ * Whether the client reached us over HTTPS: directly, or at a TLS-terminating proxy listed in
+ * TRUSTED_PROXIES (its X-Forwarded-Proto; from anyone else the header means nothing).
+ */
 export function isHttps(request: Request): boolean {
-  return new URL(request.url).protocol === "https:" || request.headers.get("x-forwarded-proto") === "https";
+  return metaOf(request).https;
 }
 
 /**
  * CSRF defence for cookie-authenticated state changes: the browser's Origin header must name
- * this very host. (SameSite=Lax already blocks most cross-site POSTs; this closes the rest.)
+ * this server's own origin (scheme, host and port, as trusted proxies report them) or an origin
+ * listed in CORS_ORIGINS. (SameSite=Lax already blocks most cross-site POSTs; this closes the rest.)
  */
 export function originMatchesHost(request: Request): boolean {
   const origin = request.headers.get("origin");
-  const host = request.headers.get("x-forwarded-host") ?? request.headers.get("host");
-  if (!origin || !host) return false;
-  try {
-    return new URL(origin).host === host;
-  } catch {
-    return false;
-  }
+  if (!origin) return false;
+  const meta = metaOf(request);
+  return meta.corsAllowed || (meta.origin !== "" && originOf(origin) === meta.origin);
 }

@@ -4,6 +4,7 @@
  * in on an HTTP request. Roles in sites are site facts: see server/sites.
  */
 export { changePassword, login, registerUser } from "./accounts";
+export { argon2Verifier, type PasswordVerifier } from "./passwords";
 export { bearerOf, sessionOfRequest } from "./request-session";
 export { SESSION_COOKIE, clearedSessionCookie, isHttps, originMatchesHost, readCookie, sessionCookie } from "./cookies";
 export { createSession, invalidateSession, invalidateUserSessions } from "./sessions";

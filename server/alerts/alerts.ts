@@ -4,6 +4,7 @@ import { alerts } from "../../db/schema";
 import type { AlertSeverity } from "../../shared/schemas/alerts";
 import { afterCursor, announceAlert, AppError, keysetOf, orderBy, pageOf } from "../platform";
 import { enqueueForSite, severityAtLeast } from "../notifications";
+import { requireSiteFilters } from "../sites";
 
 /**
  * Alerts: raised by rules (the automation), acknowledged and resolved by people. One unresolved
@@ -152,6 +153,7 @@ export async function listAlerts(
   siteId: string,
   input: { plantId?: string | undefined; severity?: AlertSeverity | undefined; status?: Alert["status"] | undefined; cursor?: string | undefined; limit: number },
 ) {
+  await requireSiteFilters(db, siteId, input);
   const keys = keysetOf(alerts.createdAt, alerts.id);
   const conditions: (SQL | undefined)[] = [eq(alerts.siteId, siteId), afterCursor(keys, input.cursor, "desc")];
   if (input.plantId) conditions.push(eq(alerts.plantId, input.plantId));

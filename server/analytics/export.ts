@@ -20,8 +20,20 @@ function csvField(value: string | null): string {
   return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
+/**
+ * CSV injection (OWASP): a spreadsheet opening the file runs a cell that starts with = + - @, a
+ * tab or a carriage return as a formula, and names are chosen by whoever can name a device or a
+ * sensor. A leading ' makes such a cell plain text. Only text cells get it: numbers (negative
+ * values too), times and ids are ours and stay as they are; NDJSON is data, not a sheet, and is
+ * left alone.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+function csvText(value: string | null): string {
+  return csvField(value !== null && FORMULA_START.test(value) ? `'${value}` : value);
+}
+
 function csvLine(r: ExportRow, s: ScopedSensor): string {
-  return `${new Date(num(r.t_ms)).toISOString()},${s.id},${csvField(s.deviceName)},${csvField(s.key)},${s.metric},${csvField(s.unit)},${s.plantId ?? ""},${r.v},${r.raw_v}\n`;
+  return `${new Date(num(r.t_ms)).toISOString()},${s.id},${csvText(s.deviceName)},${csvText(s.key)},${csvText(s.metric)},${csvText(s.unit)},${s.plantId ?? ""},${r.v},${r.raw_v}\n`;
 }
 
 function ndjsonLine(r: ExportRow, s: ScopedSensor): string {

@@ -6,6 +6,7 @@ import type { DeviceCommand } from "../../shared/schemas/device";
 import { afterCursor, announceCommand, AppError, keysetOf, orderBy, pageOf } from "../platform";
 import { DEFAULT_PUMP_MAX_RUN_SECONDS, requireActuator, type Actuator } from "../devices";
 import { followCommand, recordWatering } from "../watering";
+import { requireSiteFilters } from "../sites";
 
 /**
  * Commands to actuators. A person (or, later, the automation) queues one; the actuator's device
@@ -175,6 +176,7 @@ export async function listCommands(
   input: { actuatorId?: string | undefined; deviceId?: string | undefined; status?: CommandStatus | undefined; cursor?: string | undefined; limit: number },
   now: Date,
 ) {
+  await requireSiteFilters(db, siteId, input);
   await expireDue(db, now, eq(commands.siteId, siteId));
   const keys = keysetOf(commands.createdAt, commands.id);
   const conditions: (SQL | undefined)[] = [eq(commands.siteId, siteId), afterCursor(keys, input.cursor, "desc")];

@@ -1,11 +1,11 @@
 import { Elysia } from "elysia";
-import { bearerOf } from "../accounts";
+import { argon2Verifier, bearerOf, type PasswordVerifier } from "../accounts";
+import { isBodyLimitError } from "./request-body";
 import type { LagStats } from "../pipelines/automation";
 import type { IngestPipeline } from "../pipelines/ingest";
-import { EventHub, type IngestLimits, type Logger, messageOf, type Stores, StoreUnavailableError } from "../platform";
+import { EventHub, type IngestLimits, type Logger, messageOf, metaOf, type Stores, StoreUnavailableError } from "../platform";
 import type { SiteDirectory } from "../sites";
 import { deviceAuthError, httpError } from "./errors";
-import { metaOf } from "./listener";
 import { adminRoutes } from "./routes/admin";
 import { deviceCommandRoutes } from "./routes/device-commands";
 import { exportRoutes } from "./routes/export";
@@ -40,6 +40,8 @@ export interface AppDeps {
   stopping?: AbortSignal;
   /** Live updates: the shortest gap between two readings messages to one subscriber (default 1,000 ms). */
   liveReadingsIntervalMs?: number;
+  /** Checks passwords (argon2id by default). */
+  passwords?: PasswordVerifier;
 }
 
 /** The Elysia app. Routes only wire: each calls a module and shapes the response. */
@@ -54,6 +56,8 @@ export function createApp(deps: AppDeps) {
       if (code === "NOT_FOUND") return httpError(404, "not found", { path: new URL(request.url).pathname });
       if (code === "PARSE") return httpError(400, "malformed request body", { reason: messageOf(error) });
       if (code === "VALIDATION") return httpError(400, "invalid request", { reason: messageOf(error) });
+      // Bun has already answered 413 to a body beyond the listener's limit: the client's mistake, not ours.
+      if (isBodyLimitError(error)) return httpError(413, "request body too large");
       if (error instanceof StoreUnavailableError) {
         // Starting up, or a store is down: a client should come back, not report a bug.
         const response = httpError(503, error.message);
@@ -82,7 +86,7 @@ export function createApp(deps: AppDeps) {
       ].join("; ");
       return Response.json({ status: "not ready", reason, stores: readiness.stores }, { status: 503 });
     })
-    .use(trpcRoutes({ stores, directory, events, log, now, liveReadingsIntervalMs: deps.liveReadingsIntervalMs ?? 1_000, stopping }))
+    .use(trpcRoutes({ stores, directory, events, log, now, liveReadingsIntervalMs: deps.liveReadingsIntervalMs ?? 1_000, passwords: deps.passwords ?? argon2Verifier, stopping }))
     .use(deps.ingest ? ingestRoutes({ ...deps.ingest, directory, now: () => now().getTime() }) : new Elysia())
     .use(deps.ingest ? influxRoutes({ ...deps.ingest, directory, now: () => now().getTime() }) : new Elysia())
     // Devices check their token (and learn their id and site) here during setup.

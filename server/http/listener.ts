@@ -1,26 +1,18 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "bun";
-import type { Logger } from "../platform";
+import { CorsPolicy, forwardedView, isPreflight, setMetaOf, TrustedProxies, type Logger } from "../platform";
+import { setSecurityHeaders } from "./security-headers";
 
 /**
  * The HTTP listener around the Elysia app: one place for what every request gets whatever its
  * route — a request id (kept from the client when it looks sane, echoed in `x-request-id`), the
- * access log line, and the peer address for loopback-only routes.
+ * access log line, the peer address for loopback-only routes, the client as trusted proxies
+ * describe it (platform/proxies.ts), CORS for listed origins (platform/cors.ts) and the security
+ * headers (./security-headers.ts).
  */
-
-export interface RequestMeta {
-  id: string;
-  remoteAddress: string;
-}
-
-const requestMeta = new WeakMap<Request, RequestMeta>();
 
 /** A client may pass its own request id (for tracing across services) if it looks like one. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-export function metaOf(request: Request): RequestMeta {
-  return requestMeta.get(request) ?? { id: "unknown", remoteAddress: "" };
-}
 
 export interface HttpOptions {
   port: number;
@@ -29,10 +21,16 @@ export interface HttpOptions {
   handle: (request: Request) => Response | Promise<Response>;
   /** Bodies beyond this are refused by Bun before they reach a route (default 8 MiB). */
   maxRequestBodySize?: number;
+  /** Peers whose X-Forwarded-* headers are believed (TRUSTED_PROXIES); none by default. */
+  trustedProxies?: TrustedProxies;
+  /** Other origins allowed to call the API from a browser (CORS_ORIGINS); none by default. */
+  cors?: CorsPolicy;
 }
 
 export function serveHttp(options: HttpOptions): Server<undefined> {
   const { log, handle } = options;
+  const proxies = options.trustedProxies ?? TrustedProxies.none;
+  const cors = options.cors ?? CorsPolicy.none;
   return Bun.serve({
     port: options.port,
     hostname: options.hostname,
@@ -43,9 +41,16 @@ export function serveHttp(options: HttpOptions): Server<undefined> {
       const startedAt = performance.now();
       const presented = request.headers.get("x-request-id");
       const id = presented && REQUEST_ID.test(presented) ? presented : randomUUID();
-      requestMeta.set(request, { id, remoteAddress: server.requestIP(request)?.address ?? "" });
-      const response = await oneSendForJson(await handle(request));
+      const remoteAddress = server.requestIP(request)?.address ?? "";
+      const corsAllowed = cors.allows(request.headers.get("origin"));
+      const meta = { id, remoteAddress, corsAllowed, ...forwardedView(request, remoteAddress, proxies) };
+      setMetaOf(request, meta);
+      const corsPath = cors.appliesTo(new URL(request.url).pathname);
+      const preflight = corsPath && isPreflight(request);
+      const response = preflight ? cors.preflight(request) : await oneSendForJson(await handle(request));
       response.headers.set("x-request-id", id);
+      if (corsPath && !preflight) cors.decorate(request, response.headers);
+      setSecurityHeaders(response.headers, meta.https);
       const durationMs = Math.round((performance.now() - startedAt) * 100) / 100;
       // The access line is written once the response is on its way: a synchronous write to
       // stdout has no business on the critical path of every call.

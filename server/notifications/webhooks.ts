@@ -4,7 +4,7 @@ import { notificationDeliveries, webhookEndpoints } from "../../db/schema";
 import type { AlertSeverity } from "../../shared/schemas/alerts";
 import type { WebhookEvent } from "../../shared/schemas/notifications";
 import { afterCursor, AppError, keysetOf, orderBy, pageOf } from "../platform";
-import { membershipOf } from "../sites";
+import { membershipOf, requireSiteFilters } from "../sites";
 import { generateWebhookSecret, secretHintOf } from "./signing";
 
 /**
@@ -122,6 +122,7 @@ export async function listDeliveries(
   siteId: string,
   input: { webhookId?: string | undefined; status?: Delivery["status"] | undefined; cursor?: string | undefined; limit: number },
 ) {
+  await requireSiteFilters(db, siteId, input);
   const keys = keysetOf(notificationDeliveries.createdAt, notificationDeliveries.id);
   const conditions: (SQL | undefined)[] = [eq(notificationDeliveries.siteId, siteId), afterCursor(keys, input.cursor, "desc")];
   if (input.webhookId) conditions.push(eq(notificationDeliveries.endpointId, input.webhookId));

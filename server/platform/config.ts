@@ -2,6 +2,9 @@ import path from "node:path";
 import { z } from "zod";
 import { DEFAULT_MERGE_NICE, type ClickhouseTarget } from "../../clickhouse/client";
 import type { InsertFormat } from "../../clickhouse/insert";
+import type { CorsPolicy } from "./cors";
+import { corsOriginsSetting, trustedProxiesSetting } from "./network-settings";
+import type { TrustedProxies } from "./proxies";
 
 /**
  * Configuration is read once, from the environment, validated here and passed down.
@@ -75,6 +78,8 @@ const envSchema = z.object({
   WEBHOOK_BACKOFF_MAX_MS: positiveInt(7 * 86_400_000).default(3_600_000),
   LIVE_READINGS_INTERVAL_MS: positiveInt(60_000).default(1_000),
   AUTOMATION_TICK_SECONDS: positiveInt(3600).default(30),
+  TRUSTED_PROXIES: trustedProxiesSetting,
+  CORS_ORIGINS: corsOriginsSetting,
   SHUTDOWN_TIMEOUT_MS: z.coerce
     .number({ message: "must be a number" })
     .int("must be a whole number")
@@ -106,6 +111,8 @@ export interface Config {
   liveReadingsIntervalMs: number;
   /** How often the automation engine runs its scheduled work (aggregates, staleness, schedules…). */
   automationTickMs: number;
+  /** Reverse proxies whose X-Forwarded-* headers are believed, and origins allowed by CORS (docs/security.md). */
+  http: { trustedProxies: TrustedProxies; cors: CorsPolicy };
 }
 
 export interface IngestLimits {
@@ -213,6 +220,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     liveReadingsIntervalMs: e.LIVE_READINGS_INTERVAL_MS,
     automationTickMs: e.AUTOMATION_TICK_SECONDS * 1000,
+    http: { trustedProxies: e.TRUSTED_PROXIES, cors: e.CORS_ORIGINS },
   };
 }
 
@@ -236,5 +244,7 @@ export function describeConfig(config: Config) {
     clickhouseCluster: config.clickhouse.cluster ?? null,
     ...("embeddedPath" in config.clickhouse.target ? { chdbMergeNice: config.clickhouse.target.mergeNice } : {}),
     demoData: config.demoData,
+    trustedProxies: config.http.trustedProxies.entries,
+    corsOrigins: config.http.cors.origins,
   };
 }

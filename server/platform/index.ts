@@ -12,3 +12,6 @@ export { CHANGES_CHANNEL, announceAccessChange, announceAlert, announceCommand, 
 export { DEVICE_TOKEN_PREFIX, generateDeviceToken, generateSessionToken, hashToken, tokenHint } from "./tokens";
 export { afterCursor, decodeOffsetCursor, encodeOffsetCursor, keysetOf, likeEscape, orderBy, pageOf } from "./pagination";
 export { parseRecurrence, type Recurrence } from "./recurrence";
+export { CorsPolicy, isPreflight } from "./cors";
+export { forwardedView, originOf, TrustedProxies, type ForwardedView } from "./proxies";
+export { metaOf, setMetaOf, type RequestMeta } from "./request-meta";

@@ -19,13 +19,20 @@ export function encodeCursor(at: Date, id: string): string {
   return Buffer.from(`${at.getTime()}.${id}`).toString("base64url");
 }
 
+/**
+ * A keyset cursor is checked as what it encodes before it reaches SQL: epoch milliseconds of a
+ * timestamp between 1970 and 9999 (what our rows' timestamps can be, and what both Postgres and
+ * ISO 8601 write plainly) and a well-formed UUID. Anything else, a tampered or foreign cursor, is
+ * refused on `cursor`.
+ */
+const CURSOR = /^(\d{1,15})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+const LATEST_CURSOR_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 function decodeCursor(cursor: string): { at: Date; id: string } {
-  const [ms, id] = Buffer.from(cursor, "base64url").toString().split(".");
-  const at = new Date(Number(ms));
-  if (!id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(at.getTime())) {
-    throw badInput("cursor", "invalid cursor: pass the nextCursor of a previous page");
-  }
-  return { at, id };
+  const match = CURSOR.exec(Buffer.from(cursor, "base64url").toString());
+  const ms = Number(match?.[1]);
+  if (!match || ms > LATEST_CURSOR_MS) throw badInput("cursor", "invalid cursor: pass the nextCursor of a previous page");
+  return { at: new Date(ms), id: match[2]!.toLowerCase() };
 }
 
 /** The condition "after the cursor" in the given order, or undefined on the first page. */

@@ -3,7 +3,7 @@ import type { Db } from "../../db/client";
 import { automationLog } from "../../db/schema";
 import type { AUTOMATION_EVENTS } from "../../shared/schemas/automation";
 import { afterCursor, keysetOf, orderBy, pageOf } from "../platform";
-import { requirePlant } from "../sites";
+import { requirePlant, requireSiteFilters } from "../sites";
 
 /** The automation log: every firing, clearing, action and refusal, with why, per site and plant. */
 
@@ -40,7 +40,7 @@ export async function listLog(
   siteId: string,
   input: { plantId?: string | undefined; ruleId?: string | undefined; scheduleId?: string | undefined; event?: AutomationEvent | undefined; cursor?: string | undefined; limit: number },
 ) {
-  if (input.plantId) await requirePlant(db, siteId, input.plantId);
+  await requireSiteFilters(db, siteId, input);
   const keys = keysetOf(automationLog.at, automationLog.id);
   const conditions: (SQL | undefined)[] = [eq(automationLog.siteId, siteId), afterCursor(keys, input.cursor, "desc")];
   if (input.plantId) conditions.push(eq(automationLog.plantId, input.plantId));

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { METRICS, type Metric } from "../metrics";
 import { uuidSchema } from "./accounts";
+import { dateInput, urlDateInput } from "./dates";
 
 /**
  * Inputs of the analytics procedures. Ranges are half-open `[from, to)`; every limit here exists
@@ -40,9 +41,10 @@ export const MAX_RANGE_DAYS = 5 * 366;
 
 const metricSchema = z.enum(METRICS as [Metric, ...Metric[]], { message: `must be one of ${METRICS.join(", ")}` });
 
+/** Dates within 2000-01-01 … 2100-01-01 (shared/schemas/dates.ts); each field's problem is reported on it. */
 const rangeFields = {
-  from: z.coerce.date({ message: "must be a date" }),
-  to: z.coerce.date({ message: "must be a date" }),
+  from: dateInput,
+  to: dateInput,
 };
 
 type Range = { from: Date; to: Date };
@@ -141,20 +143,14 @@ export const fleetInput = z.object({
   hours: z.number().int("must be a whole number").min(1, "must be at least 1").max(168, "must be at most 168").default(24),
 });
 
-/** A URL date: ISO 8601 or epoch milliseconds. */
-const urlDate = z.preprocess(
-  (v) => (typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v),
-  z.coerce.date({ message: "must be a date (ISO 8601 or epoch ms)" }),
-);
-
 export const EXPORT_FORMATS = ["csv", "ndjson"] as const;
 export const MAX_EXPORT_SENSORS = 5_000;
 /** Query string of GET /v1/export (strings, as URLs carry them). */
 export const exportQuery = z
   .object({
     siteId: uuidSchema,
-    from: urlDate,
-    to: urlDate,
+    from: urlDateInput,
+    to: urlDateInput,
     format: z.enum(EXPORT_FORMATS, { message: "must be csv or ndjson" }).default("csv"),
     sensorIds: z
       .string()

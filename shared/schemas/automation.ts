@@ -4,6 +4,7 @@ import { uuidSchema } from "./accounts";
 import { ALERT_SEVERITIES } from "./alerts";
 import { rruleSchema } from "./care";
 import { commandSchema } from "./commands";
+import { dateInput } from "./dates";
 import { nameSchema, pageInput } from "./common";
 
 /**
@@ -108,7 +109,7 @@ const scheduleFields = {
   name: nameSchema,
   plantId: uuidSchema.nullable().optional(),
   /** The first run; later runs keep its wall-clock time in the site's time zone. */
-  startsAt: z.date(),
+  startsAt: dateInput,
   rrule: rruleSchema,
   missedRunPolicy: z.enum(MISSED_RUN_POLICIES).optional(),
   actions: actionsSchema,
@@ -130,7 +131,7 @@ export const setEnabledScheduleInput = z.object({ scheduleId: uuidSchema, enable
 export const listSchedulesInput = pageInput.extend({ plantId: uuidSchema.optional() });
 export const scheduleRunsInput = z.object({
   scheduleId: uuidSchema,
-  from: z.date(),
+  from: dateInput,
   count: z.number().int("must be a whole number").min(1, "must be at least 1").max(100, "must be at most 100").default(10),
 });
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { uuidSchema } from "./accounts";
 import { optionalText, pageInput } from "./common";
+import { dateInput } from "./dates";
 
 export const CARE_TASK_KINDS = ["water", "fertilize", "repot", "prune", "custom"] as const;
 
@@ -24,7 +25,7 @@ export const createCareTaskInput = z
     title: z.string().trim().min(1, "must not be empty").max(200, "must be at most 200 characters").optional(),
     notes: optionalText(2000),
     /** The first occurrence; recurrences keep its wall-clock time in the site's time zone. */
-    startsAt: z.date(),
+    startsAt: dateInput,
     rrule: rruleSchema.nullable().optional(),
   })
   .superRefine((t, ctx) => {
@@ -36,7 +37,7 @@ export const updateCareTaskInput = z.object({
   title: z.string().trim().min(1, "must not be empty").max(200, "must be at most 200 characters").optional(),
   notes: optionalText(2000),
   /** Changing the schedule moves the pending occurrence to the first one from now on. */
-  startsAt: z.date().optional(),
+  startsAt: dateInput.optional(),
   rrule: rruleSchema.nullable().optional(),
 });
 
@@ -49,7 +50,7 @@ export const listCareTasksInput = pageInput.extend({
 
 const MAX_RANGE_DAYS = 366;
 export const upcomingInput = z
-  .object({ from: z.date(), to: z.date(), plantId: uuidSchema.optional(), limit: z.number().int().min(1).max(1000).default(500) })
+  .object({ from: dateInput, to: dateInput, plantId: uuidSchema.optional(), limit: z.number().int().min(1).max(1000).default(500) })
   .superRefine((r, ctx) => {
     if (r.to <= r.from) ctx.addIssue({ code: "custom", path: ["to"], message: "must be after from" });
     else if (r.to.getTime() - r.from.getTime() > MAX_RANGE_DAYS * 86_400_000) {
@@ -63,7 +64,7 @@ export const completeCareTaskInput = z.object({
   /** Water tasks: recorded in the watering ledger with the completion. */
   volumeMl: z.number().positive("must be above 0").max(1_000_000).optional(),
 });
-export const snoozeCareTaskInput = z.object({ taskId: uuidSchema, until: z.date() });
+export const snoozeCareTaskInput = z.object({ taskId: uuidSchema, until: dateInput });
 
 export const WATERING_SOURCES = ["manual", "scheduled", "automatic", "detected"] as const;
 export const WATERING_STATUSES = ["pending", "in_progress", "completed", "failed"] as const;
@@ -75,7 +76,7 @@ export const recordWateringInput = z.object({
   source: z.enum(WATERING_SOURCES).default("manual"),
   status: z.enum(WATERING_STATUSES).default("completed"),
   /** When the watering started; now by default. */
-  startedAt: z.date().optional(),
+  startedAt: dateInput.optional(),
   volumeMl: z.number().positive("must be above 0").max(1_000_000, "must be at most 1000000").nullable().optional(),
   durationSeconds: z.number().positive("must be above 0").max(86_400, "must be at most 86400").nullable().optional(),
   moistureBefore: moisture,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isMetric } from "../metrics";
+import { MAX_ABS_VALUE, MAX_ABS_VALUE_TEXT } from "../values";
 import { COMMAND_ACK_STATUSES, COMMAND_STATUSES } from "./commands";
 
 /**
@@ -26,7 +27,7 @@ const metric = z.string().refine(isMetric, { message: "metric is not known" });
 /** One reading in the rows form. `ts` absent: the server's time when the batch arrives. */
 export const wireReading = z.object({
   sensor: z.string().regex(SENSOR_KEY_PATTERN, "sensor must be 1-64 characters of letters, digits and . _ : -"),
-  value: z.number().finite("value must be a finite number"),
+  value: z.number().finite("value must be a finite number").refine((v) => Math.abs(v) <= MAX_ABS_VALUE, { message: `value must be within ±${MAX_ABS_VALUE_TEXT}` }),
   ts: epochMs.nullish(),
   metric: metric.nullish(),
 });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { METRICS } from "../metrics";
+import { calibrationIssues, MAX_ABS_VALUE, MAX_ABS_VALUE_TEXT } from "../values";
 import { deviceNameSchema, uuidSchema } from "./accounts";
 import { optionalText, pageInput } from "./common";
 
@@ -47,13 +48,17 @@ export const updateSensorInput = z.object({
 });
 export const assignSensorInput = z.object({ sensorId: uuidSchema, plantId: uuidSchema });
 
-/** Two readings the sensor gave (raw) and what they mean (value), e.g. dry soil 3100 → 0 %, wet 1400 → 100 %. */
+/**
+ * Two readings the sensor gave (raw) and what they mean (value), e.g. dry soil 3100 → 0 %, wet
+ * 1400 → 100 %. Degenerate or overflowing calibrations are refused on the field at fault (shared/values.ts).
+ */
 export const calibrationInput = z
   .object({ sensorId: uuidSchema, rawLow: z.number(), valueLow: z.number(), rawHigh: z.number(), valueHigh: z.number() })
   .superRefine((c, ctx) => {
-    if (c.rawLow === c.rawHigh) ctx.addIssue({ code: "custom", path: ["rawHigh"], message: "must differ from rawLow" });
+    for (const issue of calibrationIssues(c)) ctx.addIssue({ code: "custom", path: [issue.path], message: issue.message });
   });
-export const previewCalibrationInput = z.object({ sensorId: uuidSchema, raw: z.number() });
+const boundedNumber = z.number().min(-MAX_ABS_VALUE, `must be within ±${MAX_ABS_VALUE_TEXT}`).max(MAX_ABS_VALUE, `must be within ±${MAX_ABS_VALUE_TEXT}`);
+export const previewCalibrationInput = z.object({ sensorId: uuidSchema, raw: boundedNumber });
 
 export const listActuatorsInput = pageInput.extend({ deviceId: uuidSchema.optional(), plantId: uuidSchema.optional() });
 export const actuatorIdInput = z.object({ actuatorId: uuidSchema });

@@ -8,7 +8,8 @@ import { enqueueNotification } from "../../server/notifications";
 import { AutomationEngine, type NotifyRequest } from "../../server/pipelines/automation";
 import type { Ingest } from "../../server/pipelines/ingest";
 import type { NotificationDispatcher } from "../../server/pipelines/notifications";
-import { createLogger, EventHub, Stores, type DispatcherConfig, type IngestLimits } from "../../server/platform";
+import type { PasswordVerifier } from "../../server/accounts";
+import { CorsPolicy, createLogger, EventHub, Stores, TrustedProxies, type DispatcherConfig, type IngestLimits, type Logger } from "../../server/platform";
 import type { SiteDirectory } from "../../server/sites";
 import { assemble } from "../../server/start";
 import { openTestClickhouse, openTestDatabase, type PostgresEngine } from "./stores";
@@ -89,6 +90,14 @@ export interface TestServerOptions {
   random?: () => number;
   liveReadingsIntervalMs?: number;
   retention?: { rawDays: number; rollupDays: number };
+  /** TRUSTED_PROXIES entries (none by default: X-Forwarded-* headers are ignored). */
+  trustedProxies?: string[];
+  /** CORS_ORIGINS (none by default). */
+  corsOrigins?: string[];
+  /** The server's logger (silent by default, or debug with TEST_LOG_LEVEL=debug). */
+  log?: Logger;
+  /** Checks passwords: argon2id by default; a test may wrap it to count the checks. */
+  passwords?: PasswordVerifier;
 }
 
 /**
@@ -98,7 +107,7 @@ export interface TestServerOptions {
 export async function startTestServer(engine: PostgresEngine, options: TestServerOptions = {}): Promise<TestServer> {
   const pg = await openTestDatabase(engine);
   const ch = openTestClickhouse();
-  const log = createLogger(process.env.TEST_LOG_LEVEL === "debug" ? "debug" : "silent");
+  const log = options.log ?? createLogger(process.env.TEST_LOG_LEVEL === "debug" ? "debug" : "silent");
   const stores = new Stores(
     {
       openPostgres: async () => pg.database,
@@ -137,9 +146,18 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
       notify,
       liveReadingsIntervalMs: options.liveReadingsIntervalMs ?? 50,
       random: options.random,
+      passwords: options.passwords,
     });
     await parts.ready;
-    const http = serveHttp({ port, hostname: "127.0.0.1", log, handle: parts.app.handle, maxRequestBodySize: limits.maxBodyBytes });
+    const http = serveHttp({
+      port,
+      hostname: "127.0.0.1",
+      log,
+      handle: parts.app.handle,
+      maxRequestBodySize: limits.maxBodyBytes,
+      trustedProxies: new TrustedProxies(options.trustedProxies ?? []),
+      cors: new CorsPolicy(options.corsOrigins ?? []),
+    });
     return Object.assign(parts, { http });
   };
   const stop = async (instance: Awaited<ReturnType<typeof boot>>) => {

@@ -1,9 +1,8 @@
 import { Elysia } from "elysia";
 import { type AdminArgs, AdminCommandError, adminCommands, secretMatches } from "../../admin";
-import { messageOf, type Stores } from "../../platform";
+import { messageOf, metaOf, type Stores } from "../../platform";
 import type { SiteDirectory } from "../../sites";
 import { httpError } from "../errors";
-import { metaOf } from "../listener";
 
 /**
  * `POST /admin/<operation>`: the CLI's channel to a running server (PGlite and chDB belong to one

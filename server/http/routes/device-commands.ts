@@ -36,6 +36,18 @@ export function deviceCommandRoutes(deps: DeviceCommandDeps) {
       if (!Number.isInteger(wait) || wait < 0 || wait > MAX_WAIT_SECONDS) {
         return httpError(400, "invalid request", { path: "wait", message: `must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}` });
       }
+      // Revoking (or rotating) the token, on any server, ends the wait with the answer the
+      // device would get next: 403 revoked, 401 for a replaced token. The site directory hears of
+      // it as a change of the device's site; the token is checked again then.
+      const credentials = new AbortController();
+      let refused: "malformed" | "unknown" | "revoked" | undefined;
+      const stopListening = events.on("site.changed", async ({ siteId }) => {
+        if (siteId !== null && siteId !== auth.device.siteId) return;
+        const again = await directory.authenticate(bearerOf(request));
+        if (again.ok) return;
+        refused = again.reason;
+        credentials.abort();
+      });
       try {
         const commands = await longPollCommands({
           db: () => stores.db,
@@ -43,11 +55,14 @@ export function deviceCommandRoutes(deps: DeviceCommandDeps) {
           now,
           deviceId: auth.device.id,
           waitMs: wait * 1000,
-          signal: AbortSignal.any([request.signal, stopping]),
+          signal: AbortSignal.any([request.signal, stopping, credentials.signal]),
         });
+        if (refused) return deviceAuthError(refused);
         return { commands };
       } catch (error) {
         return httpErrorOf(error);
+      } finally {
+        stopListening();
       }
     })
     .post(

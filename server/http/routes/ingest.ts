@@ -4,7 +4,7 @@ import { parseBatch, type IngestPipeline } from "../../pipelines/ingest";
 import type { IngestLimits } from "../../platform";
 import type { SiteDirectory } from "../../sites";
 import { deviceAuthError, httpError, httpErrorOf } from "../errors";
-import { readRequestBody } from "../request-body";
+import { readRequestBody, SUPPORTED_ENCODINGS } from "../request-body";
 
 export interface IngestRouteDeps {
   directory: SiteDirectory;
@@ -25,7 +25,10 @@ export function ingestRoutes(deps: IngestRouteDeps) {
       if (!auth.ok) return deviceAuthError(auth.reason);
 
       const read = await readRequestBody(request, limits.maxBodyBytes);
-      if (!read.ok) return httpError(read.status, read.error, read.status === 413 ? { limit: limits.maxBodyBytes } : read.reason ? { reason: read.reason } : null);
+      if (!read.ok) {
+        if (read.status === 415) return httpError(415, read.error, { supported: SUPPORTED_ENCODINGS }, { "accept-encoding": "gzip" });
+        return httpError(read.status, read.error, read.status === 413 ? { limit: limits.maxBodyBytes } : read.reason ? { reason: read.reason } : null);
+      }
       let body: unknown;
       try {
         body = JSON.parse(new TextDecoder().decode(read.bytes));

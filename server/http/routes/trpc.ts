@@ -1,8 +1,9 @@
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { Elysia } from "elysia";
-import type { EventHub, Logger, Stores } from "../../platform";
+import { metaOf, type EventHub, type Logger, type Stores } from "../../platform";
+import type { PasswordVerifier } from "../../accounts";
 import type { SiteDirectory } from "../../sites";
-import { metaOf } from "../listener";
+import { MAX_BATCH_CALLS, refuseUnbatchable } from "../trpc/batch-policy";
 import { appRouter } from "../trpc/root";
 
 /** `/trpc/*`: every procedure of the app router, queries and mutations over HTTP, subscriptions as server-sent events. */
@@ -14,6 +15,8 @@ export interface TrpcRouteDeps {
   log: Logger;
   now: () => Date;
   liveReadingsIntervalMs: number;
+  /** Checks passwords (argon2id unless a test counts the checks). */
+  passwords: PasswordVerifier;
   /** Aborted when shutdown starts: live streams are cut (see below). */
   stopping: AbortSignal;
 }
@@ -27,7 +30,11 @@ export function trpcRoutes(deps: TrpcRouteDeps) {
         endpoint: "/trpc",
         req: request,
         router: appRouter,
-        createContext: ({ req, resHeaders, info }) => ({
+        maxBatchSize: MAX_BATCH_CALLS,
+        createContext: ({ req, resHeaders, info }) => {
+          // Password procedures are never batched (throttling counts one check per request).
+          refuseUnbatchable(info);
+          return {
           requestId: metaOf(request).id,
           stores: deps.stores,
           directory: deps.directory,
@@ -37,8 +44,10 @@ export function trpcRoutes(deps: TrpcRouteDeps) {
           connectionParams: info.connectionParams,
           req,
           resHeaders,
-          clientIp: metaOf(request).remoteAddress || undefined,
-        }),
+          passwords: deps.passwords,
+          clientIp: metaOf(request).clientAddress || undefined,
+          };
+        },
         onError: ({ error, path }) => {
           if (error.code === "INTERNAL_SERVER_ERROR") {
             log.error({ requestId: metaOf(request).id, procedure: path, err: error.cause ?? error }, "procedure failed");

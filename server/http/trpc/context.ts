@@ -1,3 +1,4 @@
+import type { PasswordVerifier } from "../../accounts";
 import type { EventHub, Stores } from "../../platform";
 import type { SiteDirectory } from "../../sites";
 
@@ -21,6 +22,8 @@ export interface Context {
   /** The raw request, for headers (auth, origin) and the response headers to set. */
   req: Request;
   resHeaders: Headers;
-  /** Peer address, for login throttling. */
+  /** Checks passwords (argon2id); login and password changes reserve each check first. */
+  passwords: PasswordVerifier;
+  /** The client's address (through TRUSTED_PROXIES, see platform/proxies.ts), for login throttling. */
   clientIp: string | undefined;
 }

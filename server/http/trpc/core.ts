@@ -1,11 +1,12 @@
 import { initTRPC, TRPCError } from "@trpc/server";
-import { bearerOf, originMatchesHost, readCookie, SESSION_COOKIE, sessionOfRequest } from "../../accounts";
 import { transformer } from "../../../shared/transformer";
 import { ZodError } from "zod";
 import { siteIdInput, type SiteRole } from "../../../shared/schemas/accounts";
+import { bearerOf, originMatchesHost, readCookie, SESSION_COOKIE, sessionOfRequest } from "../../accounts";
 import { AppError, badInput, nulIssue, StoreUnavailableError } from "../../platform";
-
 import { roleAllows } from "../../sites";
+import { isBodyLimitError } from "../request-body";
+import { BATCH_TOO_LARGE, BATCH_TOO_LARGE_MESSAGE } from "./batch-policy";
 import type { Context } from "./context";
 
 /**
@@ -21,7 +22,13 @@ const t = initTRPC.context<Context>().create({
     ping: { enabled: true, intervalMs: 10_000 },
     client: { reconnectAfterInactivityMs: 25_000 },
   },
-  errorFormatter({ shape, error }) {
+  errorFormatter({ shape, error, ctx }) {
+    // A failure we did not foresee says nothing of its cause: a database or engine message can
+    // carry SQL, parameters and data. The log has the detail under the same request id (app.ts).
+    if (shape.data.code === "INTERNAL_SERVER_ERROR") {
+      const requestId = ctx?.requestId ?? "unknown";
+      return { ...shape, message: `internal error (request id ${requestId})`, data: { ...shape.data, stack: undefined, issues: undefined, requestId } };
+    }
     const cause = error.cause;
     const issues =
       cause instanceof ZodError
@@ -29,8 +36,11 @@ const t = initTRPC.context<Context>().create({
         : cause instanceof AppError && cause.options.path
           ? [{ path: cause.options.path, message: cause.message }]
           : undefined;
+    // tRPC's own refusal of an oversized batch does not say what the limit is.
+    const message = error.code === "BAD_REQUEST" && error.message === BATCH_TOO_LARGE ? BATCH_TOO_LARGE_MESSAGE : shape.message;
     return {
       ...shape,
+      message,
       // Never leak stack traces to clients; the server log has them with the request id.
       data: { ...shape.data, stack: undefined, issues },
     };
@@ -48,6 +58,7 @@ const mapErrors = t.middleware(async ({ ctx, next }) => {
   if (cause instanceof StoreUnavailableError) {
     throw new TRPCError({ code: "SERVICE_UNAVAILABLE", message: cause.message, cause });
   }
+  if (isBodyLimitError(cause)) throw new TRPCError({ code: "PAYLOAD_TOO_LARGE", message: "request body too large", cause });
   if (cause instanceof AppError) {
     if (cause.options.retryAfterSeconds !== undefined) ctx.resHeaders.set("retry-after", String(cause.options.retryAfterSeconds));
     throw new TRPCError({ code: cause.code, message: cause.message, cause });

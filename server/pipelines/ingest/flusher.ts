@@ -63,9 +63,12 @@ export class Flusher {
     private readonly onFlushed: OnFlushed = () => {},
   ) {}
 
-  /** Rows acknowledged and not yet in ClickHouse. */
+  /** Rows on their way to the log, counted against the queue before they are appended. */
+  #reservedRows = 0;
+
+  /** Rows acknowledged (or about to be) and not yet in ClickHouse. */
   get queuedRows(): number {
-    return this.#queuedRows;
+    return this.#queuedRows + this.#reservedRows;
   }
 
   /** The last INSERT failed (and is being retried): readiness says why. */
@@ -73,13 +76,25 @@ export class Flusher {
     return this.stats.lastError;
   }
 
-  /** Whether `rows` more may queue (backpressure beyond `maxQueueRows`). */
-  hasRoomFor(rows: number): boolean {
-    return this.#queuedRows === 0 || this.#queuedRows + rows <= this.options.maxQueueRows;
+  /**
+   * Reserves room for `rows` about to be appended to the log (backpressure beyond `maxQueueRows`;
+   * an empty queue always takes a batch); false when there is none. `add` or `release` ends it.
+   */
+  reserve(rows: number): boolean {
+    const queued = this.queuedRows;
+    if (queued > 0 && queued + rows > this.options.maxQueueRows) return false;
+    this.#reservedRows += rows;
+    return true;
   }
 
-  /** A durable record to copy (records may come slightly out of order; flushes take contiguous ranges). */
-  add(record: WalRecord): void {
+  /** Gives back a reservation whose batch did not reach the log. */
+  release(rows: number): void {
+    this.#reservedRows -= rows;
+  }
+
+  /** A durable record to copy, in place of its reservation (records may come slightly out of order; flushes take contiguous ranges). */
+  add(record: WalRecord, reserved = true): void {
+    if (reserved) this.#reservedRows -= record.rows;
     let at = this.#queue.length;
     while (at > 0 && this.#queue[at - 1]!.seq > record.seq) at--;
     this.#queue.splice(at, 0, record);

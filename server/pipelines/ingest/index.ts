@@ -42,7 +42,7 @@ export function createIngest(stores: Stores, directory: SiteDirectory, limits: I
       await stores.start();
       const recent = await recentBatches(stores.clickhouse, limits.dedupBatches);
       ledger.load(recent);
-      for (const r of unflushed) flusher.add(r);
+      for (const r of unflushed) flusher.add(r, false);
       if (unflushed.length > 0) log.info({ batches: unflushed.length, rows: unflushed.reduce((n, r) => n + r.rows, 0) }, "ingest: flushing what the write-ahead log held at start");
     })().catch((error) => {
       started = undefined;

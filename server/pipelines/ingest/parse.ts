@@ -1,5 +1,6 @@
 import { isMetric, type Metric } from "../../../shared/metrics";
 import { BATCH_ID_PATTERN, EARLIEST_READING_TS, SENSOR_KEY_PATTERN } from "../../../shared/schemas/device";
+import { MAX_ABS_VALUE, MAX_ABS_VALUE_TEXT } from "../../../shared/values";
 
 /**
  * Validates a device batch, in either wire form:
@@ -105,6 +106,11 @@ export function parseBatch(body: unknown, now: number, limits: ParseLimits): Par
   const checkValue = (index: number, value: unknown): number => {
     if (typeof value !== "number" || !Number.isFinite(value)) {
       reject(index, "value must be a finite number");
+      return 0;
+    }
+    // Bounded so that no sum a rollup builds can overflow (shared/values.ts).
+    if (Math.abs(value) > MAX_ABS_VALUE) {
+      reject(index, `value must be within ±${MAX_ABS_VALUE_TEXT}`);
       return 0;
     }
     return value;

@@ -1,5 +1,6 @@
 import { batchHash, decodeRows, encodeBatch } from "../../../clickhouse/insert";
 import type { Metric } from "../../../shared/metrics";
+import { isBoundedValue, MAX_ABS_VALUE_TEXT } from "../../../shared/values";
 import { AppError, messageOf, type CommittedReading, type EventHub, type Logger, type ReadingsCommitted } from "../../platform";
 import type { AuthenticatedDevice, SensorFacts } from "../../sites";
 import type { BatchLedger } from "./batch-ledger";
@@ -28,6 +29,19 @@ export class IngestSaturatedError extends AppError {
 export class IngestUnavailableError extends AppError {
   constructor(message: string) {
     super("SERVICE_UNAVAILABLE", message, { retryAfterSeconds: 5 });
+  }
+}
+
+/**
+ * Readings whose calibrated value is not finite or beyond ±MAX_ABS_VALUE (a calibration stored
+ * before calibrations were checked, or an extreme raw value on a steep one): the whole batch is
+ * refused, each reading named by its index, before anything is stored.
+ */
+export class CalibratedValueError extends AppError {
+  constructor(rejected: { index: number; reason: string }[]) {
+    super("BAD_REQUEST", `batch refused: ${rejected.length} readings have a calibrated value that is not finite or beyond ±${MAX_ABS_VALUE_TEXT}; nothing was stored`, {
+      details: { accepted: 0, duplicates: 0, rejected: rejected.slice(0, 100) },
+    });
   }
 }
 
@@ -82,6 +96,8 @@ export class IngestPipeline {
     const sensors = await this.sensors.resolve(device, keys);
     const hash = batchHash(batchId);
     const encoded = encodeBatch(sensors, readings, hash);
+    const outOfBounds = unboundedValues(encoded.values);
+    if (outOfBounds.length > 0) throw new CalibratedValueError(outOfBounds);
     const key = { deviceId: device.id, batchId, batchHash: hash, minTs: encoded.minTs, maxTs: encoded.maxTs, timestamped: batch.timestamped, sensorIds: encoded.sensorIds };
 
     let settle: ((rows: number | undefined) => void) | null = null;
@@ -100,7 +116,7 @@ export class IngestPipeline {
     }
     let record: WalRecord;
     try {
-      if (!this.flusher.hasRoomFor(readings.length)) {
+      if (!this.flusher.reserve(readings.length)) {
         throw new IngestSaturatedError(`ingest queue is full (${this.flusher.queuedRows} readings not yet in ClickHouse)`);
       }
       const walBatch = { deviceId: device.id, siteId: device.siteId, batchId, batchHash: hash, receivedAt, timestamped: batch.timestamped, rows: readings.length, minTs: encoded.minTs, maxTs: encoded.maxTs, payload: encoded.payload };
@@ -109,6 +125,7 @@ export class IngestPipeline {
         appended = this.wal.append(walBatch);
         await appended.durable;
       } catch (error) {
+        this.flusher.release(readings.length);
         this.log.error({ err: messageOf(error), batchId, deviceId: device.id }, "ingest: the write-ahead log failed");
         throw new IngestUnavailableError("the readings could not be made durable: the server's disk refused them");
       }
@@ -194,6 +211,14 @@ export class IngestPipeline {
     const sensors = this.sensorsNow(record.siteId);
     return decodeRows(record.payload).map((r) => ({ sensorId: r.sensorId, metric: (sensors?.get(r.sensorId)?.metric ?? "unknown") as Metric, ts: r.ts, value: r.value }));
   }
+}
+
+function unboundedValues(values: Float64Array): { index: number; reason: string }[] {
+  const rejected: { index: number; reason: string }[] = [];
+  for (let i = 0; i < values.length; i++) {
+    if (!isBoundedValue(values[i]!)) rejected.push({ index: i, reason: `calibrated value ${values[i]} is not finite or beyond ±${MAX_ABS_VALUE_TEXT}: check the sensor's calibration` });
+  }
+  return rejected;
 }
 
 /** The batch as stored: sensor ids and the calibrated values encoding computed. */

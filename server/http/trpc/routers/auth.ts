@@ -20,7 +20,7 @@ export const authRouter = router({
   }),
 
   login: publicProcedure.input(loginInput).mutation(async ({ ctx, input }) => {
-    const result = await login(ctx.stores.db, { email: input.email, password: input.password, ip: ctx.clientIp }, ctx.now());
+    const result = await login(ctx.stores.db, { email: input.email, password: input.password, ip: ctx.clientIp }, ctx.now(), ctx.passwords);
     return { user: result.user, ...deliverSession(ctx, input.client, result) };
   }),
 
@@ -48,8 +48,9 @@ export const authRouter = router({
   changePassword: authedProcedure.input(changePasswordInput).mutation(({ ctx, input }) =>
     changePassword(
       ctx.stores.db,
-      { userId: ctx.user.id, sessionId: ctx.session.id, currentPassword: input.currentPassword, newPassword: input.newPassword },
+      { userId: ctx.user.id, sessionId: ctx.session.id, currentPassword: input.currentPassword, newPassword: input.newPassword, ip: ctx.clientIp },
       ctx.now(),
+      ctx.passwords,
     ),
   ),
 });

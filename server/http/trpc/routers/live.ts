@@ -2,6 +2,8 @@ import { liveAlertsInput, liveCommandsInput, liveReadingsInput } from "../../../
 import type { AlertChanged, CommandChanged } from "../../../platform";
 import { coalescedOf, streamOf } from "../live-streams";
 import { router, siteProcedure } from "../core";
+import { requireSiteFilters, type SiteFilters } from "../../../sites";
+import type { Stores } from "../../../platform";
 
 /**
  * Live updates over server-sent events, for one site and any of its members. Alerts and command
@@ -23,10 +25,20 @@ export interface LiveReading {
   value: number;
 }
 
+/**
+ * The ids a subscription filters by must be the site's: checked before the stream starts, so a
+ * foreign or unknown one is NOT_FOUND on its field (an error inside the stream would not be).
+ */
+async function ownFilters<T>(opts: { ctx: { stores: Stores; siteId: string }; input: SiteFilters; next: () => Promise<T> }): Promise<T> {
+  await requireSiteFilters(opts.ctx.stores.db, opts.ctx.siteId, opts.input);
+  return opts.next();
+}
+
 export const liveRouter = router({
   /** The latest value of each of the site's sensors that reported, at most one message per interval. */
   readings: siteProcedure("viewer")
     .input(liveReadingsInput)
+    .use(ownFilters)
     .subscription(async function* ({ ctx, input, signal }) {
       const only = input.sensorIds ? new Set(input.sensorIds) : null;
       const ended = signal ?? new AbortController().signal;
@@ -52,6 +64,7 @@ export const liveRouter = router({
   /** Alerts raised (or firing again), acknowledged and resolved. */
   alerts: siteProcedure("viewer")
     .input(liveAlertsInput)
+    .use(ownFilters)
     .subscription(async function* ({ ctx, input, signal }) {
       const ended = signal ?? new AbortController().signal;
       yield* streamOf<AlertChanged>(
@@ -68,6 +81,7 @@ export const liveRouter = router({
   /** Every state change of the site's commands: queued, fetched, acknowledged, finished, expired, cancelled. */
   commands: siteProcedure("viewer")
     .input(liveCommandsInput)
+    .use(ownFilters)
     .subscription(async function* ({ ctx, input, signal }) {
       const ended = signal ?? new AbortController().signal;
       yield* streamOf<CommandChanged>(
