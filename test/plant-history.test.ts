@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { eq, sql } from "drizzle-orm";
 import { splitWindow } from "../clickhouse/analytics/windows";
+import { sensorAssignments, sensors } from "../db/schema";
 import { spanAt, timelineOf, windowsOf } from "../server/analytics/windows";
 import type { SensorFacts } from "../server/sites";
 import { chartPointsOf, localDate, pointsOf, type Reading } from "./support/analytics";
@@ -264,6 +267,28 @@ for (const engine of postgresEngines) {
       // Assigning to the plant it already has changes nothing.
       await api.sensors.assign.mutate({ siteId, sensorId: soil.id, plantId: b.id });
       expect(await api.sensors.assignmentHistory.query({ siteId, sensorId: soil.id })).toHaveLength(2);
+    });
+
+    test("an assignment written without its history (psql, an older version) still counts, and the migration's backfill opens it from the sensor's creation", async () => {
+      const plant = await api.plants.create.mutate({ siteId, name: "Cactus" });
+      const { device, token: deviceToken } = await api.devices.provision.mutate({ siteId, name: "legacy-hub" });
+      const created = new Date(NOW - 6 * HOUR);
+      const [row] = await server.stores.db
+        .insert(sensors)
+        .values({ siteId, deviceId: device.id, key: "soil9", metric: "soil_moisture", unit: "%", plantId: plant.id, createdAt: created })
+        .returning();
+      await server.directory.settle();
+      const readings = every("soil9", NOW - 5 * HOUR, NOW - MINUTE, 10 * MINUTE, (_, i) => 30 + i);
+      await postVisible(server, deviceToken, readings);
+      const res = await api.analytics.series.query({ siteId, plantId: plant.id, metric: "soil_moisture", from: new Date(NOW - 6 * HOUR), to: new Date(NOW), bucket: "1h" });
+      expect(pointsOf(res.series[0]!.buckets).reduce((n, p) => n + p.count, 0)).toBe(readings.length);
+
+      // The backfill of migration 0008, run again: an open interval from the sensor's creation, once.
+      const backfill = readFileSync(new URL("../db/migrations/0008_sensor_history_backfill_and_change_events.sql", import.meta.url), "utf8").split("--> statement-breakpoint")[0]!;
+      await server.stores.db.execute(sql.raw(backfill));
+      await server.stores.db.execute(sql.raw(backfill));
+      const history = await server.stores.db.select().from(sensorAssignments).where(eq(sensorAssignments.sensorId, row!.id));
+      expect(history.map((h) => ({ plantId: h.plantId, startedAt: h.startedAt.getTime(), endedAt: h.endedAt }))).toEqual([{ plantId: plant.id, startedAt: created.getTime(), endedAt: null }]);
     });
 
     test("changing a sensor's metric does not reinterpret its old readings", async () => {
