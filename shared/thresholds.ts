@@ -22,6 +22,9 @@ export interface SpeciesRanges {
   lightLuxMax: number;
   ecMin: number;
   ecMax: number;
+  /** Null when the species' pH range is not known. */
+  phMin: number | null;
+  phMax: number | null;
 }
 
 /** Where a threshold in force comes from: the plant's own override, its species, or nowhere. */
@@ -31,21 +34,27 @@ export interface Bound {
   source: ThresholdSource;
 }
 
-const SPECIES_RANGE: Record<ThresholdMetric, (s: SpeciesRanges) => [number, number]> = {
+type Range = [number | null, number | null];
+const NO_RANGE: Range = [null, null];
+
+/** The species' default per metric; a reservoir's water level is the equipment's, not the species'. */
+const SPECIES_RANGE: Record<ThresholdMetric, (s: SpeciesRanges) => Range> = {
   soil_moisture: (s) => [s.soilMoistureMin, s.soilMoistureMax],
   temperature: (s) => [s.temperatureMin, s.temperatureMax],
   humidity: (s) => [s.humidityMin, s.humidityMax],
   light: (s) => [s.lightLuxMin, s.lightLuxMax],
   ec: (s) => [s.ecMin, s.ecMax],
+  ph: (s) => [s.phMin, s.phMax],
+  water_level: () => NO_RANGE,
 };
 
 /** The thresholds in force per metric, each bound saying where it comes from. */
 export function effectiveThresholds(overrides: ThresholdOverrides, speciesRow: SpeciesRanges | null) {
-  const bound = (own: number | undefined, inherited: number | undefined): Bound =>
-    own !== undefined ? { value: own, source: "plant" } : inherited !== undefined ? { value: inherited, source: "species" } : { value: null, source: "none" };
+  const bound = (own: number | undefined, inherited: number | null): Bound =>
+    own !== undefined ? { value: own, source: "plant" } : inherited !== null ? { value: inherited, source: "species" } : { value: null, source: "none" };
   return Object.fromEntries(
     THRESHOLD_METRICS.map((metric) => {
-      const [min, max] = speciesRow ? SPECIES_RANGE[metric](speciesRow) : [undefined, undefined];
+      const [min, max] = speciesRow ? SPECIES_RANGE[metric](speciesRow) : NO_RANGE;
       const own = overrides[metric] ?? {};
       return [metric, { unit: METRIC_UNITS[metric], min: bound(own.min, min), max: bound(own.max, max) }];
     }),

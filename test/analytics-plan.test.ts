@@ -68,7 +68,7 @@ describe("the wire format", () => {
 describe("latest values lined up with the sensors (pure)", () => {
   const sensor = (id: string, expectedReportIntervalSeconds: number): ScopedSensor => ({
     id, deviceId: "d", deviceName: "d", key: id.slice(0, 4), name: null, label: id.slice(0, 4), metric: "temperature", unit: "°C", plantId: null,
-    calibration: null, expectedReportIntervalSeconds, createdAt: new Date(0),
+    calibration: null, expectedReportIntervalSeconds, createdAt: new Date(0), assignments: [], pastMetrics: [],
   });
   const a = sensor("00000000-0000-4000-8000-00000000000b", 60);
   const b = sensor("ffffffff-0000-4000-8000-00000000000a", 3600);

@@ -457,8 +457,12 @@ for (const engine of postgresEngines) {
         const lines = (await response.text()).trimEnd().split("\n");
         expect(lines[0]).toBe("time,sensor_id,device,sensor,metric,unit,plant_id,value,raw_value");
         expect(lines).toHaveLength(temp.length + 1);
+        // Each reading names the plant it was taken for: the sensor's first plant (an earlier test
+        // assigned it, then unassigned it) holds the readings from before its first assignment.
+        const history = await api.sensors.assignmentHistory.query({ siteId, sensorId: sensorId.temp! });
+        const plantId = history.at(-1)?.plantId ?? "";
         for (const [i, r] of temp.entries()) {
-          expect(lines[i + 1]).toBe(`${new Date(r.ts).toISOString()},${sensorId.temp},hub,temp,temperature,°C,,${r.value},${r.value}`);
+          expect(lines[i + 1]).toBe(`${new Date(r.ts).toISOString()},${sensorId.temp},hub,temp,temperature,°C,${plantId},${r.value},${r.value}`);
         }
       });
 
@@ -493,7 +497,7 @@ for (const engine of postgresEngines) {
       test("the range is walked in pages of bounded size: every reading once, in order", async () => {
         const query = exportQuery.parse({ siteId, from: String(T0), to: String(T1), format: "ndjson" });
         const sensors = [
-          { id: sensorId.temp!, deviceId: "d", deviceName: "hub", key: "temp", name: null, label: "temp", metric: "temperature", unit: "°C", plantId: null, calibration: null, expectedReportIntervalSeconds: 300, createdAt: new Date(0) },
+          { id: sensorId.temp!, deviceId: "d", deviceName: "hub", key: "temp", name: null, label: "temp", metric: "temperature", unit: "°C", plantId: null, calibration: null, expectedReportIntervalSeconds: 300, createdAt: new Date(0), assignments: [], pastMetrics: [] },
         ];
         let largestChunk = 0;
         const ts: number[] = [];

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { sql } from "drizzle-orm";
+import { isNull, sql } from "drizzle-orm";
 import { rowsOf } from "../db/client";
 import { actuators, automationRules, automationSchedules, careTasks, commands, devices, plants, sensors, siteMembers, sites, species, users, waterings, webhookEndpoints } from "../db/schema";
 import { raiseAlert } from "../server/alerts/alerts";
@@ -27,6 +27,8 @@ interface Fixture {
   deviceId: string;
   plantId: string;
   speciesId: string;
+  /** The site's own species. */
+  siteSpeciesId: string;
   sensorId: string;
   actuatorId: string;
   taskId: string;
@@ -94,14 +96,20 @@ const cases: Record<string, Case> = {
   "devices.rotateToken": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, deviceId: fx.deviceId }) },
   "devices.revoke": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, deviceId: fx.deviceId }) },
   "devices.update": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, deviceId: fx.deviceId, firmware: "1.2.0" }) },
-  "species.search": { access: "authed", kind: "query", input: () => ({ query: "monstera" }) },
+  // With a siteId (to see the site's own species too) the caller must be a member of it.
+  "species.search": { access: "authed", kind: "query", input: (fx) => ({ siteId: fx.siteId, query: "monstera" }), allowedOutcome: { outsider: "NOT_FOUND" } },
   "species.get": { access: "authed", kind: "query", input: (fx) => ({ speciesId: fx.speciesId }) },
+  "species.create": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, basedOn: fx.speciesId, scientificName: `Monstera ${fx.unique}` }) },
+  "species.update": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, speciesId: fx.siteSpeciesId, careNotes: "Keep it out of the draught." }) },
+  "species.delete": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, speciesId: fx.siteSpeciesId }) },
   "plants.list": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
   "plants.get": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId }) },
   "plants.create": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, name: "Fern", speciesId: fx.speciesId }) },
   "plants.update": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId, location: "kitchen" }) },
   "plants.archive": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId }) },
   "plants.restore": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId }) },
+  "plants.carePlan": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId }) },
+  "plants.applyCarePlan": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId }) },
   "sensors.list": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
   "sensors.get": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, sensorId: fx.sensorId }) },
   "sensors.create": {
@@ -120,6 +128,8 @@ const cases: Record<string, Case> = {
   "sensors.clearCalibration": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, sensorId: fx.sensorId }) },
   "sensors.calibrationHistory": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, sensorId: fx.sensorId }) },
   "sensors.previewCalibration": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, sensorId: fx.sensorId, raw: 2000 }) },
+  "sensors.assignmentHistory": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, sensorId: fx.sensorId }) },
+  "sensors.metricHistory": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, sensorId: fx.sensorId }) },
   "actuators.list": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
   "actuators.get": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, actuatorId: fx.actuatorId }) },
   "actuators.create": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, deviceId: fx.deviceId, key: "lamp1", kind: "lamp" }) },
@@ -304,7 +314,12 @@ for (const engine of postgresEngines) {
         .returning();
       const siteId = site!.id;
       const now = new Date();
-      const [aSpecies] = await db.select({ id: species.id }).from(species).limit(1);
+      const [aSpecies] = await db.select().from(species).where(isNull(species.siteId)).limit(1);
+      const { id: _, ...catalogFields } = aSpecies!;
+      const [ownSpecies] = await db
+        .insert(species)
+        .values({ ...catalogFields, siteId, slug: `own-${counter}`, scientificName: `Own species ${counter}` })
+        .returning({ id: species.id });
       const [plant] = await db.insert(plants).values({ siteId, name: "Monstera", speciesId: aSpecies!.id }).returning();
       const [sensor] = await db.insert(sensors).values({ siteId, deviceId: device!.id, key: "soil1", metric: "soil_moisture", unit: "%" }).returning();
       const [pump] = await db
@@ -374,6 +389,7 @@ for (const engine of postgresEngines) {
         deviceId: device!.id,
         plantId: plant!.id,
         speciesId: aSpecies!.id,
+        siteSpeciesId: ownSpecies!.id,
         sensorId: sensor!.id,
         actuatorId: pump!.id,
         taskId: task!.id,

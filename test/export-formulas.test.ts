@@ -24,7 +24,9 @@ for (const engine of postgresEngines) {
       siteId = owner.personalSiteId;
       const api = server.client(token);
       const device = await api.devices.provision.mutate({ siteId, name: DEVICE });
-      // A sensor key that starts with "-", reporting negative values.
+      // A sensor key that starts with "-", reporting negative values, with a unit that is a
+      // formula (set before its readings: the export shows the unit a reading was taken in).
+      await api.sensors.create.mutate({ siteId, deviceId: device.device.id, key: "-5", metric: "unknown", unit: "@SUM(1+1)" });
       const response = await fetch(`${server.url}/v1/ingest`, {
         method: "POST",
         headers: { authorization: `Bearer ${device.token}`, "content-type": "application/json" },
@@ -32,8 +34,6 @@ for (const engine of postgresEngines) {
       });
       expect(response.status).toBe(200);
       await server.settled();
-      const [sensor] = (await api.sensors.list.query({ siteId })).items;
-      await api.sensors.update.mutate({ siteId, sensorId: sensor!.id, unit: "@SUM(1+1)" });
     });
     afterAll(() => server.close());
 

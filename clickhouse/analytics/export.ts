@@ -1,5 +1,6 @@
 import { queryRows, type Clickhouse } from "../client";
 import { rangeFilter, rangeParams, sourceTable } from "./sources";
+import { rawWindowRows, type ReadingWindow } from "./windows";
 
 export interface ExportRow {
   sensor_id: string;
@@ -12,19 +13,23 @@ export interface ExportRow {
 /**
  * Raw readings of the sensors in one time window, in time order, at most `limit` of them. The
  * export walks the range window by window (shrinking a window that overflows), so memory stays
- * bounded whatever the range: chDB materializes each answer, and a server streams it.
+ * bounded whatever the range: chDB materializes each answer, and a server streams it. With
+ * `windows` (a plant's or a metric's: per-sensor spans within from..to), only the readings inside them.
  */
 export function queryExportWindow(
   ch: Clickhouse,
-  q: { sensorIds: string[]; from: Date; to: Date; limit: number },
+  q: { sensorIds: string[]; from: Date; to: Date; limit: number; windows?: readonly ReadingWindow[] | undefined },
 ): Promise<ExportRow[]> {
+  const rows = q.windows
+    ? rawWindowRows(ch, q.windows)
+    : { from: sourceTable(ch, "raw"), where: `sensor_id IN {ids:Array(UUID)} AND ${rangeFilter("raw")}`, params: { ids: q.sensorIds, ...rangeParams("raw", q.from, q.to) } };
   return queryRows<ExportRow>(
     ch,
     `SELECT sensor_id, toUnixTimestamp64Milli(ts) AS t_ms, value AS v, raw_value AS raw_v
-FROM ${sourceTable(ch, "raw")}
-WHERE sensor_id IN {ids:Array(UUID)} AND ${rangeFilter("raw")}
+FROM ${rows.from}
+WHERE ${rows.where}
 ORDER BY ts, sensor_id
 LIMIT {limit:UInt32}`,
-    { ids: q.sensorIds, limit: q.limit, ...rangeParams("raw", q.from, q.to) },
+    { ...rows.params, limit: q.limit },
   );
 }

@@ -22,8 +22,22 @@ GROUP BY sensor_id`,
   };
 }
 
-export async function queryLatest(ch: Clickhouse, sensorIds: string[]): Promise<LatestColumns> {
-  if (sensorIds.length === 0) return { sensor_id: [], v: [], t_ms: [] };
+/**
+ * The same, but each sensor's latest reading only if taken at or after its `since` (epoch ms, in
+ * the order of the ids): a plant's latest values are the readings its sensors took since they
+ * were assigned to it. A sensor whose latest reading is older has none for the plant yet.
+ */
+export function latestSinceSql(ch: Clickhouse, sensorIds: string[], since: number[]) {
   const { query, params } = latestSql(ch, sensorIds);
+  return {
+    query: `${query}
+HAVING t_ms >= {since:Array(Int64)}[indexOf({ids:Array(UUID)}, sensor_id)]`,
+    params: { ...params, since },
+  };
+}
+
+export async function queryLatest(ch: Clickhouse, sensorIds: string[], since?: number[]): Promise<LatestColumns> {
+  if (sensorIds.length === 0) return { sensor_id: [], v: [], t_ms: [] };
+  const { query, params } = since ? latestSinceSql(ch, sensorIds, since) : latestSql(ch, sensorIds);
   return (await queryColumns<LatestColumns>(ch, query, params)).columns;
 }

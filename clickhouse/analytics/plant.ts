@@ -1,21 +1,20 @@
 import { queryRows, type Clickhouse } from "../client";
-import { rangeFilter, rangeParams, sourceTable, SOURCE_SECONDS } from "./sources";
+import { SOURCE_SECONDS } from "./sources";
+import type { RowSource } from "./windows";
 
 /**
  * Daily plant-care figures in the site's time zone, from a rollup whose buckets never straddle a
- * local midnight (the 1-hour rollup for whole-hour zones, else the 1-minute one).
+ * local midnight (the 1-hour rollup for whole-hour zones, else the 1-minute one). Every query reads
+ * the plant's rows through per-sensor windows (./windows.ts): a sensor counts only while it was the
+ * plant's and measured the metric in question.
  */
 
 export interface DailyQuery {
-  sensorIds: string[];
-  from: Date;
-  to: Date;
   source: "1m" | "1h";
   timezone: string;
 }
 
 const day = "toUnixTimestamp(toStartOfDay(bucket, {tz:String}))";
-const params = (q: DailyQuery) => ({ ids: q.sensorIds, tz: q.timezone, ...rangeParams(q.source, q.from, q.to) });
 
 export interface LightDayRow {
   day: number;
@@ -26,16 +25,16 @@ export interface LightDayRow {
 }
 
 /** Light integrated over each local day: each rollup bucket's mean lux times the bucket's length. */
-export function queryLightIntegral(ch: Clickhouse, q: DailyQuery): Promise<LightDayRow[]> {
+export function queryLightIntegral(ch: Clickhouse, q: DailyQuery & { light: RowSource }): Promise<LightDayRow[]> {
   return queryRows<LightDayRow>(
     ch,
     `SELECT day, sum(lux) * {g:UInt32} AS lux_seconds, count() AS buckets
 FROM (SELECT bucket, ${day} AS day, sum(sum_value) / sum(count) AS lux
-      FROM ${sourceTable(ch, q.source)}
-      WHERE sensor_id IN {ids:Array(UUID)} AND ${rangeFilter(q.source)}
+      FROM ${q.light.from}
+      WHERE ${q.light.where}
       GROUP BY bucket)
 GROUP BY day ORDER BY day`,
-    { ...params(q), g: SOURCE_SECONDS[q.source] },
+    { ...q.light.params, tz: q.timezone, g: SOURCE_SECONDS[q.source] },
   );
 }
 
@@ -50,27 +49,30 @@ export interface VpdDayRow {
 /**
  * Vapour pressure deficit per bucket where both temperature and humidity were measured:
  * VPD = 0.6108 · exp(17.27·T / (T + 237.3)) · (1 − RH/100) kPa (Tetens), from the bucket means;
- * then the mean, minimum and maximum per local day.
+ * then the mean, minimum and maximum per local day. Temperature and humidity rows are told apart by
+ * the windows they come from, not by sensor: a sensor may have measured both, one after the other.
  */
-export function queryVpdDaily(ch: Clickhouse, q: DailyQuery & { temperatureIds: string[]; humidityIds: string[] }): Promise<VpdDayRow[]> {
+export function queryVpdDaily(ch: Clickhouse, q: DailyQuery & { temperature: RowSource; humidity: RowSource }): Promise<VpdDayRow[]> {
   return queryRows<VpdDayRow>(
     ch,
     `SELECT day, avg(vpd) AS mean, min(vpd) AS lo, max(vpd) AS hi, count() AS buckets
 FROM (SELECT bucket, ${day} AS day,
-             sumIf(sum_value, sensor_id IN {t:Array(UUID)}) / sumIf(count, sensor_id IN {t:Array(UUID)}) AS temp,
-             least(greatest(sumIf(sum_value, sensor_id IN {h:Array(UUID)}) / sumIf(count, sensor_id IN {h:Array(UUID)}), 0), 100) AS rh,
+             sumIf(sum_value, kind = 1) / sumIf(count, kind = 1) AS temp,
+             least(greatest(sumIf(sum_value, kind = 2) / sumIf(count, kind = 2), 0), 100) AS rh,
              0.6108 * exp(17.27 * temp / (temp + 237.3)) * (1 - rh / 100) AS vpd
-      FROM ${sourceTable(ch, q.source)}
-      WHERE sensor_id IN {ids:Array(UUID)} AND ${rangeFilter(q.source)}
+      FROM (SELECT 1 AS kind, bucket, sum_value, count FROM ${q.temperature.from} WHERE ${q.temperature.where}
+            UNION ALL
+            SELECT 2 AS kind, bucket, sum_value, count FROM ${q.humidity.from} WHERE ${q.humidity.where})
       GROUP BY bucket
-      HAVING sumIf(count, sensor_id IN {t:Array(UUID)}) > 0 AND sumIf(count, sensor_id IN {h:Array(UUID)}) > 0)
+      HAVING sumIf(count, kind = 1) > 0 AND sumIf(count, kind = 2) > 0)
 GROUP BY day ORDER BY day`,
-    { ...params({ ...q, sensorIds: [...q.temperatureIds, ...q.humidityIds] }), t: q.temperatureIds, h: q.humidityIds },
+    { ...q.temperature.params, ...q.humidity.params, tz: q.timezone },
   );
 }
 
-export interface SensorDayRow {
-  sensor_id: string;
+export interface MetricDayRow {
+  /** Index into the query's metrics. (Not `metric`: the rollups have a column of that name.) */
+  m: number;
   day: number;
   total: number;
   n: number | string;
@@ -78,15 +80,18 @@ export interface SensorDayRow {
   hi: number;
 }
 
-/** Sum, count, min and max per sensor and local day. */
-export function queryDailyBySensor(ch: Clickhouse, q: DailyQuery): Promise<SensorDayRow[]> {
-  return queryRows<SensorDayRow>(
+/** Sum, count, min and max per metric and local day, each metric from its own windows. */
+export function queryDailyByMetric(ch: Clickhouse, q: DailyQuery & { metrics: RowSource[] }): Promise<MetricDayRow[]> {
+  if (q.metrics.length === 0) return Promise.resolve([]);
+  const union = q.metrics
+    .map((rows, i) => `SELECT ${i} AS m, bucket, sum_value, count, min_value, max_value FROM ${rows.from} WHERE ${rows.where}`)
+    .join("\nUNION ALL\n");
+  return queryRows<MetricDayRow>(
     ch,
-    `SELECT sensor_id, ${day} AS day, sum(sum_value) AS total, sum(count) AS n, min(min_value) AS lo, max(max_value) AS hi
-FROM ${sourceTable(ch, q.source)}
-WHERE sensor_id IN {ids:Array(UUID)} AND ${rangeFilter(q.source)}
-GROUP BY sensor_id, day ORDER BY sensor_id, day`,
-    params(q),
+    `SELECT m, ${day} AS day, sum(sum_value) AS total, sum(count) AS n, min(min_value) AS lo, max(max_value) AS hi
+FROM (${union})
+GROUP BY m, day ORDER BY m, day`,
+    Object.assign({ tz: q.timezone }, ...q.metrics.map((rows) => rows.params)),
   );
 }
 
@@ -101,13 +106,13 @@ export interface MeanPointRow {
  * Raw readings averaged in 10-minute slots, each placed at the mean time of its readings (which
  * keeps a linear trend exact). The drying rate is fitted to these.
  */
-export function queryMeanPoints(ch: Clickhouse, q: { sensorIds: string[]; from: Date; to: Date }): Promise<MeanPointRow[]> {
+export function queryMeanPoints(ch: Clickhouse, raw: RowSource): Promise<MeanPointRow[]> {
   return queryRows<MeanPointRow>(
     ch,
     `SELECT avg(toUnixTimestamp64Milli(ts)) AS t, avg(value) AS v
-FROM ${sourceTable(ch, "raw")}
-WHERE sensor_id IN {ids:Array(UUID)} AND ${rangeFilter("raw")}
+FROM ${raw.from}
+WHERE ${raw.where}
 GROUP BY intDiv(toUnixTimestamp(ts), 600) AS slot ORDER BY slot`,
-    { ids: q.sensorIds, ...rangeParams("raw", q.from, q.to) },
+    raw.params,
   );
 }

@@ -1,7 +1,18 @@
 import { queryColumns, queryJsonText, type Clickhouse } from "../client";
 import { aggregateColumns, bucketParams, bucketStartSql, rangeFilter, rangeParams, sourceTable, type BucketKind, type Source } from "./sources";
+import { windowRows, type ReadingWindow, type RowSource } from "./windows";
 
 /** Parameterized analytics SQL: bucketed series and downsampled chart points. */
+
+/**
+ * Per-sensor windows instead of one range for all (a plant's sensors, each read only while it was
+ * the plant's), and where raw readings start (older partial buckets come from the rollup whole).
+ */
+export interface Windows {
+  list: readonly ReadingWindow[];
+  /** Epoch ms: the raw retention's start. */
+  rawStart: number;
+}
 
 export interface SeriesQuery {
   sensorIds: string[];
@@ -11,6 +22,14 @@ export interface SeriesQuery {
   bucket: BucketKind;
   timezone: string;
   percentiles: boolean;
+  /** When given, only the readings inside these windows (they lie within from..to). */
+  windows?: Windows | undefined;
+}
+
+/** The rows a query reads: the sensors' over the whole range, or only those inside the windows. */
+function rowsOf(ch: Clickhouse, source: Source, q: { sensorIds: string[]; from: Date; to: Date; windows?: Windows | undefined }): RowSource {
+  if (q.windows) return windowRows(ch, source, q.windows.list, q.windows.rawStart);
+  return { from: sourceTable(ch, source), where: `sensor_id IN {ids:Array(UUID)} AND ${rangeFilter(source)}`, params: { ids: q.sensorIds, ...rangeParams(source, q.from, q.to) } };
 }
 
 /** A series query's result, column by column, ordered by sensor and then bucket. */
@@ -28,12 +47,13 @@ export type SeriesColumns = {
 };
 
 export function seriesSql(ch: Clickhouse, q: SeriesQuery) {
+  const rows = rowsOf(ch, q.source, q);
   const query = `SELECT sensor_id, ${bucketStartSql(q.source, q.bucket)} AS t, ${aggregateColumns(q.source, q.percentiles)}
-FROM ${sourceTable(ch, q.source)}
-WHERE sensor_id IN {ids:Array(UUID)} AND ${rangeFilter(q.source)}
+FROM ${rows.from}
+WHERE ${rows.where}
 GROUP BY sensor_id, t
 ORDER BY sensor_id, t`;
-  return { query, params: { ids: q.sensorIds, ...rangeParams(q.source, q.from, q.to), ...bucketParams(q.bucket, q.timezone) } };
+  return { query, params: { ...rows.params, ...bucketParams(q.bucket, q.timezone) } };
 }
 
 export async function querySeries(ch: Clickhouse, q: SeriesQuery): Promise<SeriesColumns> {
@@ -70,6 +90,8 @@ export interface ChartQuery {
   /** Raw readings, or the 1-hour rollup's min/max envelope for ranges beyond the raw retention. */
   source: "raw" | "1h";
   points: number;
+  /** When given, only the readings inside these windows (they lie within from..to). */
+  windows?: Windows | undefined;
 }
 
 /** One entry per sensor: its chosen points as epoch ms and values, in time order. */
@@ -87,20 +109,21 @@ export type ChartColumns = {
 export function chartSql(ch: Clickhouse, q: ChartQuery) {
   const lttb = (x: string, y: string) =>
     `largestTriangleThreeBuckets({n:UInt64})(${x}, ${y}) AS points, arrayMap(p -> toUnixTimestamp64Milli(p.1), points) AS t, arrayMap(p -> p.2, points) AS v`;
+  const rows = rowsOf(ch, q.source, q);
   const query =
     q.source === "raw"
       ? `SELECT sensor_id, t, v FROM (SELECT sensor_id, ${lttb("x", "y")}
-FROM (SELECT sensor_id, ts AS x, value AS y FROM ${sourceTable(ch, "raw")}
-      WHERE sensor_id IN {ids:Array(UUID)} AND ${rangeFilter("raw")})
+FROM (SELECT sensor_id, ts AS x, value AS y FROM ${rows.from}
+      WHERE ${rows.where})
 GROUP BY sensor_id)`
       : `SELECT sensor_id, t, v FROM (SELECT sensor_id, ${lttb("pt.1", "pt.2")}
 FROM (SELECT sensor_id, toDateTime64(bucket, 3, 'UTC') AS start, min(min_value) AS lo, max(max_value) AS hi
-      FROM ${sourceTable(ch, "1h")}
-      WHERE sensor_id IN {ids:Array(UUID)} AND ${rangeFilter("1h")}
+      FROM ${rows.from}
+      WHERE ${rows.where}
       GROUP BY sensor_id, bucket)
 ARRAY JOIN [(start, lo), (start + toIntervalMinute(30), hi)] AS pt
 GROUP BY sensor_id)`;
-  return { query, params: { ids: q.sensorIds, n: q.points, ...rangeParams(q.source, q.from, q.to) } };
+  return { query, params: { ...rows.params, n: q.points } };
 }
 
 /** One sensor's chart points as the JSON `{ "t": [...], "v": [...] }` (epoch ms, values), or "" when it has none. */

@@ -1,4 +1,4 @@
-import { doublePrecision, index, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { doublePrecision, index, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { users } from "./accounts";
 import { commands } from "./commands";
 import { plants } from "./plants";
@@ -31,8 +31,15 @@ export const careTasks = pgTable(
     finishedAt: timestamp("finished_at", { withTimezone: true }),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    /** The care-plan line ("water", "fertilize", "repot") this task was made from; null for tasks made by hand. */
+    carePlanLine: text("care_plan_line"),
   },
-  (t) => [index("care_tasks_site_due_idx").on(t.siteId, t.dueAt), index("care_tasks_plant_id_idx").on(t.plantId)],
+  (t) => [
+    index("care_tasks_site_due_idx").on(t.siteId, t.dueAt),
+    index("care_tasks_plant_id_idx").on(t.plantId),
+    // Applying a care plan twice cannot make a second task for the same line.
+    uniqueIndex("care_tasks_plan_line_idx").on(t.plantId, t.carePlanLine),
+  ],
 );
 
 export const careTaskAction = pgEnum("care_task_action", ["completed", "skipped", "snoozed"]);

@@ -8,3 +8,4 @@ export * from "./sites";
 export * from "./species";
 export * from "./notifications";
 export * from "./automation";
+export * from "./sensor-history";

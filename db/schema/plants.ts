@@ -27,6 +27,8 @@ export const plants = pgTable(
     notes: text("notes"),
     /** Days between waterings; null uses the species' interval. */
     wateringIntervalDays: integer("watering_interval_days"),
+    /** When the plant was last repotted, if its owner said so (completed repot tasks count too). */
+    repottedAt: timestamp("repotted_at", { withTimezone: true }),
     thresholdOverrides: jsonb("threshold_overrides").$type<ThresholdOverrides>().notNull().default({}),
     archivedAt: timestamp("archived_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),

@@ -1,6 +1,6 @@
-import { eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { Db } from "../client";
-import { automationRules, devices, plants, sensors, sites, species } from "../schema";
+import { automationRules, devices, plants, sensorAssignments, sensors, sites, species } from "../schema";
 import { METRIC_UNITS, type Metric } from "../../shared/metrics";
 
 export const DEMO_SITE_NAME = "Demo balcony";
@@ -32,7 +32,7 @@ export async function ensureDemoSite(db: Db): Promise<{ id: string; created: boo
     const catalog = await tx
       .select({ id: species.id, slug: species.slug })
       .from(species)
-      .where(inArray(species.slug, DEMO_PLANTS.map((p) => p.slug)));
+      .where(and(isNull(species.siteId), inArray(species.slug, DEMO_PLANTS.map((p) => p.slug))));
     const speciesId = new Map(catalog.map((s) => [s.slug, s.id]));
     const [device] = await tx
       .insert(devices)
@@ -66,9 +66,12 @@ export async function ensureDemoSite(db: Db): Promise<{ id: string; created: boo
         createdAt: now,
         updatedAt: now,
       });
-      await tx.insert(sensors).values(
-        p.sensors.map(([key, metric]) => ({ siteId, deviceId: device!.id, key, metric, unit: METRIC_UNITS[metric], plantId: plant!.id })),
-      );
+      const plantSensors = await tx
+        .insert(sensors)
+        .values(p.sensors.map(([key, metric]) => ({ siteId, deviceId: device!.id, key, metric, unit: METRIC_UNITS[metric], plantId: plant!.id, createdAt: now })))
+        .returning({ id: sensors.id });
+      // Assigned from the start: the history's open interval (its readings are generated afterwards).
+      await tx.insert(sensorAssignments).values(plantSensors.map((s) => ({ siteId, sensorId: s.id, plantId: plant!.id, startedAt: now })));
     }
     await tx.insert(sensors).values(SHARED_SENSORS.map(([key, metric]) => ({ siteId, deviceId: device!.id, key, metric, unit: METRIC_UNITS[metric] })));
     return { id: siteId, created: true };

@@ -1,14 +1,16 @@
-import { sql } from "drizzle-orm";
+import { isNull, sql } from "drizzle-orm";
 import { foldForSearch } from "../../shared/text";
 import type { Db } from "../client";
 import { species } from "../schema";
 import { ensureDemoSite } from "./demo";
+import { speciesCare } from "./species-care";
 import { speciesCatalog } from "./species-data";
 import type { SpeciesSeed } from "./species-types";
 
 export { DEMO_SITE_NAME, ensureDemoSite } from "./demo";
 
 function speciesRow(s: SpeciesSeed) {
+  const care = speciesCare[s.slug];
   return {
     slug: s.slug,
     scientificName: s.scientificName,
@@ -28,6 +30,10 @@ function speciesRow(s: SpeciesSeed) {
     wateringIntervalDays: s.wateringIntervalDays,
     ecMin: s.ec[0],
     ecMax: s.ec[1],
+    phMin: care?.ph[0] ?? null,
+    phMax: care?.ph[1] ?? null,
+    fertilizeIntervalDays: care?.fertilizeIntervalDays ?? null,
+    repotIntervalMonths: care?.repotIntervalMonths ?? null,
     toxicToPets: s.toxicToPets,
     careNotes: s.careNotes,
     searchText: foldForSearch([s.scientificName, ...s.commonNames, s.family].join(" ")),
@@ -37,6 +43,9 @@ function speciesRow(s: SpeciesSeed) {
 /**
  * The catalog is reference data shipped with the code: upserted by slug on every start, so a
  * corrected care range reaches existing installations and plants keep pointing at the same row.
+ * Only catalog rows (`site_id` null) take part: the conflict target is the catalog's own partial
+ * unique index and the update is limited to catalog rows, so a site's own species, even one with
+ * a catalog slug, is never matched, changed or removed.
  */
 export async function syncSpeciesCatalog(db: Db, catalog: SpeciesSeed[] = speciesCatalog): Promise<number> {
   if (catalog.length === 0) return 0;
@@ -46,6 +55,8 @@ export async function syncSpeciesCatalog(db: Db, catalog: SpeciesSeed[] = specie
     .values(rows)
     .onConflictDoUpdate({
       target: species.slug,
+      targetWhere: isNull(species.siteId),
+      setWhere: isNull(species.siteId),
       set: Object.fromEntries(
         Object.keys(rows[0]!)
           .filter((key) => key !== "slug")

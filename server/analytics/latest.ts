@@ -3,6 +3,7 @@ import type { LatestInput } from "../../shared/schemas/analytics";
 import type { AnalyticsDeps } from "./deps";
 import { staleAfterMs } from "./freshness";
 import { siteScope, type ScopedSensor } from "./scope";
+import { windowsOf } from "./windows";
 
 /** The latest value of each sensor, in columns: entry i of every array is about the same sensor. */
 export interface LatestValues {
@@ -106,10 +107,19 @@ export function lineUp(plan: ListPlan, latest: LatestColumns, now: number): Late
 export async function latestOf(deps: AnalyticsDeps, siteId: string, input: LatestInput): Promise<LatestAnswer> {
   const scope = await siteScope(deps, siteId, { plantIds: input.plantIds });
   const plan = planOf(scope.sensors);
-  const latest = await queryLatest(deps.ch, plan.ids);
+  // By plant: only what each sensor measured since it has been the plant's (a value taken before it
+  // was moved here is the previous plant's).
+  const since = input.plantIds ? scope.sensors.map((s) => sinceAssigned(s)) : undefined;
+  const latest = await queryLatest(deps.ch, plan.ids, since);
   const now = deps.now.getTime();
   const values = lineUp(plan, latest, now);
   if (!input.withSensors) return { at: now, values };
   plan.columns ??= sensorColumns(scope.sensors);
   return { at: now, values, sensors: plan.columns };
+}
+
+/** Since when (epoch ms) the sensor has been its current plant's without a break; a very early instant when always. */
+function sinceAssigned(sensor: ScopedSensor): number {
+  const current = windowsOf(sensor, { plantId: sensor.plantId!, from: -Infinity, to: Infinity }).at(-1);
+  return Number.isFinite(current?.from) ? current!.from : -Number.MAX_SAFE_INTEGER;
 }

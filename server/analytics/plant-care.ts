@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
-import { queryDailyBySensor, queryLightIntegral, queryMeanPoints, queryVpdDaily } from "../../clickhouse/analytics/plant";
+import { queryDailyByMetric, queryLightIntegral, queryMeanPoints, queryVpdDaily } from "../../clickhouse/analytics/plant";
+import { rawWindowRows, windowRows } from "../../clickhouse/analytics/windows";
 import { species } from "../../db/schema";
 import type { PlantMetricsInput } from "../../shared/schemas/analytics";
 import { toWallClock } from "../../shared/zoned-time";
@@ -7,12 +8,14 @@ import { effectiveThresholds } from "../../shared/thresholds";
 import { requirePlant } from "../sites";
 import { lastWateredBetween, risesAsWatering, safetyOf } from "../watering";
 import { type AnalyticsDeps, num } from "./deps";
-import { alignRange, hasWholeHourOffsets, nextBucketStart } from "./plan";
-import { siteScope } from "./scope";
+import { alignRange, hasWholeHourOffsets, nextBucketStart, rawRetentionStart } from "./plan";
+import { selectedSensors, type ScopedSensor } from "./scope";
+import { windowsOfAll } from "./windows";
 
 /**
  * Plant-care figures per local day: daily light integral, vapour pressure deficit, days within the
- * plant's ranges, and how fast its soil dries.
+ * plant's ranges, and how fast its soil dries. Each metric is read from the plant's sensors inside
+ * their windows with the plant and that metric (./windows.ts).
  */
 
 const MIN_FIT_POINTS = 6;
@@ -61,8 +64,7 @@ export async function plantMetricsOf(deps: AnalyticsDeps, siteId: string, input:
   const plant = await requirePlant(db, siteId, input.plantId);
   const [speciesRow] = plant.speciesId ? await db.select().from(species).where(eq(species.id, plant.speciesId)) : [];
   const thresholds = effectiveThresholds(plant.thresholdOverrides, speciesRow ?? null);
-  const scope = await siteScope(deps, siteId);
-  const idsOf = (metric: string) => scope.sensors.filter((s) => s.plantId === plant.id && s.metric === metric).map((s) => s.id);
+  const scope = await selectedSensors(deps, siteId, { plantId: plant.id });
   const tz = scope.timezone;
 
   // Whole local days; the hourly rollup where local midnights are on UTC hours.
@@ -74,25 +76,27 @@ export async function plantMetricsOf(deps: AnalyticsDeps, siteId: string, input:
     days.push({ start, end });
     start = end;
   }
-  const q = { from: range.from, to: range.to, source, timezone: tz } as const;
-  const light = idsOf("light");
-  const temperature = idsOf("temperature");
-  const humidity = idsOf("humidity");
-  const rangeMetrics = ["soil_moisture", "temperature", "humidity", "ec"] as const;
-  const rangeIds = rangeMetrics.flatMap((m) => idsOf(m));
+  const rawStart = rawRetentionStart(deps.now, deps.rawRetentionDays).getTime();
+  const windowsFor = (metric: string) => windowsOfAll(scope.sensors, { plantId: plant.id, metric, from: range.from.getTime(), to: range.to.getTime() });
+  const rowsFor = (metric: string, prefix: string) => windowRows(ch, source, windowsFor(metric), rawStart, prefix);
+  const q = { source, timezone: tz } as const;
+  const light = windowsFor("light");
+  const temperature = windowsFor("temperature");
+  const humidity = windowsFor("humidity");
+  const rangeMetrics = ["soil_moisture", "temperature", "humidity", "ec", "ph", "water_level"] as const;
+  const measured = rangeMetrics.filter((m) => windowsFor(m).length > 0);
   const [lightRows, vpdRows, dailyRows, drying] = await Promise.all([
-    light.length ? queryLightIntegral(ch, { ...q, sensorIds: light }) : [],
-    temperature.length && humidity.length ? queryVpdDaily(ch, { ...q, sensorIds: [], temperatureIds: temperature, humidityIds: humidity }) : [],
-    rangeIds.length ? queryDailyBySensor(ch, { ...q, sensorIds: rangeIds }) : [],
-    dryingOf(deps, plant.id, idsOf("soil_moisture"), input.dryingWindowHours, thresholds.soil_moisture.min.value),
+    light.length ? queryLightIntegral(ch, { ...q, light: windowRows(ch, source, light, rawStart, "l") }) : [],
+    temperature.length && humidity.length ? queryVpdDaily(ch, { ...q, temperature: rowsFor("temperature", "t"), humidity: rowsFor("humidity", "h") }) : [],
+    queryDailyByMetric(ch, { ...q, metrics: measured.map((m, i) => rowsFor(m, `m${i}_`)) }),
+    dryingOf(deps, plant.id, scope.sensors, input.dryingWindowHours, thresholds.soil_moisture.min.value),
   ]);
 
   const lightByDay = new Map(lightRows.map((r) => [r.day * 1000, r]));
   const vpdByDay = new Map(vpdRows.map((r) => [r.day * 1000, r]));
-  const metricOf = new Map(scope.sensors.map((s) => [s.id, s.metric]));
   const sums = new Map<string, { sum: number; count: number }>(); // `${metric}|${dayMs}`
   for (const r of dailyRows) {
-    const key = `${metricOf.get(r.sensor_id)}|${r.day * 1000}`;
+    const key = `${measured[num(r.m)]}|${r.day * 1000}`;
     const acc = sums.get(key) ?? { sum: 0, count: 0 };
     acc.sum += r.total;
     acc.count += num(r.n);
@@ -138,12 +142,14 @@ export async function plantMetricsOf(deps: AnalyticsDeps, siteId: string, input:
  * 10-minute means) and when it reaches the plant's lower soil-moisture bound at that rate. A
  * watering is what the watering module says it is (`risesAsWatering`, the ledger).
  */
-async function dryingOf(deps: AnalyticsDeps, plantId: string, soilIds: string[], windowHours: number, threshold: number | null) {
-  if (soilIds.length === 0) return null;
+async function dryingOf(deps: AnalyticsDeps, plantId: string, sensors: readonly ScopedSensor[], windowHours: number, threshold: number | null) {
   const to = deps.now;
   const from = new Date(to.getTime() - windowHours * 3_600_000);
+  // The plant's soil readings of the window (while each sensor was the plant's and measured soil moisture).
+  const soil = windowsOfAll(sensors, { plantId, metric: "soil_moisture", from: from.getTime(), to: to.getTime() });
+  if (soil.length === 0 && !sensors.some((s) => s.plantId === plantId && s.metric === "soil_moisture")) return null;
   const [points, watered, safety] = await Promise.all([
-    queryMeanPoints(deps.ch, { sensorIds: soilIds, from, to }),
+    soil.length ? queryMeanPoints(deps.ch, rawWindowRows(deps.ch, soil)) : [],
     lastWateredBetween(deps.db, plantId, from, to),
     safetyOf(deps.db, plantId),
   ]);
@@ -152,11 +158,13 @@ async function dryingOf(deps: AnalyticsDeps, plantId: string, soilIds: string[],
     if (risesAsWatering(points[i - 1]!.v, points[i]!.v, safety.detectJump) || (watered && points[i]!.t >= watered.getTime() && points[i - 1]!.t < watered.getTime())) segmentStart = i;
   }
   const segment = points.slice(segmentStart);
-  if (segment.length < MIN_FIT_POINTS) return { ratePerDay: null, current: points.at(-1)?.v ?? null, threshold, since: null, dryBy: null, points: segment.length };
+  if (segment.length < MIN_FIT_POINTS) return { ratePerDay: null, current: points.at(-1)?.v ?? null, startValue: null, threshold, since: null, dryBy: null, points: segment.length };
   const lastT = segment.at(-1)!.t;
   const { slope, valueAt } = fitLine(segment, lastT);
+  // Where the line starts: the moisture the soil dried from (after the watering that began the segment).
+  const startValue = valueAt - slope * (lastT - segment[0]!.t);
   const ratePerDay = slope * 86_400_000;
   let dryBy: number | null = null;
   if (threshold !== null && slope < 0) dryBy = lastT + Math.max(0, (valueAt - threshold) / -slope);
-  return { ratePerDay, current: valueAt, threshold, since: segment[0]!.t, dryBy, points: segment.length };
+  return { ratePerDay, current: valueAt, startValue, threshold, since: segment[0]!.t, dryBy, points: segment.length };
 }

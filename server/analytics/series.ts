@@ -1,10 +1,15 @@
-import { queryChart, querySeries, type SeriesColumns, type SeriesQuery } from "../../clickhouse/analytics/series";
+import { queryChart, querySeries, type SeriesColumns, type SeriesQuery, type Windows } from "../../clickhouse/analytics/series";
 import type { ChartInput, SeriesInput } from "../../shared/schemas/analytics";
 import type { AnalyticsDeps } from "./deps";
 import { planSeries, rawRetentionStart } from "./plan";
-import { selectedSensors, type ScopedSensor } from "./scope";
+import { inRange, selectedSensors, type ScopedSensor, type Selection } from "./scope";
+import { spanAt, timelineOf } from "./windows";
 
-/** Bucketed series and downsampled chart points for one site's sensors. */
+/**
+ * Bucketed series and downsampled chart points for one site's sensors. By plant, each sensor's
+ * readings count only inside its windows with the plant and metric: a sensor moved to another
+ * plant, or set to measure something else, keeps its earlier readings where they were taken.
+ */
 
 /**
  * A sensor's buckets as columns, index i of each array describing the same bucket: the shape chart
@@ -49,27 +54,48 @@ function bucketsOf(c: SeriesColumns, start: number, end: number, percentiles: bo
   return buckets;
 }
 
-const sensorView = (s: ScopedSensor) => ({
-  sensorId: s.id,
-  deviceId: s.deviceId,
-  key: s.key,
-  name: s.name,
-  metric: s.metric,
-  unit: s.unit,
-  plantId: s.plantId,
-});
+interface SensorEntry {
+  sensorId: string;
+  deviceId: string;
+  key: string;
+  name: string | null;
+  metric: string;
+  unit: string;
+  plantId: string | null;
+  /** By plant: the spans of the range whose readings are the plant's, epoch ms. */
+  windows?: { from: number; to: number }[];
+}
+
+/** What each series is about. By plant: that plant and metric, the unit the readings had, and the windows read. */
+function sensorEntries(scope: Selection, from: Date, to: Date, rawStart: number): { sensors: readonly ScopedSensor[]; entry: (s: ScopedSensor) => SensorEntry; windows?: Windows } {
+  const base = (s: ScopedSensor): SensorEntry => ({ sensorId: s.id, deviceId: s.deviceId, key: s.key, name: s.name, metric: s.metric, unit: s.unit, plantId: s.plantId });
+  if (!scope.plant) return { sensors: scope.sensors, entry: base };
+  const plant = scope.plant;
+  const range = inRange({ ...scope, plant }, from, to);
+  return {
+    sensors: range.sensors,
+    windows: { list: range.windows, rawStart },
+    entry: (s) => {
+      const windows = range.windowsOf.get(s.id)!;
+      const latest = spanAt(timelineOf(s), windows.at(-1)!.from);
+      return { ...base(s), plantId: plant.plantId, metric: latest.metric, unit: latest.unit, windows: windows.map((w) => ({ from: w.from, to: w.to })) };
+    },
+  };
+}
 
 export async function seriesOf(deps: AnalyticsDeps, siteId: string, input: SeriesInput) {
   const scope = await selectedSensors(deps, siteId, input);
   const plan = planSeries(input, { timezone: scope.timezone, now: deps.now, rawRetentionDays: deps.rawRetentionDays });
+  const selected = sensorEntries(scope, plan.from, plan.to, rawRetentionStart(deps.now, deps.rawRetentionDays).getTime());
   const query: SeriesQuery = {
-    sensorIds: scope.sensors.map((s) => s.id),
+    sensorIds: selected.sensors.map((s) => s.id),
     from: plan.from,
     to: plan.to,
     source: plan.source,
     bucket: plan.kind,
     timezone: scope.timezone,
     percentiles: input.percentiles,
+    windows: selected.windows,
   };
   const buckets = new Map<string, SeriesBuckets>();
   if (query.sensorIds.length > 0) {
@@ -87,7 +113,7 @@ export async function seriesOf(deps: AnalyticsDeps, siteId: string, input: Serie
     bucket: plan.bucket,
     source: plan.source,
     timezone: scope.timezone,
-    series: scope.sensors.map((s) => ({ ...sensorView(s), buckets: buckets.get(s.id) ?? emptyBuckets(input.percentiles) })),
+    series: selected.sensors.map((s) => ({ ...selected.entry(s), buckets: buckets.get(s.id) ?? emptyBuckets(input.percentiles) })),
   };
 }
 
@@ -100,8 +126,10 @@ export interface ChartPoints {
 export async function chartOf(deps: AnalyticsDeps, siteId: string, input: ChartInput) {
   const scope = await selectedSensors(deps, siteId, input);
   // Raw readings while they exist; beyond the raw retention the hourly min/max envelope.
-  const source = input.from.getTime() >= rawRetentionStart(deps.now, deps.rawRetentionDays).getTime() ? "raw" : "1h";
-  const query = { sensorIds: scope.sensors.map((s) => s.id), from: input.from, to: input.to, source, points: input.points } as const;
+  const rawStart = rawRetentionStart(deps.now, deps.rawRetentionDays).getTime();
+  const source = input.from.getTime() >= rawStart ? "raw" : "1h";
+  const selected = sensorEntries(scope, input.from, input.to, rawStart);
+  const query = { sensorIds: selected.sensors.map((s) => s.id), from: input.from, to: input.to, source, points: input.points, windows: selected.windows } as const;
   const points = new Map<string, ChartPoints>();
   if (query.sensorIds.length > 0) {
     const chart = await queryChart(deps.ch, query);
@@ -111,8 +139,8 @@ export async function chartOf(deps: AnalyticsDeps, siteId: string, input: ChartI
     from: input.from.getTime(),
     to: input.to.getTime(),
     source,
-    series: scope.sensors.map((s) => ({
-      ...sensorView(s),
+    series: selected.sensors.map((s) => ({
+      ...selected.entry(s),
       points: points.get(s.id) ?? { t: [], v: [] },
     })),
   };

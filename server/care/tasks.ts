@@ -40,7 +40,16 @@ async function requireTask(db: Db, siteId: string, taskId: string): Promise<Care
 export async function createCareTask(
   db: Db,
   siteId: string,
-  input: { plantId: string; kind: Kind; title?: string | undefined; notes?: string | null | undefined; startsAt: Date; rrule?: string | null | undefined },
+  input: {
+    plantId: string;
+    kind: Kind;
+    title?: string | undefined;
+    notes?: string | null | undefined;
+    startsAt: Date;
+    rrule?: string | null | undefined;
+    /** Made from this line of the plant's care plan (./plan.ts): one task per plant and line. */
+    carePlanLine?: string | undefined;
+  },
   actor: { userId: string; now: Date },
 ): Promise<CareTask> {
   await requirePlant(db, siteId, input.plantId, { active: true });
@@ -61,9 +70,13 @@ export async function createCareTask(
       dueAt: first,
       createdBy: actor.userId,
       createdAt: actor.now,
+      carePlanLine: input.carePlanLine ?? null,
     })
+    .onConflictDoNothing()
     .returning();
-  return task!;
+  // Only the care-plan line's unique index can conflict (ids are random).
+  if (!task) throw new AppError("CONFLICT", "the plant already has a task for this line of its care plan", { path: "carePlanLine" });
+  return task;
 }
 
 /** Title and notes change in place; a new start or rule moves the waiting occurrence to the first one from now. */

@@ -2,4 +2,4 @@
 export { getDevice, listDevices, provisionDevice, revokeDevice, rotateDeviceToken } from "./credentials";
 export { DEFAULT_PUMP_MAX_RUN_SECONDS, assignActuator, createActuator, listActuators, requireActuator, type Actuator, updateActuator } from "./actuators";
 export { requireDevice, updateDevice } from "./devices";
-export { assignSensor, calibrationHistory, createSensor, getSensor, listSensors, previewCalibration, setCalibration, updateSensor } from "./sensors";
+export { assignSensor, calibrationHistory, createSensor, getSensor, listSensors, previewCalibration, sensorAssignmentHistory, sensorMetricHistory, setCalibration, updateSensor } from "./sensors";

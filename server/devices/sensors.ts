@@ -5,10 +5,13 @@ import { applyCalibration, isMetric, METRIC_UNITS, type Calibration } from "../.
 import { afterCursor, AppError, keysetOf, orderBy, pageOf } from "../platform";
 import { requirePlant } from "../sites";
 import { requireDevice } from "./devices";
+import { assignmentsOfSensor, closeMetricPeriod, metricsOfSensor, moveAssignment } from "./sensor-history";
 
 /**
  * Sensors as devices name them, with what they measure, the plant they watch, and a two-point
- * calibration whose every change is kept in `sensor_calibrations`.
+ * calibration whose every change is kept in `sensor_calibrations`. Assignments to plants and
+ * changes of metric are kept as history (./sensor-history.ts), so old readings stay with the plant
+ * and the metric they were taken under.
  */
 
 type SensorRow = typeof sensors.$inferSelect;
@@ -59,24 +62,32 @@ export async function createSensor(
   db: Db,
   siteId: string,
   input: { deviceId: string; key: string; metric: string; unit?: string | undefined; name?: string | null | undefined; plantId?: string | null | undefined },
-  now: Date,
+  actor: { userId: string | null; now: Date },
 ) {
   await requireDevice(db, siteId, input.deviceId);
   if (input.plantId) await requirePlant(db, siteId, input.plantId, { active: true });
   const unit = input.unit ?? (isMetric(input.metric) ? METRIC_UNITS[input.metric] : "");
-  const [row] = await db
-    .insert(sensors)
-    .values({ siteId, deviceId: input.deviceId, key: input.key, metric: input.metric, unit, name: input.name ?? null, plantId: input.plantId ?? null, createdAt: now })
-    .onConflictDoNothing()
-    .returning();
-  if (!row) throw new AppError("CONFLICT", "this device already has a sensor with this key", { path: "key" });
-  return sensorView(row);
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(sensors)
+      .values({ siteId, deviceId: input.deviceId, key: input.key, metric: input.metric, unit, name: input.name ?? null, plantId: input.plantId ?? null, createdAt: actor.now })
+      .onConflictDoNothing()
+      .returning();
+    if (!row) throw new AppError("CONFLICT", "this device already has a sensor with this key", { path: "key" });
+    if (row.plantId) await moveAssignment(tx as unknown as Db, row, row.plantId, actor);
+    return sensorView(row);
+  });
 }
 
+/**
+ * Name, metric and unit. A new metric or unit takes effect from now: what the sensor measured
+ * until now is kept as a period of its history, so its old readings keep their metric.
+ */
 export async function updateSensor(
   db: Db,
   siteId: string,
   input: { sensorId: string; metric?: string | undefined; unit?: string | undefined; name?: string | null | undefined },
+  actor: { userId: string | null; now: Date },
 ) {
   const current = await requireSensor(db, siteId, input.sensorId);
   const changes: Partial<SensorRow> = {};
@@ -88,15 +99,39 @@ export async function updateSensor(
   }
   if (input.unit !== undefined) changes.unit = input.unit;
   if (Object.keys(changes).length === 0) return sensorView(current);
-  const [row] = await db.update(sensors).set(changes).where(eq(sensors.id, current.id)).returning();
-  return sensorView(row!);
+  const remeasured = (changes.metric ?? current.metric) !== current.metric || (changes.unit ?? current.unit) !== current.unit;
+  return db.transaction(async (tx) => {
+    if (remeasured) await closeMetricPeriod(tx as unknown as Db, current, actor);
+    const [row] = await tx.update(sensors).set(changes).where(eq(sensors.id, current.id)).returning();
+    return sensorView(row!);
+  });
 }
 
-export async function assignSensor(db: Db, siteId: string, sensorId: string, plantId: string | null) {
+/**
+ * Assigns the sensor to a plant (or, with null, to none) from now on: the current assignment ends
+ * and the next begins in one transaction, so readings taken until now stay with the plant they
+ * were taken in. Assigning to the plant it already has changes nothing.
+ */
+export async function assignSensor(db: Db, siteId: string, sensorId: string, plantId: string | null, actor: { userId: string | null; now: Date }) {
   const current = await requireSensor(db, siteId, sensorId);
   if (plantId) await requirePlant(db, siteId, plantId, { active: true });
-  const [row] = await db.update(sensors).set({ plantId }).where(eq(sensors.id, current.id)).returning();
-  return sensorView(row!);
+  if (current.plantId === plantId) return sensorView(current);
+  return db.transaction(async (tx) => {
+    await moveAssignment(tx as unknown as Db, current, plantId, actor);
+    const [row] = await tx.update(sensors).set({ plantId }).where(eq(sensors.id, current.id)).returning();
+    return sensorView(row!);
+  });
+}
+
+/** Which plants the sensor measured and when, newest first (the current assignment has `to: null`). */
+export async function sensorAssignmentHistory(db: Db, siteId: string, sensorId: string) {
+  await requireSensor(db, siteId, sensorId);
+  return assignmentsOfSensor(db, sensorId);
+}
+
+/** What the sensor measured over time, newest first (the current metric has `to: null`). */
+export async function sensorMetricHistory(db: Db, siteId: string, sensorId: string) {
+  return metricsOfSensor(db, await requireSensor(db, siteId, sensorId));
 }
 
 /**

@@ -1,3 +1,4 @@
-/** Plants (with the thresholds in force and their watering state) and the species catalog. */
+/** Plants (with the thresholds in force and their watering state), the species catalog and a site's own species. */
 export { createPlant, getPlant, listPlants, setPlantArchived, updatePlant } from "./plants";
-export { getSpecies, searchSpecies } from "./catalog";
+export { getSpecies, requireVisibleSpecies, searchSpecies } from "./catalog";
+export { createSiteSpecies, deleteSiteSpecies, updateSiteSpecies } from "./site-species";

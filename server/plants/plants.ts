@@ -1,11 +1,12 @@
-import { and, eq, isNotNull, isNull, type SQL } from "drizzle-orm";
+import { and, desc, eq, isNotNull, isNull, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { actuators, plants, sensors, species, type ThresholdOverrides } from "../../db/schema";
+import { actuators, plants, sensorAssignments, sensors, species, type ThresholdOverrides } from "../../db/schema";
 import { THRESHOLD_METRICS, type ThresholdMetric } from "../../shared/schemas/plants";
 import { effectiveThresholds } from "../../shared/thresholds";
 import { afterCursor, AppError, keysetOf, orderBy, pageOf } from "../platform";
 import { wateringSummaries } from "../watering";
 import { requirePlant } from "../sites";
+import { requireVisibleSpecies } from "./catalog";
 
 type PlantRow = typeof plants.$inferSelect;
 type SpeciesRow = typeof species.$inferSelect;
@@ -42,11 +43,10 @@ function checkThresholds(overrides: ThresholdOverrides, speciesRow: SpeciesRow |
   }
 }
 
-async function speciesRowOf(db: Db, speciesId: string | null | undefined): Promise<SpeciesRow | null> {
+/** The plant's species: one of the catalog or the site's own (another site's is "not found"). */
+async function speciesRowOf(db: Db, siteId: string, speciesId: string | null | undefined): Promise<SpeciesRow | null> {
   if (!speciesId) return null;
-  const [row] = await db.select().from(species).where(eq(species.id, speciesId));
-  if (!row) throw new AppError("NOT_FOUND", "species not found", { path: "speciesId" });
-  return row;
+  return requireVisibleSpecies(db, siteId, speciesId);
 }
 
 export interface PlantFields {
@@ -59,13 +59,14 @@ export interface PlantFields {
   photoUrl?: string | null | undefined;
   notes?: string | null | undefined;
   wateringIntervalDays?: number | null | undefined;
+  repottedAt?: Date | null | undefined;
   thresholds?: OverrideInput | undefined;
 }
 
 const definedOnly = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 export async function createPlant(db: Db, siteId: string, input: PlantFields & { name: string }, now: Date) {
-  const speciesRow = await speciesRowOf(db, input.speciesId);
+  const speciesRow = await speciesRowOf(db, siteId, input.speciesId);
   const thresholdOverrides = mergeOverrides({}, input.thresholds);
   checkThresholds(thresholdOverrides, speciesRow);
   const { thresholds: _, ...fields } = input;
@@ -79,7 +80,8 @@ export async function createPlant(db: Db, siteId: string, input: PlantFields & {
 export async function updatePlant(db: Db, siteId: string, plantId: string, input: PlantFields, now: Date) {
   const current = await requirePlant(db, siteId, plantId);
   const speciesId = input.speciesId === undefined ? current.speciesId : input.speciesId;
-  const speciesRow = await speciesRowOf(db, speciesId);
+  // A species kept from before is read as it is, even if it would no longer be offered.
+  const speciesRow = input.speciesId === undefined ? await currentSpecies(db, speciesId) : await speciesRowOf(db, siteId, speciesId);
   const thresholdOverrides = mergeOverrides(current.thresholdOverrides, input.thresholds);
   checkThresholds(thresholdOverrides, speciesRow);
   const { thresholds: _, ...fields } = input;
@@ -90,17 +92,25 @@ export async function updatePlant(db: Db, siteId: string, plantId: string, input
   return getPlant(db, siteId, plantId, now);
 }
 
+async function currentSpecies(db: Db, speciesId: string | null): Promise<SpeciesRow | null> {
+  if (!speciesId) return null;
+  return (await db.select().from(species).where(eq(species.id, speciesId)))[0] ?? null;
+}
+
 function plantView(row: PlantRow) {
   const { thresholdOverrides: _, ...rest } = row;
   return rest;
 }
 
-/** One plant with its species, the thresholds in force, its watering state and what measures or waters it. */
+/**
+ * One plant with its species, the thresholds in force (each bound with its source), its watering
+ * state, what measures or waters it now (each sensor since when) and the sensors it had before.
+ */
 export async function getPlant(db: Db, siteId: string, plantId: string, now: Date) {
   const row = await requirePlant(db, siteId, plantId);
-  const speciesRow = row.speciesId ? ((await db.select().from(species).where(eq(species.id, row.speciesId)))[0] ?? null) : null;
+  const speciesRow = await currentSpecies(db, row.speciesId);
   const watering = (await wateringSummaries(db, siteId, [row.id])).get(row.id)!;
-  const [plantSensors, plantActuators] = await Promise.all([
+  const [plantSensors, plantActuators, history] = await Promise.all([
     db
       .select({ id: sensors.id, deviceId: sensors.deviceId, key: sensors.key, metric: sensors.metric, unit: sensors.unit, name: sensors.name })
       .from(sensors)
@@ -109,13 +119,24 @@ export async function getPlant(db: Db, siteId: string, plantId: string, now: Dat
       .select({ id: actuators.id, deviceId: actuators.deviceId, key: actuators.key, kind: actuators.kind, name: actuators.name })
       .from(actuators)
       .where(and(eq(actuators.siteId, siteId), eq(actuators.plantId, row.id))),
+    db
+      .select({ sensorId: sensorAssignments.sensorId, from: sensorAssignments.startedAt, to: sensorAssignments.endedAt, deviceId: sensors.deviceId, key: sensors.key, name: sensors.name, metric: sensors.metric })
+      .from(sensorAssignments)
+      .innerJoin(sensors, eq(sensors.id, sensorAssignments.sensorId))
+      .where(eq(sensorAssignments.plantId, row.id))
+      .orderBy(desc(sensorAssignments.startedAt), desc(sensorAssignments.id)),
   ]);
+  const since = new Map(history.filter((h) => h.to === null).map((h) => [h.sensorId, h.from]));
   return {
     ...plantView(row),
-    species: speciesRow ? { id: speciesRow.id, scientificName: speciesRow.scientificName, commonNames: speciesRow.commonNames, toxicToPets: speciesRow.toxicToPets } : null,
+    species: speciesRow
+      ? { id: speciesRow.id, scientificName: speciesRow.scientificName, commonNames: speciesRow.commonNames, toxicToPets: speciesRow.toxicToPets, siteId: speciesRow.siteId }
+      : null,
     thresholds: effectiveThresholds(row.thresholdOverrides, speciesRow),
     watering: { ...watering, overdue: watering.nextDueAt !== null && watering.nextDueAt <= now },
-    sensors: plantSensors,
+    sensors: plantSensors.map((s) => ({ ...s, assignedSince: since.get(s.id) ?? null })),
+    /** Sensors the plant had before, newest first: their readings of [from, to) stay the plant's. */
+    pastSensors: history.filter((h) => h.to !== null).map((h) => ({ ...h, to: h.to! })),
     actuators: plantActuators,
   };
 }

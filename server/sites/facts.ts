@@ -1,6 +1,6 @@
 import { and, asc, eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { actuators, automationRules, devices, plants, sensors, siteMembers, sites, species } from "../../db/schema";
+import { actuators, automationRules, devices, plants, sensorAssignments, sensorMetricPeriods, sensors, siteMembers, sites, species } from "../../db/schema";
 import type { Calibration } from "../../shared/metrics";
 import type { SiteRole } from "../../shared/schemas/accounts";
 import { THRESHOLD_METRICS, type ThresholdMetric } from "../../shared/schemas/plants";
@@ -41,6 +41,25 @@ export interface SensorFacts {
   calibration: Calibration | null;
   expectedReportIntervalSeconds: number;
   createdAt: Date;
+  /** Which plant the sensor measured when, oldest first; the current assignment is the open one (`to` null). */
+  assignments: readonly AssignmentFacts[];
+  /** What it measured before its current metric, oldest first; `metric` holds since the last one's end. */
+  pastMetrics: readonly MetricPeriodFacts[];
+}
+
+/** `[from, to)` in epoch ms; `to` null while it lasts. */
+export interface AssignmentFacts {
+  plantId: string;
+  from: number;
+  to: number | null;
+}
+
+/** `[from, to)` in epoch ms. */
+export interface MetricPeriodFacts {
+  metric: string;
+  unit: string;
+  from: number;
+  to: number;
 }
 
 export interface PlantFacts {
@@ -69,6 +88,8 @@ export interface SiteFacts {
   sensors: ReadonlyMap<string, SensorFacts>;
   /** deviceId → key → sensor: what ingest resolves a batch's keys with. */
   sensorsByDevice: ReadonlyMap<string, ReadonlyMap<string, SensorFacts>>;
+  /** plantId → every sensor that was ever assigned to it (by id): whose readings a plant's analytics may hold. */
+  sensorsEverOfPlant: ReadonlyMap<string, readonly SensorFacts[]>;
   /** Living and archived plants (`archived` tells). */
   plants: ReadonlyMap<string, PlantFacts>;
   actuators: ReadonlyMap<string, ActuatorFacts>;
@@ -78,7 +99,7 @@ export interface SiteFacts {
 
 /** One site's facts from Postgres, or undefined when there is no such site. */
 export async function loadSiteFacts(db: Db, siteId: string): Promise<SiteFacts | undefined> {
-  const [siteRows, memberRows, deviceRows, sensorRows, plantRows, actuatorRows, ruleRows] = await Promise.all([
+  const [siteRows, memberRows, deviceRows, sensorRows, plantRows, actuatorRows, ruleRows, assignmentRows, metricRows] = await Promise.all([
     db.select({ id: sites.id, name: sites.name, timezone: sites.timezone }).from(sites).where(eq(sites.id, siteId)),
     db.select({ userId: siteMembers.userId, role: siteMembers.role }).from(siteMembers).where(eq(siteMembers.siteId, siteId)),
     db
@@ -101,6 +122,16 @@ export async function loadSiteFacts(db: Db, siteId: string): Promise<SiteFacts |
       .select()
       .from(automationRules)
       .where(and(eq(automationRules.siteId, siteId), eq(automationRules.enabled, true))),
+    db
+      .select({ sensorId: sensorAssignments.sensorId, plantId: sensorAssignments.plantId, startedAt: sensorAssignments.startedAt, endedAt: sensorAssignments.endedAt })
+      .from(sensorAssignments)
+      .where(eq(sensorAssignments.siteId, siteId))
+      .orderBy(asc(sensorAssignments.startedAt), asc(sensorAssignments.id)),
+    db
+      .select({ sensorId: sensorMetricPeriods.sensorId, metric: sensorMetricPeriods.metric, unit: sensorMetricPeriods.unit, startedAt: sensorMetricPeriods.startedAt, endedAt: sensorMetricPeriods.endedAt })
+      .from(sensorMetricPeriods)
+      .where(eq(sensorMetricPeriods.siteId, siteId))
+      .orderBy(asc(sensorMetricPeriods.endedAt), asc(sensorMetricPeriods.id)),
   ]);
   const site = siteRows[0];
   if (!site) return undefined;
@@ -109,6 +140,18 @@ export async function loadSiteFacts(db: Db, siteId: string): Promise<SiteFacts |
   for (const d of deviceRows) {
     const { revokedAt, ...rest } = d;
     deviceMap.set(d.id, { ...rest, revoked: revokedAt !== null });
+  }
+  const assignmentsOf = new Map<string, AssignmentFacts[]>();
+  for (const a of assignmentRows) {
+    let list = assignmentsOf.get(a.sensorId);
+    if (!list) assignmentsOf.set(a.sensorId, (list = []));
+    list.push({ plantId: a.plantId, from: a.startedAt.getTime(), to: a.endedAt?.getTime() ?? null });
+  }
+  const metricsOf = new Map<string, MetricPeriodFacts[]>();
+  for (const m of metricRows) {
+    let list = metricsOf.get(m.sensorId);
+    if (!list) metricsOf.set(m.sensorId, (list = []));
+    list.push({ metric: m.metric, unit: m.unit, from: m.startedAt.getTime(), to: m.endedAt.getTime() });
   }
   const sensorList: SensorFacts[] = sensorRows.map((s) => {
     const device = deviceMap.get(s.deviceId);
@@ -127,8 +170,18 @@ export async function loadSiteFacts(db: Db, siteId: string): Promise<SiteFacts |
       calibration: calibrated ? { rawLow: s.calibrationRawLow!, valueLow: s.calibrationValueLow!, rawHigh: s.calibrationRawHigh!, valueHigh: s.calibrationValueHigh! } : null,
       expectedReportIntervalSeconds: device?.expectedReportIntervalSeconds ?? 300,
       createdAt: s.createdAt,
+      assignments: withCurrentAssignment(assignmentsOf.get(s.id) ?? [], s.plantId, s.createdAt),
+      pastMetrics: metricsOf.get(s.id) ?? [],
     };
   });
+  const sensorsEverOfPlant = new Map<string, SensorFacts[]>();
+  for (const s of sensorList) {
+    for (const plantId of new Set(s.assignments.map((a) => a.plantId))) {
+      let list = sensorsEverOfPlant.get(plantId);
+      if (!list) sensorsEverOfPlant.set(plantId, (list = []));
+      list.push(s);
+    }
+  }
   const sensorsByDevice = new Map<string, Map<string, SensorFacts>>();
   for (const s of sensorList) {
     let byKey = sensorsByDevice.get(s.deviceId);
@@ -152,10 +205,26 @@ export async function loadSiteFacts(db: Db, siteId: string): Promise<SiteFacts |
     sensorList,
     sensors: new Map(sensorList.map((s) => [s.id, s])),
     sensorsByDevice,
+    sensorsEverOfPlant,
     plants: plantMap,
     actuators: new Map(actuatorRows.map((a) => [a.id, a])),
     rules: ruleRows,
   };
+}
+
+/**
+ * The assignment history with the current assignment guaranteed: `sensors.plant_id` is the current
+ * one, and a row written without its history (by hand in psql, say) still counts, as an open
+ * interval from the end of the last recorded one (or the sensor's creation).
+ */
+function withCurrentAssignment(history: AssignmentFacts[], plantId: string | null, createdAt: Date): AssignmentFacts[] {
+  const open = history.find((a) => a.to === null);
+  if (open?.plantId === plantId || (!open && plantId === null)) return history;
+  const closed = history.filter((a) => a.to !== null);
+  const lastEnd = closed.reduce((end, a) => Math.max(end, a.to!), createdAt.getTime());
+  if (open) closed.push({ ...open, to: Math.max(open.from, lastEnd) });
+  if (plantId !== null) closed.push({ plantId, from: open ? Math.max(open.from, lastEnd) : lastEnd, to: null });
+  return closed;
 }
 
 /** The site of the device whose token has this hash (token hashes are unique). */

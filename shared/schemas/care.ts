@@ -93,3 +93,9 @@ export const updateWateringInput = z.object({
   notes: optionalText(2000),
 });
 export const listWateringsInput = pageInput.extend({ plantId: uuidSchema.optional() });
+
+/** A plant's care plan; `ppfdPerLux` converts its light sensors' lux to PPFD (default: sunlight). */
+export const carePlanInput = z.object({
+  plantId: uuidSchema,
+  ppfdPerLux: z.number().gt(0, "must be above 0").max(0.1, "must be at most 0.1").optional(),
+});

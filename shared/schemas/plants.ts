@@ -4,8 +4,11 @@ import { nameSchema, optionalText, pageInput } from "./common";
 
 export const POT_MATERIALS = ["plastic", "terracotta", "ceramic", "glazed", "fabric", "wood", "metal", "concrete", "other"] as const;
 
-/** The metrics a plant has care thresholds for; the species gives defaults for each. */
-export const THRESHOLD_METRICS = ["soil_moisture", "temperature", "humidity", "light", "ec"] as const;
+/**
+ * The metrics a plant has care thresholds for. The species gives defaults where the catalog has
+ * them (pH where known; water level, a reservoir's, never); the plant may override every bound.
+ */
+export const THRESHOLD_METRICS = ["soil_moisture", "temperature", "humidity", "light", "ec", "ph", "water_level"] as const;
 export type ThresholdMetric = (typeof THRESHOLD_METRICS)[number];
 
 /** One metric's override: a number sets the bound, `null` goes back to the species' value. */
@@ -33,6 +36,8 @@ const plantFields = {
   notes: optionalText(5000),
   /** Days between waterings; absent or null uses the species' interval. */
   wateringIntervalDays: z.number().int("must be a whole number").min(1, "must be at least 1").max(365, "must be at most 365").nullable().optional(),
+  /** When the plant was last repotted, if known: the care plan's repotting reminder counts from it. */
+  repottedAt: z.date().nullable().optional(),
   thresholds: thresholdOverridesInput.optional(),
 };
 

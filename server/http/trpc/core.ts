@@ -1,7 +1,7 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import { transformer } from "../../../shared/transformer";
-import { ZodError } from "zod";
-import { siteIdInput, type SiteRole } from "../../../shared/schemas/accounts";
+import { z, ZodError } from "zod";
+import { siteIdInput, uuidSchema, type SiteRole } from "../../../shared/schemas/accounts";
 import { bearerOf, originMatchesHost, readCookie, SESSION_COOKIE, sessionOfRequest } from "../../accounts";
 import { AppError, badInput, nulIssue, StoreUnavailableError } from "../../platform";
 import { roleAllows } from "../../sites";
@@ -130,3 +130,13 @@ export function siteProcedure(required: SiteRole) {
     return next({ ctx: { siteId: input.siteId, role } });
   });
 }
+
+/**
+ * Procedures on shared data that a site may add to (the species catalog and a site's own species):
+ * without `siteId` the shared data only; with it, the caller must be a member of that site (any
+ * role), which is "not found" otherwise, as for siteProcedure.
+ */
+export const sharedOrSiteProcedure = authedProcedure.input(z.object({ siteId: uuidSchema.optional() })).use(async ({ ctx, input, next }) => {
+  if (input.siteId && !(await ctx.directory.role(input.siteId, ctx.user.id))) throw new AppError("NOT_FOUND", "site not found", { path: "siteId" });
+  return next({ ctx: { siteId: input.siteId ?? null } });
+});

@@ -1,6 +1,18 @@
+import { carePlanInput } from "../../../../shared/schemas/care";
 import { createPlantInput, listPlantsInput, plantIdInput, updatePlantInput } from "../../../../shared/schemas/plants";
+import type { AnalyticsDeps } from "../../../analytics";
+import { applyCarePlan, carePlanOf } from "../../../care";
 import { createPlant, getPlant, listPlants, setPlantArchived, updatePlant } from "../../../plants";
+import type { Context } from "../context";
 import { router, siteProcedure } from "../core";
+
+const analytics = (ctx: Context): AnalyticsDeps => ({
+  db: ctx.stores.db,
+  ch: ctx.stores.clickhouse,
+  directory: ctx.directory,
+  rawRetentionDays: ctx.stores.retention.rawDays,
+  now: ctx.now(),
+});
 
 export const plantsRouter = router({
   list: siteProcedure("viewer")
@@ -28,4 +40,12 @@ export const plantsRouter = router({
   restore: siteProcedure("editor")
     .input(plantIdInput)
     .mutation(({ ctx, input }) => setPlantArchived(ctx.stores.db, ctx.siteId, input.plantId, false, ctx.now())),
+  /** What to do and when, from the species' needs and the plant's measurements; each line says what it is based on. */
+  carePlan: siteProcedure("viewer")
+    .input(carePlanInput)
+    .query(({ ctx, input }) => carePlanOf(analytics(ctx), ctx.siteId, input)),
+  /** The plan's recurring lines as care tasks, one per line: a second call duplicates nothing. */
+  applyCarePlan: siteProcedure("editor")
+    .input(carePlanInput)
+    .mutation(({ ctx, input }) => applyCarePlan(analytics(ctx), ctx.siteId, input, { userId: ctx.user.id })),
 });

@@ -14,6 +14,8 @@ import {
   getSensor,
   listSensors,
   previewCalibration,
+  sensorAssignmentHistory,
+  sensorMetricHistory,
   setCalibration,
   updateSensor,
 } from "../../../devices";
@@ -28,16 +30,24 @@ export const sensorsRouter = router({
     .query(({ ctx, input }) => getSensor(ctx.stores.db, ctx.siteId, input.sensorId)),
   create: siteProcedure("editor")
     .input(createSensorInput)
-    .mutation(({ ctx, input }) => createSensor(ctx.stores.db, ctx.siteId, input, ctx.now())),
+    .mutation(({ ctx, input }) => createSensor(ctx.stores.db, ctx.siteId, input, { userId: ctx.user.id, now: ctx.now() })),
   update: siteProcedure("editor")
     .input(updateSensorInput)
-    .mutation(({ ctx, input }) => updateSensor(ctx.stores.db, ctx.siteId, input)),
+    .mutation(({ ctx, input }) => updateSensor(ctx.stores.db, ctx.siteId, input, { userId: ctx.user.id, now: ctx.now() })),
   assign: siteProcedure("editor")
     .input(assignSensorInput)
-    .mutation(({ ctx, input }) => assignSensor(ctx.stores.db, ctx.siteId, input.sensorId, input.plantId)),
+    .mutation(({ ctx, input }) => assignSensor(ctx.stores.db, ctx.siteId, input.sensorId, input.plantId, { userId: ctx.user.id, now: ctx.now() })),
   unassign: siteProcedure("editor")
     .input(sensorIdInput)
-    .mutation(({ ctx, input }) => assignSensor(ctx.stores.db, ctx.siteId, input.sensorId, null)),
+    .mutation(({ ctx, input }) => assignSensor(ctx.stores.db, ctx.siteId, input.sensorId, null, { userId: ctx.user.id, now: ctx.now() })),
+  /** Which plants the sensor measured and when (the current assignment has `to: null`). */
+  assignmentHistory: siteProcedure("viewer")
+    .input(sensorIdInput)
+    .query(({ ctx, input }) => sensorAssignmentHistory(ctx.stores.db, ctx.siteId, input.sensorId)),
+  /** What the sensor measured over time (the current metric has `to: null`). */
+  metricHistory: siteProcedure("viewer")
+    .input(sensorIdInput)
+    .query(({ ctx, input }) => sensorMetricHistory(ctx.stores.db, ctx.siteId, input.sensorId)),
   setCalibration: siteProcedure("editor")
     .input(calibrationInput)
     .mutation(({ ctx, input }) => {
