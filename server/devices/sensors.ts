@@ -3,12 +3,14 @@ import type { Db } from "../../db/client";
 import { sensorCalibrations, sensors } from "../../db/schema";
 import { applyCalibration, isMetric, METRIC_UNITS, type Calibration } from "../../shared/metrics";
 import { afterCursor, AppError, keysetOf, orderBy, pageOf } from "../platform";
+import { watchPlants } from "../rules";
 import { requirePlant } from "../sites";
 import { requireDevice } from "./devices";
 
 /**
  * Sensors as devices name them, with what they measure, the plant they watch, and a two-point
- * calibration whose every change is kept in `sensor_calibrations`.
+ * calibration whose every change is kept in `sensor_calibrations`. A plant that gets (or loses) a
+ * sensor gets (or loses) its built-in rules in the same transaction (server/rules/built-in.ts).
  */
 
 type SensorRow = typeof sensors.$inferSelect;
@@ -64,19 +66,24 @@ export async function createSensor(
   await requireDevice(db, siteId, input.deviceId);
   if (input.plantId) await requirePlant(db, siteId, input.plantId, { active: true });
   const unit = input.unit ?? (isMetric(input.metric) ? METRIC_UNITS[input.metric] : "");
-  const [row] = await db
-    .insert(sensors)
-    .values({ siteId, deviceId: input.deviceId, key: input.key, metric: input.metric, unit, name: input.name ?? null, plantId: input.plantId ?? null, createdAt: now })
-    .onConflictDoNothing()
-    .returning();
-  if (!row) throw new AppError("CONFLICT", "this device already has a sensor with this key", { path: "key" });
-  return sensorView(row);
+  return db.transaction(async (txRaw) => {
+    const tx = txRaw as unknown as Db;
+    const [row] = await tx
+      .insert(sensors)
+      .values({ siteId, deviceId: input.deviceId, key: input.key, metric: input.metric, unit, name: input.name ?? null, plantId: input.plantId ?? null, createdAt: now })
+      .onConflictDoNothing()
+      .returning();
+    if (!row) throw new AppError("CONFLICT", "this device already has a sensor with this key", { path: "key" });
+    await watchPlants(tx, siteId, [row.plantId], now);
+    return sensorView(row);
+  });
 }
 
 export async function updateSensor(
   db: Db,
   siteId: string,
   input: { sensorId: string; metric?: string | undefined; unit?: string | undefined; name?: string | null | undefined },
+  now: Date,
 ) {
   const current = await requireSensor(db, siteId, input.sensorId);
   const changes: Partial<SensorRow> = {};
@@ -88,15 +95,24 @@ export async function updateSensor(
   }
   if (input.unit !== undefined) changes.unit = input.unit;
   if (Object.keys(changes).length === 0) return sensorView(current);
-  const [row] = await db.update(sensors).set(changes).where(eq(sensors.id, current.id)).returning();
-  return sensorView(row!);
+  return db.transaction(async (txRaw) => {
+    const tx = txRaw as unknown as Db;
+    const [row] = await tx.update(sensors).set(changes).where(eq(sensors.id, current.id)).returning();
+    if (row!.metric !== current.metric) await watchPlants(tx, siteId, [row!.plantId], now);
+    return sensorView(row!);
+  });
 }
 
-export async function assignSensor(db: Db, siteId: string, sensorId: string, plantId: string | null) {
+export async function assignSensor(db: Db, siteId: string, sensorId: string, plantId: string | null, now: Date) {
   const current = await requireSensor(db, siteId, sensorId);
   if (plantId) await requirePlant(db, siteId, plantId, { active: true });
-  const [row] = await db.update(sensors).set({ plantId }).where(eq(sensors.id, current.id)).returning();
-  return sensorView(row!);
+  return db.transaction(async (txRaw) => {
+    const tx = txRaw as unknown as Db;
+    const [row] = await tx.update(sensors).set({ plantId }).where(eq(sensors.id, current.id)).returning();
+    // The plant it leaves may lose built-in rules, the one it joins may gain some.
+    await watchPlants(tx, siteId, [current.plantId, plantId], now);
+    return sensorView(row!);
+  });
 }
 
 /**

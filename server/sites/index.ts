@@ -5,5 +5,5 @@
  */
 export { SiteDirectory, type AuthenticatedDevice, type DeviceAuthResult, type DirectoryOptions } from "./directory";
 export type { ActuatorFacts, DeviceFacts, PlantFacts, RuleFacts, SensorFacts, SiteFacts } from "./facts";
-export { requirePlant, siteTimeZone } from "./lookups";
+export { requirePlant, requireSiteDevice, requireSiteSensor, siteTimeZone } from "./lookups";
 export { changeMemberRole, createPersonalSite, createSite, deleteSite, getSite, inviteMember, listMembers, listSitesOf, membershipOf, removeMember, roleAllows, updateSite } from "./sites";

@@ -31,13 +31,13 @@ export const sensorsRouter = router({
     .mutation(({ ctx, input }) => createSensor(ctx.stores.db, ctx.siteId, input, ctx.now())),
   update: siteProcedure("editor")
     .input(updateSensorInput)
-    .mutation(({ ctx, input }) => updateSensor(ctx.stores.db, ctx.siteId, input)),
+    .mutation(({ ctx, input }) => updateSensor(ctx.stores.db, ctx.siteId, input, ctx.now())),
   assign: siteProcedure("editor")
     .input(assignSensorInput)
-    .mutation(({ ctx, input }) => assignSensor(ctx.stores.db, ctx.siteId, input.sensorId, input.plantId)),
+    .mutation(({ ctx, input }) => assignSensor(ctx.stores.db, ctx.siteId, input.sensorId, input.plantId, ctx.now())),
   unassign: siteProcedure("editor")
     .input(sensorIdInput)
-    .mutation(({ ctx, input }) => assignSensor(ctx.stores.db, ctx.siteId, input.sensorId, null)),
+    .mutation(({ ctx, input }) => assignSensor(ctx.stores.db, ctx.siteId, input.sensorId, null, ctx.now())),
   setCalibration: siteProcedure("editor")
     .input(calibrationInput)
     .mutation(({ ctx, input }) => {
