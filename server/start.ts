@@ -74,6 +74,7 @@ export function assemble(stores: Stores, options: AssembleOptions) {
     isShuttingDown: options.isShuttingDown,
     stopping: stopping.signal,
     automationStats: () => automation.stats(),
+    deviceActivity: () => ingest.activity,
     liveReadingsIntervalMs: options.liveReadingsIntervalMs,
     ingest: { pipeline: () => ingest.pipeline, limits: options.ingest, rawRetentionDays: options.rawRetentionDays, degraded: () => ingest.groupCommit.degraded },
   });
