@@ -1,6 +1,7 @@
 import type { Clickhouse } from "../../clickhouse/client";
 import { queryLightIntegral } from "../../clickhouse/analytics/plant";
 import { DEFAULT_PPFD_PER_LUX } from "../../shared/schemas/analytics";
+import { fromWallClock, toWallClock } from "../../shared/zoned-time";
 import { num } from "./deps";
 import { alignRange, hasWholeHourOffsets, nextBucketStart } from "./plan";
 
@@ -53,4 +54,17 @@ export async function dailyLightIntegrals(
     start = end;
   }
   return days;
+}
+
+/** Local midnight of the site's day holding `at`, as an instant. */
+export function startOfLocalDay(at: Date, timeZone: string): Date {
+  const wall = toWallClock(at, timeZone);
+  return fromWallClock(new Date(Date.UTC(wall.getUTCFullYear(), wall.getUTCMonth(), wall.getUTCDate())), timeZone);
+}
+
+/** The last `count` whole local days before the one holding `now`, oldest first. */
+export function lastWholeDays(ch: Clickhouse, sensorIds: string[], timeZone: string, now: Date, count: number, ppfdPerLux = DEFAULT_PPFD_PER_LUX): Promise<LightDay[]> {
+  const end = startOfLocalDay(now, timeZone).getTime();
+  // Back `count` days less an hour (a 23-hour day of a daylight-saving change stays in), aligned to its midnight.
+  return dailyLightIntegrals(ch, sensorIds, new Date(end - count * 86_400_000 + 3_600_000), new Date(end - 1), timeZone, ppfdPerLux);
 }

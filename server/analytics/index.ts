@@ -5,7 +5,8 @@
  * Scoped through the site directory; the SQL lives in clickhouse/analytics.
  */
 export { type AnalyticsDeps } from "./deps";
-export { dailyLightIntegrals, type LightDay, MIN_LIGHT_COVERAGE } from "./daily-light";
+export { dailyLightIntegrals, lastWholeDays, type LightDay, MIN_LIGHT_COVERAGE, startOfLocalDay } from "./daily-light";
+export { staleAfterMs } from "./freshness";
 export { deviceHealthOf } from "./device-health";
 export { fleetOverviewOf } from "./fleet";
 export { latestOf } from "./latest";

@@ -1,5 +1,6 @@
 import { createPlantInput, listPlantsInput, plantIdInput, updatePlantInput } from "../../../../shared/schemas/plants";
-import { createPlant, getPlant, listPlants, setPlantArchived, updatePlant } from "../../../plants";
+import { plantStatusInput } from "../../../../shared/schemas/plant-status";
+import { createPlant, getPlant, listPlants, plantStatuses, setPlantArchived, updatePlant } from "../../../plants";
 import { router, siteProcedure } from "../core";
 
 export const plantsRouter = router({
@@ -10,6 +11,13 @@ export const plantsRouter = router({
   get: siteProcedure("viewer")
     .input(plantIdInput)
     .query(({ ctx, input }) => getPlant(ctx.stores.db, ctx.siteId, input.plantId, ctx.now())),
+  /** Is it OK, and if not, why: one plant, or every living plant of the site in one call (server/plants/status.ts). */
+  status: siteProcedure("viewer")
+    .input(plantStatusInput)
+    .query(async ({ ctx, input }) => {
+      const { items } = await plantStatuses({ db: ctx.stores.db, ch: ctx.stores.clickhouse, directory: ctx.directory, now: ctx.now() }, ctx.siteId, input.plantId);
+      return { items };
+    }),
   create: siteProcedure("editor")
     .input(createPlantInput)
     .mutation(({ ctx, input }) => {
