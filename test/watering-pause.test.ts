@@ -105,7 +105,7 @@ for (const engine of postgresEngines) {
       const safety = await api.wateringSafety.get.query({ siteId, plantId });
       expect(safety).toMatchObject({ autoWateringPaused: true, pausedBy: "engine", pausedByUserId: null, pausedUntil: null });
       expect(safety.pausedReason).toStartWith("soil moisture did not rise");
-      expect((await status()).wateringPaused).toEqual({ by: "engine", reason: safety.pausedReason, since: clock.now(), until: null });
+      expect((await status()).wateringPaused).toEqual({ by: "engine", reason: safety.pausedReason!, since: clock.now(), until: null });
       await api.wateringSafety.resume.mutate({ siteId, plantId });
       expect((await status()).wateringPaused).toBeNull();
     });

@@ -201,11 +201,15 @@ export async function watchPlants(db: Db, siteId: string, plantIds: readonly (st
 }
 
 async function watchPlant(tx: Db, siteId: string, plantId: string, now: Date): Promise<void> {
+  // NO KEY UPDATE, not UPDATE: the write this runs after (a sensor assigned, a rule inserted)
+  // already holds a KEY SHARE lock on the plant through its foreign key, and so may another such
+  // write; FOR UPDATE would wait for each other's KEY SHARE and deadlock, NO KEY UPDATE only
+  // waits for the other decision.
   const [locked] = await tx
     .select({ id: plants.id })
     .from(plants)
     .where(and(eq(plants.id, plantId), eq(plants.siteId, siteId)))
-    .for("update");
+    .for("no key update");
   if (!locked) return;
   const [[row], [site], existing, plantSensors] = await Promise.all([
     tx.select({ plant: plants, species }).from(plants).leftJoin(species, eq(species.id, plants.speciesId)).where(eq(plants.id, plantId)),
