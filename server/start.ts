@@ -59,6 +59,7 @@ export function assemble(stores: Stores, options: AssembleOptions) {
     db: () => stores.db,
     clickhouse: () => stores.clickhouse,
     directory,
+    events,
     log: log.child({ component: "automation" }),
     now,
     // The "notify" action goes to the site's webhooks through the durable outbox.
@@ -75,6 +76,7 @@ export function assemble(stores: Stores, options: AssembleOptions) {
     isShuttingDown: options.isShuttingDown,
     stopping: stopping.signal,
     automationStats: () => automation.stats(),
+    deviceActivity: () => ingest.activity,
     liveReadingsIntervalMs: options.liveReadingsIntervalMs,
     passwords: options.passwords,
     ingest: { pipeline: () => ingest.pipeline, limits: options.ingest, rawRetentionDays: options.rawRetentionDays, degraded: ingest.degraded },

@@ -11,3 +11,4 @@ export * from "./schemas/common";
 export * from "./schemas/hardware";
 export * from "./schemas/plants";
 export * from "./text";
+export * from "./schemas/plant-status";

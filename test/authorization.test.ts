@@ -104,6 +104,7 @@ const cases: Record<string, Case> = {
   "species.delete": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, speciesId: fx.siteSpeciesId }) },
   "plants.list": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
   "plants.get": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId }) },
+  "plants.status": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
   "plants.create": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, name: "Fern", speciesId: fx.speciesId }) },
   "plants.update": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId, location: "kitchen" }) },
   "plants.archive": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId }) },
@@ -180,6 +181,7 @@ const cases: Record<string, Case> = {
   "live.readings": { access: "viewer", kind: "subscription", input: (fx) => ({ siteId: fx.siteId }) },
   "live.alerts": { access: "viewer", kind: "subscription", input: (fx) => ({ siteId: fx.siteId }) },
   "live.commands": { access: "viewer", kind: "subscription", input: (fx) => ({ siteId: fx.siteId, actuatorId: fx.actuatorId }) },
+  "live.plantStatus": { access: "viewer", kind: "subscription", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId }) },
   "notifications.webhooks": { access: "editor", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
   "notifications.deliveries": { access: "editor", kind: "query", input: (fx) => ({ siteId: fx.siteId, webhookId: fx.webhookId }) },
   "notifications.createWebhook": {
@@ -211,6 +213,7 @@ const cases: Record<string, Case> = {
   "rules.update": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, ruleId: fx.ruleId, hysteresis: 3 }) },
   "rules.setEnabled": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, ruleId: fx.ruleId, enabled: false }) },
   "rules.delete": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, ruleId: fx.ruleId }) },
+  "rules.setBuiltIn": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, enabled: false }) },
   "schedules.list": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
   "schedules.get": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, scheduleId: fx.scheduleId }) },
   "schedules.upcoming": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, scheduleId: fx.scheduleId, from: new Date() }) },
@@ -233,6 +236,11 @@ const cases: Record<string, Case> = {
   "wateringSafety.get": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId }) },
   "wateringSafety.update": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId, cooldownMinutes: 60, dailyVolumeCapMl: 500 }) },
   "wateringSafety.resume": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId }) },
+  "wateringSafety.pause": {
+    access: "editor",
+    kind: "mutation",
+    input: (fx) => ({ siteId: fx.siteId, plantId: fx.plantId, reason: "repotting", until: new Date(Date.now() + 86_400_000) }),
+  },
   "analytics.series": {
     access: "viewer",
     kind: "query",

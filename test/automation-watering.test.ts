@@ -217,6 +217,7 @@ for (const engine of postgresEngines) {
         db: () => server.stores.db,
         clickhouse: () => server.stores.clickhouse,
         directory: server.directory,
+        events: server.events,
         log: createLogger("silent"),
         now: clock.now,
         notify: async () => {},

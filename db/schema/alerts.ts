@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
-import { index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { doublePrecision, index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { users } from "./accounts";
+import { automationRules, ruleComparison } from "./automation";
 import { devices, sensors } from "./devices";
 import { plants } from "./plants";
 import { sites } from "./sites";
@@ -11,6 +12,8 @@ export const alertStatus = pgEnum("alert_status", ["active", "acknowledged", "re
 /**
  * Alerts raised by rules. `dedupKey` (rule + subject) has at most one unresolved alert per site: a
  * condition that keeps firing bumps `occurrences` and `lastSeenAt` instead of piling up alerts.
+ * An alert raised by a rule keeps its numbers: the rule, the metric, the value that triggered it
+ * against which bound in which direction, the value when it opened and the latest while it is open.
  */
 export const alerts = pgTable(
   "alerts",
@@ -29,6 +32,16 @@ export const alerts = pgTable(
     plantId: uuid("plant_id").references(() => plants.id, { onDelete: "set null" }),
     deviceId: uuid("device_id").references(() => devices.id, { onDelete: "set null" }),
     sensorId: uuid("sensor_id").references(() => sensors.id, { onDelete: "set null" }),
+    ruleId: uuid("rule_id").references(() => automationRules.id, { onDelete: "set null" }),
+    metric: text("metric"),
+    /** The value of the sample that fired (the latest firing, when it fired again while open). */
+    triggeredValue: doublePrecision("triggered_value"),
+    bound: doublePrecision("bound"),
+    direction: ruleComparison("direction"),
+    firstValue: doublePrecision("first_value"),
+    /** The latest value judged while the alert was open; with a resolution by its rule, the value that cleared it. */
+    lastValue: doublePrecision("last_value"),
+    lastValueAt: timestamp("last_value_at", { withTimezone: true }),
     occurrences: integer("occurrences").notNull().default(1),
     firstSeenAt: timestamp("first_seen_at", { withTimezone: true }).notNull(),
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull(),
@@ -41,5 +54,6 @@ export const alerts = pgTable(
   (t) => [
     uniqueIndex("alerts_open_dedup_idx").on(t.siteId, t.dedupKey).where(sql`${t.status} <> 'resolved'`),
     index("alerts_site_created_idx").on(t.siteId, t.createdAt),
+    index("alerts_site_plant_created_idx").on(t.siteId, t.plantId, t.createdAt),
   ],
 );

@@ -11,6 +11,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
 import type { AutomationAction } from "../../shared/schemas/automation";
@@ -21,7 +22,7 @@ import { devices, sensors } from "./devices";
 import { plants } from "./plants";
 import { sites } from "./sites";
 
-export const ruleKind = pgEnum("automation_rule_kind", ["threshold", "aggregate", "offline", "battery"]);
+export const ruleKind = pgEnum("automation_rule_kind", ["threshold", "aggregate", "offline", "battery", "daily_light"]);
 export const ruleComparison = pgEnum("automation_rule_comparison", ["below", "above"]);
 export const ruleThresholdFrom = pgEnum("automation_threshold_from", ["value", "plant_min", "plant_max"]);
 export const ruleAggregate = pgEnum("automation_aggregate", ["avg", "min", "max"]);
@@ -31,8 +32,11 @@ export const ruleAggregate = pgEnum("automation_aggregate", ["avg", "min", "max"
  * - threshold: each committed reading of the target's sensors of `metric` against a threshold;
  * - aggregate: avg/min/max of the last `windowMinutes` (ClickHouse) against a threshold, on each tick;
  * - offline: no report within `staleFactor` × the device's expected report interval;
- * - battery: the battery's projected time to empty below `batteryDays`.
- * Exactly one of plantId / sensorId / deviceId is set (the target).
+ * - battery: the battery's projected time to empty below `batteryDays`;
+ * - daily_light: the daily light integral of the last whole local day (mol/m²/d), once a day.
+ * Exactly one of plantId / sensorId / deviceId is set (the target). `builtIn` names the default
+ * rule a plant is watched by (server/rules/built-in.ts), e.g. "soil_moisture.low"; null for a
+ * rule a person made. One of each per plant (a unique index), so concurrent servers create it once.
  */
 export const automationRules = pgTable(
   "automation_rules",
@@ -60,12 +64,14 @@ export const automationRules = pgTable(
     batteryDays: doublePrecision("battery_days"),
     actions: jsonb("actions").$type<AutomationAction[]>().notNull(),
     enabled: boolean("enabled").notNull().default(true),
+    builtIn: text("built_in"),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull(),
   },
   (t) => [
     index("automation_rules_site_idx").on(t.siteId),
+    uniqueIndex("automation_rules_built_in_idx").on(t.plantId, t.builtIn).where(sql`${t.builtIn} is not null`),
     check(
       "automation_rules_one_target",
       sql`(case when ${t.plantId} is null then 0 else 1 end) + (case when ${t.sensorId} is null then 0 else 1 end) + (case when ${t.deviceId} is null then 0 else 1 end) = 1`,
@@ -129,9 +135,12 @@ export const automationSchedules = pgTable(
   (t) => [index("automation_schedules_site_idx").on(t.siteId), index("automation_schedules_next_run_idx").on(t.nextRunAt)],
 );
 
+export const pausedBy = pgEnum("watering_paused_by", ["user", "engine"]);
+
 /**
- * Safe watering per plant: limits every automatic pump command must pass, and the pause the
- * engine sets when watering did not raise soil moisture. A plant without a row uses the defaults.
+ * Safe watering per plant: limits every automatic pump command must pass, and the pause of
+ * automatic watering: set by the engine when watering did not raise soil moisture, or by a person
+ * (with a reason, and optionally until when). A plant without a row uses the defaults.
  */
 export const wateringSafety = pgTable("watering_safety", {
   plantId: uuid("plant_id")
@@ -149,6 +158,10 @@ export const wateringSafety = pgTable("watering_safety", {
   autoWateringPaused: boolean("auto_watering_paused").notNull().default(false),
   pausedReason: text("paused_reason"),
   pausedAt: timestamp("paused_at", { withTimezone: true }),
+  pausedBy: pausedBy("paused_by"),
+  pausedByUser: uuid("paused_by_user").references(() => users.id, { onDelete: "set null" }),
+  /** A pause with an end lifts itself then; null: until someone resumes. */
+  pausedUntil: timestamp("paused_until", { withTimezone: true }),
   /** Readings up to here were scanned for uncommanded waterings. */
   detectionScannedUntil: timestamp("detection_scanned_until", { withTimezone: true }),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull(),

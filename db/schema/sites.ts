@@ -8,5 +8,7 @@ export const sites = pgTable("sites", {
   timezone: text("timezone").notNull().default("UTC"),
   /** Marks the site created by `seed`, so re-seeding finds it instead of adding another. */
   isDemo: boolean("is_demo").notNull().default(false),
+  /** Plants with sensors are watched by built-in rules (server/rules/built-in.ts) unless this is off. */
+  builtInRules: boolean("built_in_rules").notNull().default(true),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });

@@ -1,4 +1,4 @@
-import { and, eq, ne, sql, type SQL } from "drizzle-orm";
+import { and, eq, isNull, lt, ne, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { alerts } from "../../db/schema";
 import type { AlertSeverity } from "../../shared/schemas/alerts";
@@ -30,6 +30,18 @@ export interface RaiseAlert {
   plantId?: string | null;
   deviceId?: string | null;
   sensorId?: string | null;
+  /** A rule's alert keeps its numbers: which rule, what it measured, the value that fired against which bound. */
+  numbers?: AlertNumbers;
+}
+
+export interface AlertNumbers {
+  ruleId: string;
+  metric: string | null;
+  value: number;
+  bound: number;
+  direction: "below" | "above";
+  /** When the value was measured (epoch ms). */
+  at: number;
 }
 
 export const dedupKeyOf = (rule: string, subject: string) => `${rule}|${subject}`;
@@ -47,6 +59,13 @@ function alertPayload(alert: Alert) {
     plantId: alert.plantId,
     deviceId: alert.deviceId,
     sensorId: alert.sensorId,
+    ruleId: alert.ruleId,
+    metric: alert.metric,
+    triggeredValue: alert.triggeredValue,
+    bound: alert.bound,
+    direction: alert.direction,
+    firstValue: alert.firstValue,
+    lastValue: alert.lastValue,
     occurrences: alert.occurrences,
     firstSeenAt: alert.firstSeenAt.toISOString(),
     lastSeenAt: alert.lastSeenAt.toISOString(),
@@ -82,6 +101,10 @@ async function afterResolve(db: Db, alert: Alert, now: Date): Promise<void> {
  */
 export async function raiseAlert(db: Db, input: RaiseAlert, now: Date): Promise<{ alert: Alert; created: boolean }> {
   const dedupKey = dedupKeyOf(input.rule, input.subject);
+  const n = input.numbers;
+  const numbers = n
+    ? { ruleId: n.ruleId, metric: n.metric, triggeredValue: n.value, bound: n.bound, direction: n.direction, lastValue: n.value, lastValueAt: new Date(n.at) }
+    : {};
   return db.transaction(async (tx) => {
     // Locked, so concurrent raises see each other's severity when deciding about escalation.
     const [before] = await tx
@@ -102,6 +125,8 @@ export async function raiseAlert(db: Db, input: RaiseAlert, now: Date): Promise<
         plantId: input.plantId ?? null,
         deviceId: input.deviceId ?? null,
         sensorId: input.sensorId ?? null,
+        ...numbers,
+        firstValue: n?.value ?? null,
         firstSeenAt: now,
         lastSeenAt: now,
         createdAt: now,
@@ -116,6 +141,8 @@ export async function raiseAlert(db: Db, input: RaiseAlert, now: Date): Promise<
           severity: input.severity,
           title: input.title,
           message: input.message ?? null,
+          // Fired again while open: the newest firing's numbers; the first value stays.
+          ...numbers,
         },
       })
       .returning();
@@ -135,12 +162,43 @@ export async function raiseAlert(db: Db, input: RaiseAlert, now: Date): Promise<
   });
 }
 
-/** The automation's "condition cleared": resolves the open alert of this rule and subject, if any. */
-export async function resolveAlertByKey(db: Db, input: { siteId: string; rule: string; subject: string }, now: Date): Promise<Alert | null> {
+/**
+ * While a rule's alert is open, the latest value judged (a late reading older than the one recorded
+ * does not overwrite it). Only the open alert of this rule and subject is touched.
+ */
+export async function noteAlertValue(db: Db, input: { siteId: string; rule: string; subject: string }, value: number, at: number): Promise<void> {
+  const measuredAt = new Date(at);
+  await db
+    .update(alerts)
+    .set({ lastValue: value, lastValueAt: measuredAt })
+    .where(
+      and(
+        eq(alerts.siteId, input.siteId),
+        eq(alerts.dedupKey, dedupKeyOf(input.rule, input.subject)),
+        ne(alerts.status, "resolved"),
+        or(isNull(alerts.lastValueAt), lt(alerts.lastValueAt, measuredAt)),
+      ),
+    );
+}
+
+/**
+ * The automation's "condition cleared": resolves the open alert of this rule and subject, if any;
+ * `cleared` is the value that cleared it, kept as the alert's last value.
+ */
+export async function resolveAlertByKey(
+  db: Db,
+  input: { siteId: string; rule: string; subject: string; cleared?: { value: number; at: number } },
+  now: Date,
+): Promise<Alert | null> {
   return db.transaction(async (tx) => {
     const [row] = await tx
       .update(alerts)
-      .set({ status: "resolved", resolvedAt: now, resolvedBy: null })
+      .set({
+        status: "resolved",
+        resolvedAt: now,
+        resolvedBy: null,
+        ...(input.cleared ? { lastValue: input.cleared.value, lastValueAt: new Date(input.cleared.at) } : {}),
+      })
       .where(and(eq(alerts.siteId, input.siteId), eq(alerts.dedupKey, dedupKeyOf(input.rule, input.subject)), ne(alerts.status, "resolved")))
       .returning();
     if (row) await afterResolve(tx as unknown as Db, row, now);
@@ -151,12 +209,20 @@ export async function resolveAlertByKey(db: Db, input: { siteId: string; rule: s
 export async function listAlerts(
   db: Db,
   siteId: string,
-  input: { plantId?: string | undefined; severity?: AlertSeverity | undefined; status?: Alert["status"] | undefined; cursor?: string | undefined; limit: number },
+  input: {
+    plantId?: string | undefined;
+    metric?: string | undefined;
+    severity?: AlertSeverity | undefined;
+    status?: Alert["status"] | undefined;
+    cursor?: string | undefined;
+    limit: number;
+  },
 ) {
   await requireSiteFilters(db, siteId, input);
   const keys = keysetOf(alerts.createdAt, alerts.id);
   const conditions: (SQL | undefined)[] = [eq(alerts.siteId, siteId), afterCursor(keys, input.cursor, "desc")];
   if (input.plantId) conditions.push(eq(alerts.plantId, input.plantId));
+  if (input.metric) conditions.push(eq(alerts.metric, input.metric));
   if (input.severity) conditions.push(eq(alerts.severity, input.severity));
   if (input.status) conditions.push(eq(alerts.status, input.status));
   const rows = await db

@@ -3,6 +3,7 @@ import type { Db } from "../../db/client";
 import { sensorCalibrations, sensors } from "../../db/schema";
 import { applyCalibration, isMetric, METRIC_UNITS, type Calibration } from "../../shared/metrics";
 import { afterCursor, AppError, keysetOf, orderBy, pageOf } from "../platform";
+import { watchPlants } from "../rules";
 import { requirePlant } from "../sites";
 import { requireDevice } from "./devices";
 import { assignmentsOfSensor, closeMetricPeriod, metricsOfSensor, moveAssignment } from "./sensor-history";
@@ -11,7 +12,8 @@ import { assignmentsOfSensor, closeMetricPeriod, metricsOfSensor, moveAssignment
  * Sensors as devices name them, with what they measure, the plant they watch, and a two-point
  * calibration whose every change is kept in `sensor_calibrations`. Assignments to plants and
  * changes of metric are kept as history (./sensor-history.ts), so old readings stay with the plant
- * and the metric they were taken under.
+ * and the metric they were taken under. A plant that gets (or loses) a sensor gets (or loses) its
+ * built-in rules in the same transaction (server/rules/built-in.ts).
  */
 
 type SensorRow = typeof sensors.$inferSelect;
@@ -67,14 +69,16 @@ export async function createSensor(
   await requireDevice(db, siteId, input.deviceId);
   if (input.plantId) await requirePlant(db, siteId, input.plantId, { active: true });
   const unit = input.unit ?? (isMetric(input.metric) ? METRIC_UNITS[input.metric] : "");
-  return db.transaction(async (tx) => {
+  return db.transaction(async (txRaw) => {
+    const tx = txRaw as unknown as Db;
     const [row] = await tx
       .insert(sensors)
       .values({ siteId, deviceId: input.deviceId, key: input.key, metric: input.metric, unit, name: input.name ?? null, plantId: input.plantId ?? null, createdAt: actor.now })
       .onConflictDoNothing()
       .returning();
     if (!row) throw new AppError("CONFLICT", "this device already has a sensor with this key", { path: "key" });
-    if (row.plantId) await moveAssignment(tx as unknown as Db, row, row.plantId, actor);
+    if (row.plantId) await moveAssignment(tx, row, row.plantId, actor);
+    await watchPlants(tx, siteId, [row.plantId], actor.now);
     return sensorView(row);
   });
 }
@@ -100,9 +104,11 @@ export async function updateSensor(
   if (input.unit !== undefined) changes.unit = input.unit;
   if (Object.keys(changes).length === 0) return sensorView(current);
   const remeasured = (changes.metric ?? current.metric) !== current.metric || (changes.unit ?? current.unit) !== current.unit;
-  return db.transaction(async (tx) => {
-    if (remeasured) await closeMetricPeriod(tx as unknown as Db, current, actor);
+  return db.transaction(async (txRaw) => {
+    const tx = txRaw as unknown as Db;
+    if (remeasured) await closeMetricPeriod(tx, current, actor);
     const [row] = await tx.update(sensors).set(changes).where(eq(sensors.id, current.id)).returning();
+    if (row!.metric !== current.metric) await watchPlants(tx, siteId, [row!.plantId], actor.now);
     return sensorView(row!);
   });
 }
@@ -110,15 +116,18 @@ export async function updateSensor(
 /**
  * Assigns the sensor to a plant (or, with null, to none) from now on: the current assignment ends
  * and the next begins in one transaction, so readings taken until now stay with the plant they
- * were taken in. Assigning to the plant it already has changes nothing.
+ * were taken in. Assigning to the plant it already has changes nothing. The plant it leaves may
+ * lose built-in rules, the one it joins may gain some.
  */
 export async function assignSensor(db: Db, siteId: string, sensorId: string, plantId: string | null, actor: { userId: string | null; now: Date }) {
   const current = await requireSensor(db, siteId, sensorId);
   if (plantId) await requirePlant(db, siteId, plantId, { active: true });
   if (current.plantId === plantId) return sensorView(current);
-  return db.transaction(async (tx) => {
-    await moveAssignment(tx as unknown as Db, current, plantId, actor);
+  return db.transaction(async (txRaw) => {
+    const tx = txRaw as unknown as Db;
+    await moveAssignment(tx, current, plantId, actor);
     const [row] = await tx.update(sensors).set({ plantId }).where(eq(sensors.id, current.id)).returning();
+    await watchPlants(tx, siteId, [current.plantId, plantId], actor.now);
     return sensorView(row!);
   });
 }

@@ -2,7 +2,7 @@ import { Elysia } from "elysia";
 import { argon2Verifier, bearerOf, type PasswordVerifier } from "../accounts";
 import { isBodyLimitError } from "./request-body";
 import type { LagStats } from "../pipelines/automation";
-import type { IngestPipeline } from "../pipelines/ingest";
+import type { DeviceActivity, IngestPipeline } from "../pipelines/ingest";
 import { EventHub, type IngestLimits, type Logger, messageOf, metaOf, type Stores, StoreUnavailableError } from "../platform";
 import type { SiteDirectory } from "../sites";
 import { deviceAuthError, httpError } from "./errors";
@@ -29,6 +29,11 @@ export interface AppDeps {
     rawRetentionDays: number;
     degraded: () => string | undefined;
   };
+  /**
+   * Devices' last-seen times (the writer ingest uses): polling for commands, acknowledging them and
+   * /v1/whoami are heartbeats. Without it those endpoints record nothing.
+   */
+  deviceActivity?: () => DeviceActivity;
   /** The automation engine's lag from commit to evaluation, shown on /healthz. */
   automationStats?: () => LagStats;
   /** Set while shutting down: /readyz turns 503 so load balancers stop sending traffic. */
@@ -50,6 +55,7 @@ export function createApp(deps: AppDeps) {
   const now = deps.now ?? (() => new Date());
   const events = deps.events ?? new EventHub(log);
   const stopping = deps.stopping ?? new AbortController().signal;
+  const heartbeat = (device: { id: string; siteId: string }) => deps.deviceActivity?.().heartbeat(device, now().getTime());
 
   return new Elysia()
     .onError(({ request, code, error }) => {
@@ -93,9 +99,10 @@ export function createApp(deps: AppDeps) {
     .get("/v1/whoami", async ({ request }) => {
       const auth = await directory.authenticate(bearerOf(request));
       if (!auth.ok) return deviceAuthError(auth.reason);
+      heartbeat(auth.device);
       return { deviceId: auth.device.id, siteId: auth.device.siteId, name: auth.device.name };
     })
-    .use(deviceCommandRoutes({ stores, directory, events, now, stopping }))
+    .use(deviceCommandRoutes({ stores, directory, events, now, stopping, heartbeat }))
     .use(exportRoutes({ stores, directory, log, now }))
     .use(adminRoutes({ stores, directory, secret: deps.adminSecret, now }));
 }

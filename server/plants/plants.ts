@@ -4,6 +4,7 @@ import { actuators, plants, sensorAssignments, sensors, species, type ThresholdO
 import { THRESHOLD_METRICS, type ThresholdMetric } from "../../shared/schemas/plants";
 import { effectiveThresholds } from "../../shared/thresholds";
 import { afterCursor, AppError, keysetOf, orderBy, pageOf } from "../platform";
+import { watchPlants } from "../rules";
 import { wateringSummaries } from "../watering";
 import { requirePlant } from "../sites";
 import { requireVisibleSpecies } from "./catalog";
@@ -85,10 +86,14 @@ export async function updatePlant(db: Db, siteId: string, plantId: string, input
   const thresholdOverrides = mergeOverrides(current.thresholdOverrides, input.thresholds);
   checkThresholds(thresholdOverrides, speciesRow);
   const { thresholds: _, ...fields } = input;
-  await db
-    .update(plants)
-    .set({ ...definedOnly(fields), thresholdOverrides })
-    .where(and(eq(plants.id, plantId), eq(plants.siteId, siteId)));
+  await db.transaction(async (tx) => {
+    await tx
+      .update(plants)
+      .set({ ...definedOnly(fields), thresholdOverrides })
+      .where(and(eq(plants.id, plantId), eq(plants.siteId, siteId)));
+    // A bound that appeared or went (an override, another species) adds or removes built-in rules.
+    await watchPlants(tx as unknown as Db, siteId, [plantId], now);
+  });
   return getPlant(db, siteId, plantId, now);
 }
 
@@ -168,14 +173,20 @@ export async function listPlants(db: Db, siteId: string, input: { archived: bool
   };
 }
 
-/** Archived plants leave lists and stop taking new tasks and assignments; history stays. */
+/**
+ * Archived plants leave lists and stop taking new tasks and assignments; history stays. Their
+ * built-in rules go (open alerts resolved) and come back when the plant is restored.
+ */
 export async function setPlantArchived(db: Db, siteId: string, plantId: string, archived: boolean, now: Date) {
   const current = await requirePlant(db, siteId, plantId);
   if (archived !== (current.archivedAt !== null)) {
-    await db
-      .update(plants)
-      .set({ archivedAt: archived ? now : null })
-      .where(and(eq(plants.id, plantId), eq(plants.siteId, siteId)));
+    await db.transaction(async (tx) => {
+      await tx
+        .update(plants)
+        .set({ archivedAt: archived ? now : null })
+        .where(and(eq(plants.id, plantId), eq(plants.siteId, siteId)));
+      await watchPlants(tx as unknown as Db, siteId, [plantId], now);
+    });
   }
   return getPlant(db, siteId, plantId, now);
 }

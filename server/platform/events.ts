@@ -59,8 +59,18 @@ export interface AlertChanged {
   at: number;
 }
 
+/** A device showed it is alive without sending readings: it polled for commands, acknowledged one, or checked its token. */
+export interface DeviceSeen {
+  siteId: string;
+  deviceId: string;
+  /** Epoch ms. */
+  at: number;
+}
+
 export interface HubEvents {
   "readings.committed": ReadingsCommitted;
+  /** This server heard from a device that sent no readings (server/pipelines/ingest/device-activity.ts). */
+  "device.seen": DeviceSeen;
   /** Relayed from Postgres NOTIFY (server/events/changes.ts), so every server sees every change. */
   "command.changed": CommandChanged;
   "alert.changed": AlertChanged;

@@ -4,7 +4,7 @@
  * the NOTIFY relay between servers, tokens and hashes, recurrence in a time zone.
  */
 export { AppError, badInput, HTTP_STATUS, messageOf, notFound, nulIssue, type AppErrorCode } from "./errors";
-export { EventHub, type AlertChanged, type CommandChanged, type CommittedReading, type ReadingsCommitted } from "./events";
+export { EventHub, type AlertChanged, type CommandChanged, type CommittedReading, type DeviceSeen, type ReadingsCommitted } from "./events";
 export { createLogger, type Logger } from "./logger";
 export { ConfigError, describeConfig, loadConfig, type Config, type DispatcherConfig, type IngestLimits } from "./config";
 export { StoreUnavailableError, Stores } from "./stores";

@@ -1,17 +1,19 @@
-import { and, eq, inArray, ne, type SQL } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { actuators, alerts, automationRules, automationRuleStates, species } from "../../db/schema";
+import { actuators, automationRules, automationRuleStates, sensors, species } from "../../db/schema";
 import { ruleShapeIssues, type AutomationAction, type RuleKind, type RuleTarget } from "../../shared/schemas/automation";
 import { afterCursor, AppError, badInput, keysetOf, orderBy, pageOf } from "../platform";
-import { getSensor, requireDevice } from "../devices";
-import { requirePlant } from "../sites";
+import { requirePlant, requireSiteDevice, requireSiteSensor } from "../sites";
+import { watchPlants } from "./built-in";
+import { resolveRuleAlerts } from "./rule-alerts";
 import { effectiveThresholds } from "../../shared/thresholds";
 import { THRESHOLD_METRICS, type ThresholdMetric } from "../../shared/schemas/plants";
 
 /**
  * Rules as people manage them. The engines read enabled rules from the site directory, which hears
  * of every change when it commits. A rule's state per subject is reset when its condition changes,
- * so it is judged afresh on the next sample.
+ * so it is judged afresh on the next sample. A person's rule for a plant's metric and direction
+ * replaces the plant's built-in rule for it (./built-in.ts), in the same transaction.
  */
 
 export type RuleRow = typeof automationRules.$inferSelect;
@@ -80,13 +82,10 @@ async function resolveTarget(db: Db, siteId: string, target: RuleTarget) {
     return { plantId: target.plantId, sensorId: null, deviceId: null, sensorMetric: null };
   }
   if (target.type === "sensor") {
-    const sensor = await getSensor(db, siteId, target.sensorId).catch((error: unknown) => {
-      if (error instanceof AppError && error.code === "NOT_FOUND") throw new AppError("NOT_FOUND", "sensor not found", { path: "target.sensorId" });
-      throw error;
-    });
+    const sensor = await requireSiteSensor(db, siteId, target.sensorId, "target.sensorId");
     return { plantId: null, sensorId: sensor.id, deviceId: null, sensorMetric: sensor.metric };
   }
-  await requireDevice(db, siteId, target.deviceId, "target.deviceId");
+  await requireSiteDevice(db, siteId, target.deviceId, "target.deviceId");
   return { plantId: null, sensorId: null, deviceId: target.deviceId, sensorMetric: null };
 }
 
@@ -97,9 +96,10 @@ async function columnsOf(db: Db, siteId: string, rule: RuleFields & { name: stri
   const target = await resolveTarget(db, siteId, rule.target);
   await checkActions(db, siteId, rule.actions);
   if (typeof rule.threshold === "object" && rule.threshold && target.plantId) {
-    await checkPlantRange(db, siteId, target.plantId, rule.metric ?? "", rule.threshold.plantRange, now);
+    if (rule.kind === "daily_light") await checkDliRange(db, siteId, target.plantId, rule.threshold.plantRange);
+    else await checkPlantRange(db, siteId, target.plantId, rule.metric ?? "", rule.threshold.plantRange, now);
   }
-  const measures = rule.kind === "threshold" || rule.kind === "aggregate";
+  const measures = rule.kind === "threshold" || rule.kind === "aggregate" || rule.kind === "daily_light";
   const threshold = rule.threshold ?? null;
   return {
     name: rule.name,
@@ -107,7 +107,7 @@ async function columnsOf(db: Db, siteId: string, rule: RuleFields & { name: stri
     plantId: target.plantId,
     sensorId: target.sensorId,
     deviceId: target.deviceId,
-    metric: measures ? (rule.metric ?? target.sensorMetric) : null,
+    metric: rule.kind === "daily_light" ? "light" : measures ? (rule.metric ?? target.sensorMetric) : null,
     comparison: measures ? (rule.comparison ?? null) : null,
     thresholdFrom: measures ? (typeof threshold === "object" && threshold ? (threshold.plantRange === "min" ? "plant_min" : "plant_max") : "value") : null,
     threshold: measures && typeof threshold === "number" ? threshold : null,
@@ -120,6 +120,13 @@ async function columnsOf(db: Db, siteId: string, rule: RuleFields & { name: stri
     actions: rule.actions,
     enabled: rule.enabled ?? true,
   } as const;
+}
+
+/** A daily light rule on the plant's range needs its species' daily light integral range. */
+async function checkDliRange(db: Db, siteId: string, plantId: string, side: "min" | "max") {
+  const plant = await requirePlant(db, siteId, plantId);
+  const [speciesRow] = plant.speciesId ? await db.select().from(species).where(eq(species.id, plant.speciesId)) : [];
+  if (!speciesRow) throw badInput("threshold", `the plant has no species, so no daily light integral ${side}: give a number (mol/m²/d)`);
 }
 
 /** A threshold from the plant's range needs that bound to exist, or the rule could never fire. */
@@ -150,15 +157,43 @@ export async function createRule(
   actor: { userId: string; now: Date },
 ): Promise<RuleView> {
   const columns = await columnsOf(db, siteId, input, actor.now);
-  const [row] = await db
-    .insert(automationRules)
-    .values({ ...columns, siteId, createdBy: actor.userId, createdAt: actor.now, updatedAt: actor.now })
-    .returning();
-  return ruleView(row!);
+  return db.transaction(async (txRaw) => {
+    const tx = txRaw as unknown as Db;
+    const [row] = await tx
+      .insert(automationRules)
+      .values({ ...columns, siteId, createdBy: actor.userId, createdAt: actor.now, updatedAt: actor.now })
+      .returning();
+    await watchPlants(tx, siteId, [await plantOfRule(tx, row!)], actor.now);
+    return ruleView(row!);
+  });
+}
+
+/** The plant a rule watches: its target plant, or its target sensor's plant. */
+async function plantOfRule(db: Db, rule: Pick<RuleRow, "plantId" | "sensorId">): Promise<string | null> {
+  if (rule.plantId || !rule.sensorId) return rule.plantId;
+  const [sensor] = await db.select({ plantId: sensors.plantId }).from(sensors).where(eq(sensors.id, rule.sensorId));
+  return sensor?.plantId ?? null;
+}
+
+/** What a built-in rule watches is what makes it built-in: its target, kind, metric and direction stay. */
+function checkBuiltInIdentity(current: RuleRow, input: RuleFields) {
+  if (!current.builtIn) return;
+  const view = ruleView(current);
+  const same: Record<string, boolean> = {
+    kind: input.kind === undefined || input.kind === current.kind,
+    target: input.target === undefined || JSON.stringify(input.target) === JSON.stringify(view.target),
+    metric: input.metric === undefined || input.metric === current.metric,
+    comparison: input.comparison === undefined || input.comparison === current.comparison,
+  };
+  const changed = Object.keys(same).find((k) => !same[k]);
+  if (changed) {
+    throw badInput(changed, `a built-in rule keeps what it watches (${current.builtIn}): make a rule of your own for something else`);
+  }
 }
 
 export async function updateRule(db: Db, siteId: string, input: RuleFields & { ruleId: string }, now: Date): Promise<RuleView> {
   const current = await requireRule(db, siteId, input.ruleId);
+  checkBuiltInIdentity(current, input);
   const view = ruleView(current);
   const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as RuleFields;
   const merged = {
@@ -179,36 +214,42 @@ export async function updateRule(db: Db, siteId: string, input: RuleFields & { r
       (k) => k !== "name" && k !== "actions" && JSON.stringify(columns[k]) !== JSON.stringify(current[k]),
     );
     if (conditionChanged) await tx.delete(automationRuleStates).where(eq(automationRuleStates.ruleId, current.id));
-    if (conditionChanged || !row!.enabled) await resolveRuleAlerts(tx as unknown as Db, siteId, current.id, now);
+    if (conditionChanged || !row!.enabled) await resolveRuleAlerts(tx as unknown as Db, siteId, [current.id], now);
+    // A person's rule that moved (or changed what it watches) may free or replace built-in ones.
+    if (!current.builtIn) await watchPlants(tx as unknown as Db, siteId, [await plantOfRule(tx as unknown as Db, current), await plantOfRule(tx as unknown as Db, row!)], now);
     return ruleView(row!);
   });
 }
 
-/** The alert rule name of a rule's alerts: with the subject, their dedup key. */
-export const alertRuleOf = (ruleId: string) => `rule:${ruleId}`;
-
-/** A deleted or disabled rule no longer watches its condition: its open alerts are resolved. */
-async function resolveRuleAlerts(db: Db, siteId: string, ruleId: string, now: Date) {
-  await db
-    .update(alerts)
-    .set({ status: "resolved", resolvedAt: now, resolvedBy: null })
-    .where(and(eq(alerts.siteId, siteId), eq(alerts.rule, alertRuleOf(ruleId)), ne(alerts.status, "resolved")));
-}
 
 export async function deleteRule(db: Db, siteId: string, ruleId: string, now: Date): Promise<void> {
   const current = await requireRule(db, siteId, ruleId);
-  await db.transaction(async (tx) => {
-    await resolveRuleAlerts(tx as unknown as Db, siteId, current.id, now);
+  if (current.builtIn) {
+    throw new AppError("CONFLICT", "a built-in rule cannot be deleted: switch it off with rules.setEnabled (it stays off), or switch built-in watching off for the site (rules.setBuiltIn)", {
+      path: "ruleId",
+    });
+  }
+  await db.transaction(async (txRaw) => {
+    const tx = txRaw as unknown as Db;
+    const plantId = await plantOfRule(tx, current);
+    await resolveRuleAlerts(tx, siteId, [current.id], now);
     await tx.delete(automationRules).where(eq(automationRules.id, current.id));
+    // The plant's built-in rule for the same thing comes back.
+    await watchPlants(tx, siteId, [plantId], now);
   });
 }
 
-export async function listRules(db: Db, siteId: string, input: { plantId?: string | undefined; kind?: RuleKind | undefined; cursor?: string | undefined; limit: number }) {
+export async function listRules(
+  db: Db,
+  siteId: string,
+  input: { plantId?: string | undefined; kind?: RuleKind | undefined; builtIn?: boolean | undefined; cursor?: string | undefined; limit: number },
+) {
   if (input.plantId) await requirePlant(db, siteId, input.plantId);
   const keys = keysetOf(automationRules.createdAt, automationRules.id);
   const conditions: (SQL | undefined)[] = [eq(automationRules.siteId, siteId), afterCursor(keys, input.cursor, "asc")];
   if (input.plantId) conditions.push(eq(automationRules.plantId, input.plantId));
   if (input.kind) conditions.push(eq(automationRules.kind, input.kind));
+  if (input.builtIn !== undefined) conditions.push(input.builtIn ? isNotNull(automationRules.builtIn) : isNull(automationRules.builtIn));
   const rows = await db
     .select()
     .from(automationRules)

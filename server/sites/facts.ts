@@ -4,7 +4,7 @@ import { actuators, automationRules, devices, plants, sensorAssignments, sensorM
 import type { Calibration } from "../../shared/metrics";
 import type { SiteRole } from "../../shared/schemas/accounts";
 import { THRESHOLD_METRICS, type ThresholdMetric } from "../../shared/schemas/plants";
-import { effectiveThresholds, type ThresholdsInForce } from "../../shared/thresholds";
+import { effectiveThresholds, type Bound, type ThresholdsInForce } from "../../shared/thresholds";
 
 /**
  * What the server knows about one site, read from Postgres in one go: the facts that auth, ingest,
@@ -70,6 +70,8 @@ export interface PlantFacts {
   ranges: ThresholdsInForce;
   /** The same bounds as plain numbers, for rules that compare against them. */
   thresholds: Record<ThresholdMetric, { min: number | null; max: number | null }>;
+  /** The daily light integral range (mol/m²/d) of its species; "none" without one. */
+  dli: { min: Bound; max: Bound };
 }
 
 export type ActuatorFacts = typeof actuators.$inferSelect;
@@ -193,7 +195,9 @@ export async function loadSiteFacts(db: Db, siteId: string): Promise<SiteFacts |
     const ranges = effectiveThresholds(plant.thresholdOverrides, sp);
     const thresholds = {} as PlantFacts["thresholds"];
     for (const metric of THRESHOLD_METRICS) thresholds[metric] = { min: ranges[metric].min.value, max: ranges[metric].max.value };
-    plantMap.set(plant.id, { id: plant.id, name: plant.name, archived: plant.archivedAt !== null, ranges, thresholds });
+    const dliBound = (value: number | undefined): Bound => (value === undefined ? { value: null, source: "none" } : { value, source: "species" });
+    const dli = { min: dliBound(sp?.dliMin), max: dliBound(sp?.dliMax) };
+    plantMap.set(plant.id, { id: plant.id, name: plant.name, archived: plant.archivedAt !== null, ranges, thresholds, dli });
   }
   return {
     id: site.id,

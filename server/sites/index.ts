@@ -6,5 +6,5 @@
 export { SiteDirectory, type AuthenticatedDevice, type DeviceAuthResult, type DirectoryOptions } from "./directory";
 export type { ActuatorFacts, AssignmentFacts, DeviceFacts, MetricPeriodFacts, PlantFacts, RuleFacts, SensorFacts, SiteFacts } from "./facts";
 export { requireSiteFilters, type SiteFilters } from "./filters";
-export { requirePlant, siteTimeZone } from "./lookups";
+export { requirePlant, requireSiteDevice, requireSiteSensor, siteTimeZone } from "./lookups";
 export { changeMemberRole, createPersonalSite, createSite, deleteSite, getSite, inviteMember, listMembers, listSitesOf, membershipOf, removeMember, roleAllows, updateSite } from "./sites";

@@ -1,6 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { plants, sites } from "../../db/schema";
+import { devices, plants, sensors, sites } from "../../db/schema";
 import { AppError } from "../platform";
 
 /**
@@ -22,4 +22,24 @@ export async function requirePlant(db: Db, siteId: string, plantId: string, opti
 export async function siteTimeZone(db: Db, siteId: string): Promise<string> {
   const [site] = await db.select({ timezone: sites.timezone }).from(sites).where(eq(sites.id, siteId));
   return site?.timezone ?? "UTC";
+}
+
+/** A sensor of this site (what it measures, its device and plant), or NOT_FOUND on `path`. */
+export async function requireSiteSensor(db: Db, siteId: string, sensorId: string, path = "sensorId") {
+  const [sensor] = await db
+    .select({ id: sensors.id, metric: sensors.metric, deviceId: sensors.deviceId, plantId: sensors.plantId })
+    .from(sensors)
+    .where(and(eq(sensors.id, sensorId), eq(sensors.siteId, siteId)));
+  if (!sensor) throw new AppError("NOT_FOUND", "sensor not found", { path });
+  return sensor;
+}
+
+/** A device of this site, or NOT_FOUND on `path`. */
+export async function requireSiteDevice(db: Db, siteId: string, deviceId: string, path = "deviceId") {
+  const [device] = await db
+    .select({ id: devices.id })
+    .from(devices)
+    .where(and(eq(devices.id, deviceId), eq(devices.siteId, siteId)));
+  if (!device) throw new AppError("NOT_FOUND", "device not found", { path });
+  return device;
 }

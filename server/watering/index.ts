@@ -4,4 +4,17 @@
  * watering process itself runs in server/pipelines/automation.
  */
 export { followCommand, lastWateredBetween, listWaterings, recordWatering, risesAsWatering, updateWatering, wateringSummaries, wateringSummary } from "./ledger";
-export { ensureSafetyRow, getSafety, pauseWatering, resumeWatering, safetyOf, safetyView, updateSafety, wateringAllowed } from "./safety";
+export {
+  ensureSafetyRow,
+  expirePauses,
+  getSafety,
+  pauseHolds,
+  pauseWatering,
+  pauseWateringByUser,
+  resumeWatering,
+  safetyOf,
+  safetyRowsOf,
+  safetyView,
+  updateSafety,
+  wateringAllowed,
+} from "./safety";

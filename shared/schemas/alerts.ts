@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { METRICS } from "../metrics";
 import { uuidSchema } from "./accounts";
 import { pageInput } from "./common";
 
@@ -8,6 +9,8 @@ export const ALERT_STATUSES = ["active", "acknowledged", "resolved"] as const;
 
 export const listAlertsInput = pageInput.extend({
   plantId: uuidSchema.optional(),
+  /** Alerts about this metric (raised by rules that measure it). */
+  metric: z.enum(METRICS).optional(),
   severity: z.enum(ALERT_SEVERITIES).optional(),
   status: z.enum(ALERT_STATUSES).optional(),
 });

@@ -8,12 +8,12 @@ import { dateInput } from "./dates";
 import { nameSchema, pageInput } from "./common";
 
 /**
- * Automation: rules (threshold, aggregate, offline, battery) and schedules, with the actions they
+ * Automation: rules (threshold, aggregate, offline, battery, daily light) and schedules, with the actions they
  * take, and the per-plant safe-watering settings. Templates may use {value}, {threshold},
  * {metric}, {unit}, {plant}, {sensor}, {device}, {rule}; they are rendered as plain text.
  */
 
-export const RULE_KINDS = ["threshold", "aggregate", "offline", "battery"] as const;
+export const RULE_KINDS = ["threshold", "aggregate", "offline", "battery", "daily_light"] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 export const COMPARISONS = ["below", "above"] as const;
 export const AGGREGATES = ["avg", "min", "max"] as const;
@@ -89,6 +89,16 @@ export function ruleShapeIssues(rule: RuleShape): { path: string; message: strin
       issues.push({ path: "threshold", message: "the plant's range needs a plant as target" });
     }
   }
+  if (rule.kind === "daily_light") {
+    // Always light: the day's integral of its lux readings, in mol/m²/d.
+    if (rule.target.type === "device") issues.push({ path: "target", message: "a daily_light rule watches a plant's or a sensor's light" });
+    if (rule.metric !== undefined && rule.metric !== null && rule.metric !== "light") issues.push({ path: "metric", message: 'a daily_light rule measures "light"' });
+    need("comparison", 'say "below" or "above"');
+    need("threshold", "give mol/m²/d or { plantRange: \"min\" | \"max\" } (the plant's daily light integral range)");
+    if (rule.threshold !== null && typeof rule.threshold === "object" && rule.target.type !== "plant") {
+      issues.push({ path: "threshold", message: "the plant's range needs a plant as target" });
+    }
+  }
   if (rule.kind === "aggregate") {
     need("aggregate", 'say "avg", "min" or "max"');
     need("windowMinutes", "how many minutes back the aggregate looks");
@@ -103,7 +113,14 @@ export const createRuleInput = z.object(ruleFields).superRefine((rule, ctx) => {
 export const updateRuleInput = z.object(ruleFields).partial().extend({ ruleId: uuidSchema });
 export const ruleIdInput = z.object({ ruleId: uuidSchema });
 export const setEnabledRuleInput = z.object({ ruleId: uuidSchema, enabled: z.boolean() });
-export const listRulesInput = pageInput.extend({ plantId: uuidSchema.optional(), kind: z.enum(RULE_KINDS).optional() });
+export const listRulesInput = pageInput.extend({
+  plantId: uuidSchema.optional(),
+  kind: z.enum(RULE_KINDS).optional(),
+  /** true: only the built-in rules; false: only rules people made. */
+  builtIn: z.boolean().optional(),
+});
+/** Built-in watching of the whole site on or off (server/rules/built-in.ts). */
+export const setBuiltInRulesInput = z.object({ enabled: z.boolean() });
 
 const scheduleFields = {
   name: nameSchema,
@@ -143,6 +160,12 @@ export const listAutomationLogInput = pageInput.extend({
 });
 
 export const wateringSafetyInput = z.object({ plantId: uuidSchema });
+/** A person pauses automatic watering of a plant: why, and optionally until when (it then resumes by itself). */
+export const pauseWateringInput = z.object({
+  plantId: uuidSchema,
+  reason: z.string().trim().min(1, "must not be empty").max(500, "must be at most 500 characters"),
+  until: z.date().optional(),
+});
 export const updateWateringSafetyInput = z.object({
   plantId: uuidSchema,
   /** Minutes after any watering before automation may water again. */

@@ -189,6 +189,7 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
         db: () => stores.db,
         clickhouse: () => stores.clickhouse,
         directory: current.directory,
+        events: new EventHub(log),
         log,
         now,
         notify,

@@ -11,7 +11,8 @@ import { deviceAuthError, httpError, httpErrorOf } from "../errors";
  *   GET  /v1/commands[?wait=<0..30>]   → { commands: [...] }   (open commands, oldest first)
  *   POST /v1/commands/:id/ack { status: "acknowledged"|"succeeded"|"failed", detail? }
  * With `wait`, an empty answer is held up to that many seconds until a command arrives (long poll);
- * the device hanging up or the server stopping ends the wait at once.
+ * the device hanging up or the server stopping ends the wait at once. Both are heartbeats: a device
+ * that only acts (a pump controller) is seen alive by them.
  */
 
 export interface DeviceCommandDeps {
@@ -21,16 +22,19 @@ export interface DeviceCommandDeps {
   now: () => Date;
   /** Aborted when the server starts shutting down. */
   stopping: AbortSignal;
+  /** Records that an authenticated device was heard from (coalesced device activity). */
+  heartbeat: (device: { id: string; siteId: string }) => void;
 }
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 
 export function deviceCommandRoutes(deps: DeviceCommandDeps) {
-  const { stores, directory, events, now, stopping } = deps;
+  const { stores, directory, events, now, stopping, heartbeat } = deps;
   return new Elysia({ name: "device-commands" })
     .get("/v1/commands", async ({ request }) => {
       const auth = await directory.authenticate(bearerOf(request));
       if (!auth.ok) return deviceAuthError(auth.reason);
+      heartbeat(auth.device);
       const waitParam = new URL(request.url).searchParams.get("wait");
       const wait = waitParam === null ? 0 : Number(waitParam);
       if (!Number.isInteger(wait) || wait < 0 || wait > MAX_WAIT_SECONDS) {
@@ -70,6 +74,7 @@ export function deviceCommandRoutes(deps: DeviceCommandDeps) {
       async ({ request, params }) => {
         const auth = await directory.authenticate(bearerOf(request));
         if (!auth.ok) return deviceAuthError(auth.reason);
+        heartbeat(auth.device);
         if (!UUID.test(params.id)) return httpError(404, "command not found for this device", { path: "id" });
         let body: unknown;
         try {

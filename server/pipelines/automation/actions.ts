@@ -1,7 +1,7 @@
 import type { Clickhouse } from "../../../clickhouse/client";
 import type { Db } from "../../../db/client";
 import type { AutomationAction } from "../../../shared/schemas/automation";
-import { raiseAlert } from "../../alerts";
+import { type AlertNumbers, raiseAlert } from "../../alerts";
 import { queueCommand } from "../../commands";
 import type { Notification } from "../../notifications";
 import { type LogInput, renderTemplate, type TemplateValues, writeLog } from "../../rules";
@@ -29,8 +29,8 @@ export interface ActionContext {
   ruleId?: string | null;
   scheduleId?: string | null;
   plantId: string | null;
-  /** Alert dedup: the rule name and subject, plus what the alert concerns. */
-  alert: { rule: string; subject: string; sensorId?: string | null; deviceId?: string | null };
+  /** Alert dedup: the rule name and subject, plus what the alert concerns and, from a rule, its numbers. */
+  alert: { rule: string; subject: string; sensorId?: string | null; deviceId?: string | null; numbers?: AlertNumbers };
   values: TemplateValues;
   /** Deterministic per firing or run, so a second evaluation cannot act twice. */
   idempotencyKey: string;
@@ -60,6 +60,7 @@ export async function runActions(ctx: ActionContext, actions: AutomationAction[]
             plantId: ctx.plantId,
             sensorId: ctx.alert.sensorId ?? null,
             deviceId: ctx.alert.deviceId ?? null,
+            numbers: ctx.alert.numbers,
           },
           ctx.now,
         );

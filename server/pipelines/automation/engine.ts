@@ -2,23 +2,29 @@ import { and, eq, isNotNull, isNull } from "drizzle-orm";
 import type { Clickhouse } from "../../../clickhouse/client";
 import type { Db } from "../../../db/client";
 import { automationRules, devices, plants, sensors } from "../../../db/schema";
-import { resolveAlertByKey } from "../../alerts";
-import type { Logger, ReadingsCommitted } from "../../platform";
+import { noteAlertValue, resolveAlertByKey } from "../../alerts";
+import type { DeviceSeen, EventHub, Logger, ReadingsCommitted } from "../../platform";
 import { runActions, type Notify } from "./actions";
 import { advance, alertRuleOf, claimRun, type ConditionSpec, dueSchedules, FRESH, loadStates, projectedBatteryDays, recurrenceOf, type RuleRow, type Sample, saveState, type ScheduleRow, type StoredState, writeLog } from "../../rules";
 import { aggregateBySensor, hourlyMeans, latestBySensor } from "../../../clickhouse/automation";
 import type { SiteDirectory, SiteFacts } from "../../sites";
 import { activeDevice, conditionOf, devicesOfRule, livingPlant, sensorsOfRule } from "./targets";
 import { checkRises, detectWaterings } from "./watering";
+import { judgedDay } from "./daily-light";
+import { expirePauses } from "../../watering";
+import { DLI_UNIT } from "../../../shared/schemas/plant-status";
 
 /**
  * The automation engine. Two ways in:
- * - `evaluate(batch)`: ingest hands over every durable batch (after the device has its receipt,
- *   never on the ack path, and again after a restart for batches not judged before it); threshold
- *   rules judge its readings, per site one batch after the other, and the lag from durable to
- *   judged is measured;
- * - `tick(now)`, every `tickIntervalMs` (and called by tests with their clock): aggregate, offline
- *   and battery rules, due schedules, moisture-rise checks and detected waterings.
+ * - `evaluate(batch)`: ingest hands over every durable batch once it is in ClickHouse (after the
+ *   device has its receipt, never on the ack path, and again after a restart for batches not
+ *   judged before it); threshold rules judge its readings, per site one batch after the other, and
+ *   the lag from durable to judged is measured;
+ * - `tick(now)`, every `tickIntervalMs` (and called by tests with their clock): aggregate, offline,
+ *   battery and daily light rules, due schedules, moisture-rise checks, detected waterings and
+ *   pauses of automatic watering that have run out;
+ * - a device's heartbeat (`device.seen`: it polled for commands, acknowledged one, or checked its
+ *   token), which clears "offline" at once, as a report does.
  * Everything that must happen once is claimed in Postgres, so several servers may run engines
  * against one database, and judging a batch twice changes nothing.
  */
@@ -28,6 +34,8 @@ export interface AutomationDeps {
   clickhouse: () => Clickhouse;
   /** Rules, sensors, plants and devices of each site, kept current by change events. */
   directory: SiteDirectory;
+  /** Device heartbeats (`device.seen`) arrive here. */
+  events: EventHub;
   log: Logger;
   now: () => Date;
   notify: Notify;
@@ -42,6 +50,8 @@ const BATTERY_WINDOW_MS = 7 * 86_400_000;
 /** "Not draining" as a number of days, so a flat or charging battery clears the warning. */
 const NOT_DRAINING_DAYS = 1e6;
 const RACE_RETRIES = 5;
+/** A device polling every few seconds is judged "back" once per this long, not on every poll. */
+const HEARTBEAT_JUDGE_MS = 10_000;
 
 export interface LagStats {
   evaluatedBatches: number;
@@ -59,6 +69,7 @@ export interface TickReport {
 }
 
 export class AutomationEngine {
+  #unsubscribe: (() => void)[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #chains = new Map<string, Promise<void>>();
   #ticking: Promise<TickReport> | undefined;
@@ -70,11 +81,14 @@ export class AutomationEngine {
    * device by its old last-seen time and raise "offline" again just after the report cleared it.
    */
   #reports = new Map<string, number>();
+  /** When each device's heartbeat was last judged against the offline rules (this server's clock). */
+  #heartbeatsJudged = new Map<string, number>();
 
   constructor(private readonly deps: AutomationDeps) {}
 
   start(): void {
     this.#stopped = false;
+    this.#unsubscribe.push(this.deps.events.on("device.seen", (event) => this.#heartbeat(event)));
     if (this.deps.tickIntervalMs > 0) {
       this.#timer = setInterval(() => {
         void this.tick().catch((error) => this.deps.log.error({ err: error }, "automation tick failed"));
@@ -86,6 +100,7 @@ export class AutomationEngine {
   /** Stops listening and ticking, and waits for work in flight. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    for (const off of this.#unsubscribe.splice(0)) off();
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     await this.idle();
@@ -106,16 +121,49 @@ export class AutomationEngine {
 
   /** Judges a durable batch; resolves once it has been judged (failures are logged, not thrown). */
   evaluate(event: ReadingsCommitted): Promise<void> {
+    return this.#chain(event.siteId, () => this.#evaluateCommitted(event), { batchId: event.batchId }, "automation: evaluating readings failed");
+  }
+
+  /** Work on one site runs one after the other, in arrival order; resolves when this piece is done. */
+  #chain(siteId: string, work: () => Promise<void>, context: Record<string, unknown>, failure: string): Promise<void> {
     if (this.#stopped) return Promise.resolve();
-    const previous = this.#chains.get(event.siteId) ?? Promise.resolve();
+    const previous = this.#chains.get(siteId) ?? Promise.resolve();
     const next: Promise<void> = previous
-      .then(() => this.#evaluateCommitted(event))
-      .catch((error) => this.deps.log.error({ err: error, siteId: event.siteId, batchId: event.batchId }, "automation: evaluating readings failed"))
+      .then(work)
+      .catch((error) => this.deps.log.error({ err: error, siteId, ...context }, failure))
       .finally(() => {
-        if (this.#chains.get(event.siteId) === next) this.#chains.delete(event.siteId);
+        if (this.#chains.get(siteId) === next) this.#chains.delete(siteId);
       });
-    this.#chains.set(event.siteId, next);
+    this.#chains.set(siteId, next);
     return next;
+  }
+
+  /**
+   * A device that only acts (a pump controller polling for commands) is alive too: its heartbeat
+   * counts as a report for offline rules judging devices, and clears "offline" at once.
+   */
+  #heartbeat(event: DeviceSeen): void {
+    const at = this.deps.now().getTime();
+    this.#reports.set(event.deviceId, Math.max(at, this.#reports.get(event.deviceId) ?? 0));
+    if (at - (this.#heartbeatsJudged.get(event.deviceId) ?? -Infinity) < HEARTBEAT_JUDGE_MS) return;
+    this.#heartbeatsJudged.set(event.deviceId, at);
+    this.#chain(
+      event.siteId,
+      async () => {
+        const site = await this.deps.directory.site(event.siteId);
+        if (!site) return;
+        const now = this.deps.now();
+        // Rules on a sensor judge that sensor's own readings: a heartbeat is not one.
+        for (const rule of site.rules.filter((r) => r.kind === "offline" && !r.sensorId)) {
+          const seen = this.#offlineSubjects(site, rule, new Map())
+            .filter((subject) => subject.deviceId === event.deviceId)
+            .map((subject) => ({ subject: subject.id, spec: subject.spec, samples: [{ at: now.getTime(), value: 0 }] }));
+          await this.#judgeAll(site, rule, seen, now);
+        }
+      },
+      { deviceId: event.deviceId },
+      "automation: judging a heartbeat failed",
+    );
   }
 
   async #evaluateCommitted(event: ReadingsCommitted): Promise<void> {
@@ -171,9 +219,14 @@ export class AutomationEngine {
       // The state read with the others first; after a lost race, read again.
       const read = (attempt === 0 ? known : undefined) ?? (await loadStates(db, rule.id, [subject])).get(subject) ?? FRESH;
       const result = advance(spec, read, samples);
-      if (!result.changed) return 0;
-      if (!(await saveState(db, rule.id, subject, read, result.state, now))) continue;
+      if (result.changed && !(await saveState(db, rule.id, subject, read, result.state, now))) continue;
       for (const { transition, sample } of result.transitions) await this.#act(site, rule, subject, spec, transition, sample, now);
+      // While it fires, its alert follows the value (the firing sample set it; later ones update it).
+      const last = result.state.sampleAt;
+      const lastFiring = result.transitions.at(-1)?.sample.at;
+      if (result.state.status === "firing" && last !== null && last !== read.sampleAt && last !== lastFiring) {
+        await noteAlertValue(db, { siteId: rule.siteId, rule: alertRuleOf(rule.id), subject }, result.state.lastValue!, last);
+      }
       return result.transitions.length;
     }
     this.deps.log.warn({ ruleId: rule.id, subject }, "automation: state kept changing under us; giving up this evaluation");
@@ -186,12 +239,26 @@ export class AutomationEngine {
     const device = activeDevice(site, subject) ?? activeDevice(site, sensor?.deviceId);
     const plantId = rule.plantId ?? sensor?.plantId ?? null;
     const plant = livingPlant(site, plantId);
-    const metric = rule.kind === "offline" ? "seconds since last report" : rule.kind === "battery" ? "days of battery left" : (rule.metric ?? sensor?.metric ?? "");
+    const metric =
+      rule.kind === "offline"
+        ? "seconds since last report"
+        : rule.kind === "battery"
+          ? "days of battery left"
+          : rule.kind === "daily_light"
+            ? "daily light integral"
+            : (rule.metric ?? sensor?.metric ?? "");
     const values = {
       value: sample.value,
       threshold: spec.threshold,
       metric,
-      unit: rule.kind === "threshold" || rule.kind === "aggregate" ? (sensor?.unit ?? "") : rule.kind === "offline" ? "s" : "days",
+      unit:
+        rule.kind === "threshold" || rule.kind === "aggregate"
+          ? (sensor?.unit ?? "")
+          : rule.kind === "offline"
+            ? "s"
+            : rule.kind === "daily_light"
+              ? DLI_UNIT
+              : "days",
       plant: plant?.name ?? null,
       sensor: sensor?.label ?? null,
       device: device?.name ?? null,
@@ -201,7 +268,7 @@ export class AutomationEngine {
     const alertRule = alertRuleOf(rule.id);
     if (transition === "cleared") {
       await writeLog(db, { ...base, event: "cleared", message: `${rule.name}: cleared (${metric} ${round(sample.value)})`, details: { value: sample.value, threshold: spec.threshold, at: sample.at } }, now);
-      const resolved = await resolveAlertByKey(db, { siteId: rule.siteId, rule: alertRule, subject }, now);
+      const resolved = await resolveAlertByKey(db, { siteId: rule.siteId, rule: alertRule, subject, cleared: { value: sample.value, at: sample.at } }, now);
       if (resolved) await writeLog(db, { ...base, event: "action", message: `alert resolved: ${resolved.title}`, details: { action: "resolve", alertId: resolved.id } }, now);
       return;
     }
@@ -219,7 +286,21 @@ export class AutomationEngine {
         siteId: rule.siteId,
         ruleId: rule.id,
         plantId,
-        alert: { rule: alertRule, subject, sensorId: sensor?.id ?? null, deviceId: device?.id ?? null },
+        alert: {
+          rule: alertRule,
+          subject,
+          sensorId: sensor?.id ?? null,
+          deviceId: device?.id ?? null,
+          // What it measured: offline and battery rules judge time, not a metric of the plant.
+          numbers: {
+            ruleId: rule.id,
+            metric: rule.kind === "offline" || rule.kind === "battery" ? null : (rule.metric ?? sensor?.metric ?? null),
+            value: sample.value,
+            bound: spec.threshold,
+            direction: spec.comparison,
+            at: sample.at,
+          },
+        },
         values,
         // One firing = one sample time: evaluating it again cannot queue a second command.
         idempotencyKey: `r:${rule.id}:${subject}:${sample.at}`,
@@ -288,6 +369,9 @@ export class AutomationEngine {
     await attempt("schedules", async () => {
       report.schedulesRun = await this.#runSchedules(now);
     });
+    await attempt("expired pauses of automatic watering", async () => {
+      await expirePauses(db, now);
+    });
     await attempt("moisture-rise checks", async () => {
       report.checksSettled = await checkRises(db, ch, now);
     });
@@ -323,6 +407,15 @@ export class AutomationEngine {
         const lastReport = rule.sensorId ? (latest.get(subject.id)?.at ?? subject.since.getTime()) : subject.since.getTime();
         await this.#judge(site, rule, subject.id, subject.spec, [{ at, value: Math.max(0, (at - lastReport) / 1000) }], now);
       }
+    } else if (rule.kind === "daily_light") {
+      // Once a day, on the local day just ended: a state that judged that day already skips it.
+      const spec = conditionOf(site, rule);
+      const lights = sensorsOfRule(site, rule);
+      const subject = rule.plantId ?? rule.sensorId;
+      if (!spec || lights.length === 0 || !subject) return;
+      const state = (await loadStates(this.deps.db(), rule.id, [subject])).get(subject) ?? FRESH;
+      const day = await judgedDay(ch, lights.map((s) => s.id), site.timezone, now, state.sampleAt);
+      if (day) await this.#judge(site, rule, subject, spec, [day], now, state);
     } else if (rule.kind === "battery") {
       const spec: ConditionSpec = { comparison: "below", threshold: rule.batteryDays!, hysteresis: rule.hysteresis, minDurationMs: rule.minDurationSeconds * 1000 };
       const windowMs = rule.windowMinutes ? rule.windowMinutes * 60_000 : BATTERY_WINDOW_MS;

@@ -28,13 +28,20 @@ export function sensorsOfRule(site: SiteFacts, rule: RuleRow): SensorFacts[] {
   return site.sensorList.filter((s) => s.metric === rule.metric && (rule.plantId ? s.plantId === rule.plantId : s.deviceId === rule.deviceId));
 }
 
-/** Devices a battery or offline rule watches: its device, its sensor's device, or the devices measuring its plant. */
+/**
+ * Devices a battery or offline rule watches: its device, its sensor's device, or the devices
+ * measuring or watering its plant (a pump controller that dies leaves the plant dry as surely as
+ * a dead sensor leaves it unwatched).
+ */
 export function devicesOfRule(site: SiteFacts, rule: RuleRow): DeviceFacts[] {
   const ids = rule.deviceId
     ? [rule.deviceId]
     : rule.sensorId
       ? [site.sensors.get(rule.sensorId)?.deviceId]
-      : site.sensorList.filter((s) => s.plantId === rule.plantId).map((s) => s.deviceId);
+      : [
+          ...site.sensorList.filter((s) => s.plantId === rule.plantId).map((s) => s.deviceId),
+          ...[...site.actuators.values()].filter((a) => a.plantId === rule.plantId).map((a) => a.deviceId),
+        ];
   return [...new Set(ids)].flatMap((id) => activeDevice(site, id) ?? []);
 }
 
@@ -45,7 +52,9 @@ export function devicesOfRule(site: SiteFacts, rule: RuleRow): DeviceFacts[] {
 export function conditionOf(site: SiteFacts, rule: RuleRow): ConditionSpec | null {
   let threshold = rule.threshold;
   if (rule.thresholdFrom === "plant_min" || rule.thresholdFrom === "plant_max") {
-    const range = livingPlant(site, rule.plantId)?.thresholds[rule.metric as ThresholdMetric];
+    const plant = livingPlant(site, rule.plantId);
+    // A daily light rule compares with the plant's daily light integral range, not its lux range.
+    const range = rule.kind === "daily_light" ? (plant ? { min: plant.dli.min.value, max: plant.dli.max.value } : undefined) : plant?.thresholds[rule.metric as ThresholdMetric];
     threshold = (rule.thresholdFrom === "plant_min" ? range?.min : range?.max) ?? null;
   }
   if (threshold === null || !rule.comparison) return null;

@@ -1,10 +1,12 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../../../db/client";
-import type { Logger } from "../../platform";
+import type { EventHub, Logger } from "../../platform";
 
 /**
  * Devices' `last_seen_at` and battery, written to Postgres at most once per device per interval
- * (default 5 s) in one UPDATE for all devices, never on a request's critical path.
+ * (default 5 s) in one UPDATE for all devices, never on a request's critical path. Readings count
+ * (ingest records them); so do a device's heartbeats — polling for commands, acknowledging one,
+ * checking its token — so a pump controller that only acts is seen alive too.
  */
 export class DeviceActivity {
   #pending = new Map<string, { seenAt: number; battery: number | undefined }>();
@@ -15,6 +17,8 @@ export class DeviceActivity {
     private readonly db: () => Db,
     private readonly log: Logger,
     private readonly intervalMs = 5_000,
+    /** Where heartbeats are announced (`device.seen`), for the automation's offline rules. */
+    private readonly events?: EventHub,
   ) {}
 
   start(): void {
@@ -28,6 +32,12 @@ export class DeviceActivity {
       seenAt: Math.max(seenAt, previous?.seenAt ?? 0),
       battery: battery ?? previous?.battery,
     });
+  }
+
+  /** A device showed it is alive without readings: last seen now, coalesced like a report, and announced. */
+  heartbeat(device: { id: string; siteId: string }, seenAt: number): void {
+    this.record(device.id, seenAt, undefined);
+    this.events?.emit("device.seen", { siteId: device.siteId, deviceId: device.id, at: seenAt });
   }
 
   async flush(): Promise<void> {

@@ -14,6 +14,8 @@ import { WriteAheadLog } from "./wal";
  * (./wal.ts) → acknowledgement; then the flusher copies them to ClickHouse in large INSERTs
  * (./flusher.ts), the automation judges them and live streams hear of them. ./batch-ledger.ts
  * recognises retries. See docs/devices.md for what an acknowledgement guarantees.
+ * Device activity (last seen, battery) is also where the device endpoints record heartbeats
+ * (`activity.heartbeat`).
  */
 export function createIngest(stores: Stores, directory: SiteDirectory, limits: IngestLimits, log: Logger, events?: EventHub) {
   const opened = WriteAheadLog.open(limits.walDir);
@@ -21,7 +23,7 @@ export function createIngest(stores: Stores, directory: SiteDirectory, limits: I
   const sensors = new SensorKeys(() => stores.db, directory, limits.sensorLimit);
   // The pipeline hands each range to the automation once it is in ClickHouse.
   const flusher = new Flusher(() => stores.clickhouse, wal, limits, log.child({ component: "ingest" }), (records) => pipeline.flushed(records));
-  const activity = new DeviceActivity(() => stores.db, log.child({ component: "device-activity" }));
+  const activity = new DeviceActivity(() => stores.db, log.child({ component: "device-activity" }), undefined, events);
   const ledger = new BatchLedger({
     capacity: limits.dedupBatches,
     maxClockSkewMs: limits.maxClockSkewMs,
@@ -111,4 +113,5 @@ export { lineProtocolBatch, precisionOf, type LineProtocolBatch } from "./line-p
 export { parseBatch, type ParsedBatch } from "./parse";
 export { IngestSaturatedError, IngestUnavailableError, type DurableConsumer, type IngestPipeline, type Receipt } from "./pipeline";
 export { SensorLimitError } from "./sensor-keys";
+export type { DeviceActivity } from "./device-activity";
 export type { WalRecord } from "./wal";

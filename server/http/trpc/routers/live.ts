@@ -1,4 +1,6 @@
 import { liveAlertsInput, liveCommandsInput, liveReadingsInput } from "../../../../shared/schemas/live";
+import { plantStatusInput } from "../../../../shared/schemas/plant-status";
+import { plantStatuses, statusChanges } from "../../../plants";
 import type { AlertChanged, CommandChanged } from "../../../platform";
 import { coalescedOf, streamOf } from "../live-streams";
 import { router, siteProcedure } from "../core";
@@ -76,6 +78,23 @@ export const liveRouter = router({
           }),
         ended,
       );
+    }),
+
+  /**
+   * Plant statuses (one plant, or every living plant of the site): each plant's current status
+   * first, then a plant's status whenever it changes (server/plants/status-stream.ts).
+   */
+  plantStatus: siteProcedure("viewer")
+    .input(plantStatusInput)
+    .subscription(async function* ({ ctx, input, signal }) {
+      yield* statusChanges({
+        events: ctx.events,
+        siteId: ctx.siteId,
+        compute: () => plantStatuses({ db: ctx.stores.db, ch: ctx.stores.clickhouse, directory: ctx.directory, now: ctx.now() }, ctx.siteId, input.plantId),
+        now: ctx.now,
+        intervalMs: ctx.liveReadingsIntervalMs,
+        signal: signal ?? new AbortController().signal,
+      });
     }),
 
   /** Every state change of the site's commands: queued, fetched, acknowledged, finished, expired, cancelled. */

@@ -1,8 +1,9 @@
 import { carePlanInput } from "../../../../shared/schemas/care";
 import { createPlantInput, listPlantsInput, plantIdInput, updatePlantInput } from "../../../../shared/schemas/plants";
+import { plantStatusInput } from "../../../../shared/schemas/plant-status";
 import type { AnalyticsDeps } from "../../../analytics";
 import { applyCarePlan, carePlanOf } from "../../../care";
-import { createPlant, getPlant, listPlants, setPlantArchived, updatePlant } from "../../../plants";
+import { createPlant, getPlant, listPlants, plantStatuses, setPlantArchived, updatePlant } from "../../../plants";
 import type { Context } from "../context";
 import { router, siteProcedure } from "../core";
 
@@ -22,6 +23,13 @@ export const plantsRouter = router({
   get: siteProcedure("viewer")
     .input(plantIdInput)
     .query(({ ctx, input }) => getPlant(ctx.stores.db, ctx.siteId, input.plantId, ctx.now())),
+  /** Is it OK, and if not, why: one plant, or every living plant of the site in one call (server/plants/status.ts). */
+  status: siteProcedure("viewer")
+    .input(plantStatusInput)
+    .query(async ({ ctx, input }) => {
+      const { items } = await plantStatuses({ db: ctx.stores.db, ch: ctx.stores.clickhouse, directory: ctx.directory, now: ctx.now() }, ctx.siteId, input.plantId);
+      return { items };
+    }),
   create: siteProcedure("editor")
     .input(createPlantInput)
     .mutation(({ ctx, input }) => {

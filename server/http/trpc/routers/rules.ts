@@ -1,5 +1,5 @@
-import { createRuleInput, listRulesInput, ruleIdInput, setEnabledRuleInput, updateRuleInput } from "../../../../shared/schemas/automation";
-import { createRule, deleteRule, getRule, listRules, updateRule } from "../../../rules";
+import { createRuleInput, listRulesInput, ruleIdInput, setBuiltInRulesInput, setEnabledRuleInput, updateRuleInput } from "../../../../shared/schemas/automation";
+import { createRule, deleteRule, getRule, listRules, setBuiltInWatching, updateRule } from "../../../rules";
 import { router, siteProcedure } from "../core";
 
 /**
@@ -23,6 +23,10 @@ export const rulesRouter = router({
   setEnabled: siteProcedure("editor")
     .input(setEnabledRuleInput)
     .mutation(({ ctx, input }) => updateRule(ctx.stores.db, ctx.siteId, { ruleId: input.ruleId, enabled: input.enabled }, ctx.now())),
+  /** Built-in watching of the site on or off (`sites.get` shows `builtInRules`); off deletes the built-in rules, on creates them again. */
+  setBuiltIn: siteProcedure("editor")
+    .input(setBuiltInRulesInput)
+    .mutation(({ ctx, input }) => setBuiltInWatching(ctx.stores.db, ctx.siteId, input.enabled, ctx.now())),
   delete: siteProcedure("editor")
     .input(ruleIdInput)
     .mutation(async ({ ctx, input }) => {
