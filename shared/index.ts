@@ -1,5 +1,6 @@
 export * from "./columns";
 export * from "./metrics";
+export * from "./mqtt-topics";
 export * from "./schemas/accounts";
 export * from "./schemas/analytics";
 export * from "./schemas/alerts";
@@ -9,6 +10,7 @@ export * from "./schemas/catalog";
 export * from "./schemas/commands";
 export * from "./schemas/common";
 export * from "./schemas/hardware";
+export * from "./schemas/mqtt";
 export * from "./schemas/plants";
 export * from "./text";
 export * from "./schemas/plant-status";

@@ -9,3 +9,4 @@ export * from "./species";
 export * from "./notifications";
 export * from "./automation";
 export * from "./sensor-history";
+export * from "./mqtt";

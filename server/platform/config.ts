@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { hostname } from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { DEFAULT_MERGE_NICE, type ClickhouseTarget } from "../../clickhouse/client";
@@ -80,6 +82,20 @@ const envSchema = z.object({
   AUTOMATION_TICK_SECONDS: positiveInt(3600).default(30),
   TRUSTED_PROXIES: trustedProxiesSetting,
   CORS_ORIGINS: corsOriginsSetting,
+  MQTT_URL: url(["mqtt:", "mqtts:"]).optional(),
+  MQTT_USERNAME: z.string().optional(),
+  MQTT_PASSWORD: z.string().optional(),
+  MQTT_CLIENT_ID: z
+    .string()
+    .max(128, "must be at most 128 characters")
+    .regex(/^[A-Za-z0-9._:-]+$/, "may contain letters, digits, _ . : and - only")
+    .optional(),
+  MQTT_SITE_ID: z.uuid("must be the UUID of a site").optional(),
+  MQTT_PROTOCOL_VERSION: z.enum(["5", "3.1.1"], { message: "must be 5 or 3.1.1" }).default("5"),
+  MQTT_LISTEN: z
+    .string()
+    .refine((v) => /^(?:.+:)?\d{1,5}$/.test(v) && Number(v.slice(v.lastIndexOf(":") + 1)) <= 65535, "must be a port up to 65535 (1883) or host:port (127.0.0.1:1883)")
+    .optional(),
   SHUTDOWN_TIMEOUT_MS: z.coerce
     .number({ message: "must be a number" })
     .int("must be a whole number")
@@ -113,6 +129,24 @@ export interface Config {
   automationTickMs: number;
   /** Reverse proxies whose X-Forwarded-* headers are believed, and origins allowed by CORS (docs/security.md). */
   http: { trustedProxies: TrustedProxies; cors: CorsPolicy };
+  mqtt: MqttConfig;
+}
+
+/** MQTT (docs/mqtt.md): the bridge to the user's broker and the embedded broker, each when configured. */
+export interface MqttConfig {
+  /** The user's broker (MQTT_URL), bridged with a persistent session. */
+  bridge: {
+    url: string;
+    username: string | undefined;
+    password: string | undefined;
+    /** Stable across restarts, so the broker keeps our session and what arrives while we are down. */
+    clientId: string;
+    protocolVersion: 4 | 5;
+    /** The site whose devices publish on that broker. */
+    siteId: string;
+  } | null;
+  /** The embedded broker (MQTT_LISTEN), authenticated by device tokens. */
+  listen: { host: string; port: number } | null;
 }
 
 export interface IngestLimits {
@@ -181,6 +215,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.INGEST_INSERT_FORMAT === "rowbinary" && e.CLICKHOUSE_URL) {
     throw new ConfigError([{ variable: "INGEST_INSERT_FORMAT", message: "rowbinary needs the embedded chDB; with CLICKHOUSE_URL use auto or tsv" }]);
   }
+  if (e.MQTT_URL && !e.MQTT_SITE_ID) {
+    throw new ConfigError([{ variable: "MQTT_SITE_ID", message: "is required with MQTT_URL: the id of the site whose devices publish on that broker" }]);
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   return {
     port: e.PORT,
@@ -221,7 +258,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     liveReadingsIntervalMs: e.LIVE_READINGS_INTERVAL_MS,
     automationTickMs: e.AUTOMATION_TICK_SECONDS * 1000,
     http: { trustedProxies: e.TRUSTED_PROXIES, cors: e.CORS_ORIGINS },
+    mqtt: {
+      bridge:
+        e.MQTT_URL && e.MQTT_SITE_ID
+          ? {
+              url: e.MQTT_URL,
+              username: e.MQTT_USERNAME,
+              password: e.MQTT_PASSWORD,
+              clientId: e.MQTT_CLIENT_ID ?? defaultMqttClientId(dataDir),
+              protocolVersion: e.MQTT_PROTOCOL_VERSION === "5" ? 5 : 4,
+              siteId: e.MQTT_SITE_ID,
+            }
+          : null,
+      listen: e.MQTT_LISTEN ? listenOf(e.MQTT_LISTEN, e.HOST) : null,
+    },
   };
+}
+
+/** The same on every start of this installation (host and data directory), different between installations. */
+function defaultMqttClientId(dataDir: string): string {
+  return `verdant-${createHash("sha256").update(`${hostname()}:${dataDir}`).digest("hex").slice(0, 16)}`;
+}
+
+function listenOf(value: string, defaultHost: string): { host: string; port: number } {
+  const colon = value.lastIndexOf(":");
+  return colon < 0 ? { host: defaultHost, port: Number(value) } : { host: value.slice(0, colon).replace(/^\[|\]$/g, ""), port: Number(value.slice(colon + 1)) };
 }
 
 /** A description of the configuration that is safe to log: no passwords, no credentials in URLs. */
@@ -246,5 +307,7 @@ export function describeConfig(config: Config) {
     demoData: config.demoData,
     trustedProxies: config.http.trustedProxies.entries,
     corsOrigins: config.http.cors.origins,
+    mqttBridge: config.mqtt.bridge ? { url: redactUrl(config.mqtt.bridge.url), clientId: config.mqtt.bridge.clientId, siteId: config.mqtt.bridge.siteId } : null,
+    mqttListen: config.mqtt.listen ? `${config.mqtt.listen.host}:${config.mqtt.listen.port}` : null,
   };
 }

@@ -8,7 +8,7 @@ import { loadSiteFacts, siteOfToken, type SiteFacts } from "./facts";
 /**
  * The site directory: the one cache of site facts (time zone, members and roles, devices and their
  * token hashes, sensors with calibration and plant, plants with their ranges in force, actuators,
- * enabled rules), read by auth, ingest, analytics and automation alike, so none of them asks
+ * enabled rules, MQTT bindings), read by auth, ingest, analytics, automation and MQTT alike, so none of them asks
  * Postgres for configuration on its hot path (architecture decisions 5 and 10).
  *
  * Kept current by change events, not by expiry: triggers on the tables these facts come from send

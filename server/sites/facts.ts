@@ -1,7 +1,9 @@
 import { and, asc, eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { actuators, automationRules, devices, plants, sensorAssignments, sensorMetricPeriods, sensors, siteMembers, sites, species } from "../../db/schema";
+import { actuators, automationRules, devices, mqttBindings, plants, sensorAssignments, sensorMetricPeriods, sensors, siteMembers, sites, species } from "../../db/schema";
 import type { Calibration } from "../../shared/metrics";
+import { bindingTargetKey, topicSpecificity } from "../../shared/mqtt-topics";
+import { DEFAULT_PREFIXES } from "../../shared/schemas/mqtt";
 import type { SiteRole } from "../../shared/schemas/accounts";
 import { THRESHOLD_METRICS, type ThresholdMetric } from "../../shared/schemas/plants";
 import { effectiveThresholds, type Bound, type ThresholdsInForce } from "../../shared/thresholds";
@@ -76,6 +78,22 @@ export interface PlantFacts {
 
 export type ActuatorFacts = typeof actuators.$inferSelect;
 export type RuleFacts = typeof automationRules.$inferSelect;
+export type MqttBindingFacts = typeof mqttBindings.$inferSelect;
+
+/**
+ * The site's MQTT bindings (topic → device), indexed the way every MQTT message is routed (the
+ * pipeline in server/pipelines/mqtt): preset bindings by (preset, prefix, base), generic patterns
+ * most specific first, and the base topics to recognise for the presets whose tool lets people
+ * change it (the defaults and every bound one).
+ */
+export interface MqttBindingsFacts {
+  /** In the order they were made. */
+  list: readonly MqttBindingFacts[];
+  /** bindingTargetKey(preset, prefix, base) → binding, for every preset binding. */
+  byTarget: ReadonlyMap<string, MqttBindingFacts>;
+  generic: readonly MqttBindingFacts[];
+  prefixes: { zigbee2mqtt: ReadonlySet<string>; omg: ReadonlySet<string> };
+}
 
 export interface SiteFacts {
   id: string;
@@ -97,11 +115,12 @@ export interface SiteFacts {
   actuators: ReadonlyMap<string, ActuatorFacts>;
   /** Enabled automation rules. */
   rules: readonly RuleFacts[];
+  mqtt: MqttBindingsFacts;
 }
 
 /** One site's facts from Postgres, or undefined when there is no such site. */
 export async function loadSiteFacts(db: Db, siteId: string): Promise<SiteFacts | undefined> {
-  const [siteRows, memberRows, deviceRows, sensorRows, plantRows, actuatorRows, ruleRows, assignmentRows, metricRows] = await Promise.all([
+  const [siteRows, memberRows, deviceRows, sensorRows, plantRows, actuatorRows, ruleRows, assignmentRows, metricRows, bindingRows] = await Promise.all([
     db.select({ id: sites.id, name: sites.name, timezone: sites.timezone }).from(sites).where(eq(sites.id, siteId)),
     db.select({ userId: siteMembers.userId, role: siteMembers.role }).from(siteMembers).where(eq(siteMembers.siteId, siteId)),
     db
@@ -134,6 +153,7 @@ export async function loadSiteFacts(db: Db, siteId: string): Promise<SiteFacts |
       .from(sensorMetricPeriods)
       .where(eq(sensorMetricPeriods.siteId, siteId))
       .orderBy(asc(sensorMetricPeriods.endedAt), asc(sensorMetricPeriods.id)),
+    db.select().from(mqttBindings).where(eq(mqttBindings.siteId, siteId)).orderBy(asc(mqttBindings.createdAt), asc(mqttBindings.id)),
   ]);
   const site = siteRows[0];
   if (!site) return undefined;
@@ -213,6 +233,7 @@ export async function loadSiteFacts(db: Db, siteId: string): Promise<SiteFacts |
     plants: plantMap,
     actuators: new Map(actuatorRows.map((a) => [a.id, a])),
     rules: ruleRows,
+    mqtt: mqttBindingsOf(bindingRows),
   };
 }
 
@@ -229,6 +250,21 @@ function withCurrentAssignment(history: AssignmentFacts[], plantId: string | nul
   if (open) closed.push({ ...open, to: Math.max(open.from, lastEnd) });
   if (plantId !== null) closed.push({ plantId, from: open ? Math.max(open.from, lastEnd) : lastEnd, to: null });
   return closed;
+}
+
+function mqttBindingsOf(list: MqttBindingFacts[]): MqttBindingsFacts {
+  const byTarget = new Map<string, MqttBindingFacts>();
+  const generic: MqttBindingFacts[] = [];
+  const zigbee2mqtt = new Set([DEFAULT_PREFIXES.zigbee2mqtt]);
+  const omg = new Set([DEFAULT_PREFIXES.omg]);
+  for (const binding of list) {
+    if (binding.preset === "generic") generic.push(binding);
+    else byTarget.set(bindingTargetKey(binding.preset, binding.prefix, binding.base), binding);
+    if (binding.preset === "zigbee2mqtt") zigbee2mqtt.add(binding.prefix);
+    if (binding.preset === "omg") omg.add(binding.prefix);
+  }
+  generic.sort((a, b) => topicSpecificity(b.base) - topicSpecificity(a.base));
+  return { list, byTarget, generic, prefixes: { zigbee2mqtt, omg } };
 }
 
 /** The site of the device whose token has this hash (token hashes are unique). */

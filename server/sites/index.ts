@@ -4,7 +4,7 @@
  * about each site, kept current by change events.
  */
 export { SiteDirectory, type AuthenticatedDevice, type DeviceAuthResult, type DirectoryOptions } from "./directory";
-export type { ActuatorFacts, AssignmentFacts, DeviceFacts, MetricPeriodFacts, PlantFacts, RuleFacts, SensorFacts, SiteFacts } from "./facts";
+export type { ActuatorFacts, AssignmentFacts, DeviceFacts, MetricPeriodFacts, MqttBindingFacts, MqttBindingsFacts, PlantFacts, RuleFacts, SensorFacts, SiteFacts } from "./facts";
 export { requireSiteFilters, type SiteFilters } from "./filters";
 export { requirePlant, requireSiteDevice, requireSiteSensor, siteTimeZone } from "./lookups";
 export { changeMemberRole, createPersonalSite, createSite, deleteSite, getSite, inviteMember, listMembers, listSitesOf, membershipOf, removeMember, roleAllows, updateSite } from "./sites";
