@@ -8,13 +8,14 @@ import { createApp, serveHttp } from "./http";
 import { enqueueNotification } from "./notifications";
 import { AutomationEngine, type Notify } from "./pipelines/automation";
 import { createIngest } from "./pipelines/ingest";
+import { createMqtt } from "./pipelines/mqtt";
 import { NotificationDispatcher } from "./pipelines/notifications";
-import { type Config, describeConfig, type DispatcherConfig, EventHub, type IngestLimits, type Logger, messageOf, relayChanges, Stores } from "./platform";
+import { type Config, describeConfig, type DispatcherConfig, EventHub, type IngestLimits, type Logger, messageOf, type MqttConfig, relayChanges, Stores } from "./platform";
 import { SiteDirectory } from "./sites";
 
 /**
  * The composition root: `assemble` wires one server's parts over its stores (the site directory,
- * the change relay, ingest, automation, the webhook dispatcher and the HTTP app), `startServer`
+ * the change relay, ingest, automation, MQTT, the webhook dispatcher and the HTTP app), `startServer`
  * runs them as `npm start` does — claim DATA_DIR, listen at once, bring the stores up behind, and
  * shut down in order. Tests assemble servers the same way.
  */
@@ -37,6 +38,8 @@ export interface AssembleOptions {
   passwords?: PasswordVerifier;
   fetch?: typeof fetch;
   random?: () => number;
+  /** MQTT_URL / MQTT_LISTEN; without it (or with neither set) no MQTT runs. */
+  mqtt?: MqttConfig;
 }
 
 export type ServerParts = ReturnType<typeof assemble>;
@@ -66,6 +69,17 @@ export function assemble(stores: Stores, options: AssembleOptions) {
     notify: options.notify ?? (async (request) => void (await enqueueNotification(stores.db, request, now()))),
     tickIntervalMs: options.automationTickMs,
   });
+  // Brokers feed the same ingest pipeline; nothing runs unless MQTT_URL or MQTT_LISTEN is set.
+  const mqtt = createMqtt({
+    config: options.mqtt ?? { bridge: null, listen: null },
+    stores,
+    ingest,
+    directory,
+    events,
+    log,
+    limits: { maxClockSkewMs: options.ingest.maxClockSkewMs, rawRetentionDays: options.rawRetentionDays },
+    now,
+  });
   const app = createApp({
     stores,
     directory,
@@ -87,6 +101,7 @@ export function assemble(stores: Stores, options: AssembleOptions) {
   let stopped = false;
   let stopRelay: (() => Promise<void>) | undefined;
   let stopDirectory: (() => void) | undefined;
+  let stopPresence: (() => void) | undefined;
   /** Resolves once the stores are up, the relay listens, the directory follows it and background work runs. */
   const ready = (async () => {
     await stores.start();
@@ -97,6 +112,9 @@ export function assemble(stores: Stores, options: AssembleOptions) {
     automation.start();
     // Durable batches go to the engine, first those acknowledged but not judged before a restart.
     await ingest.attach((batch) => automation.evaluate(batch));
+    // A device's own word on its presence (MQTT, relayed from whichever server got it): offline rules at once.
+    stopPresence = events.on("device.presence", (change) => automation.presence(change));
+    await mqtt.start();
     if (options.runDispatcher) dispatcher.start();
   })().catch((error) => log.error({ err: messageOf(error) }, "background services did not start"));
 
@@ -105,18 +123,22 @@ export function assemble(stores: Stores, options: AssembleOptions) {
     directory,
     ingest,
     automation,
+    mqtt,
     dispatcher,
     app,
     ready,
     /** Aborted when shutdown starts: long polls answer, live streams are cut. */
     stopping,
     /**
-     * Stops what runs beside requests, once HTTP has drained: ingest commits what is queued (its
-     * last batches are evaluated), the engine, the dispatcher and the relay stop. Does not wait
-     * for `ready`: the stores may never come up, and shutdown must not hang on them.
+     * Stops what runs beside requests, once HTTP has drained: MQTT stops taking messages (those in
+     * flight become durable and are acknowledged, the rest stay with the brokers), ingest commits
+     * what is queued (its last batches are evaluated), the engine, the dispatcher and the relay
+     * stop. Does not wait for `ready`: the stores may never come up, and shutdown must not hang on them.
      */
     async stop(): Promise<void> {
       stopped = true;
+      await mqtt.stop().catch((error) => log.error({ err: error }, "mqtt stop failed"));
+      stopPresence?.();
       await ingest.stop().catch((error) => log.error({ err: error }, "ingest drain failed"));
       log.info({ ingest: ingest.flusher.stats }, "ingest totals");
       await automation.stop().catch((error) => log.error({ err: error }, "automation stop failed"));
@@ -164,6 +186,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     liveReadingsIntervalMs: config.liveReadingsIntervalMs,
     adminSecret: dataDir.secret,
     isShuttingDown: () => shuttingDown,
+    mqtt: config.mqtt,
   });
   let http;
   try {

@@ -290,3 +290,37 @@ export async function acknowledgeCommand(
     return { command: row!, changed: true };
   });
 }
+
+/**
+ * For a bridge that delivers commands itself (MQTT): the device's pending commands become sent,
+ * oldest first, with their actuators. Only the commands this call moved are returned, so of two
+ * bridges racing, each command is delivered by one.
+ */
+export async function claimPendingCommands(db: Db, deviceId: string, now: Date): Promise<{ command: Command; actuator: Actuator }[]> {
+  await expireDue(db, now, eq(commands.deviceId, deviceId));
+  const sent = await db.transaction(async (tx) => {
+    const rows = await tx
+      .update(commands)
+      .set({ status: "sent", sentAt: now })
+      .where(and(eq(commands.deviceId, deviceId), eq(commands.status, "pending")))
+      .returning();
+    for (const row of rows) await announce(tx as unknown as Db, row, now);
+    return rows;
+  });
+  if (sent.length === 0) return [];
+  const outputs = await db.select().from(actuators).where(inArray(actuators.id, [...new Set(sent.map((c) => c.actuatorId))]));
+  const byId = new Map(outputs.map((a) => [a.id, a]));
+  return sent
+    .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id))
+    .map((command) => ({ command, actuator: byId.get(command.actuatorId)! }));
+}
+
+/** The device's commands still waiting for the outcome (sent or acknowledged), oldest first, with their actuators. */
+export async function openCommandsOf(db: Db, deviceId: string): Promise<{ command: Command; actuator: Actuator }[]> {
+  return db
+    .select({ command: commands, actuator: actuators })
+    .from(commands)
+    .innerJoin(actuators, eq(actuators.id, commands.actuatorId))
+    .where(and(eq(commands.deviceId, deviceId), inArray(commands.status, ["sent", "acknowledged"])))
+    .orderBy(asc(commands.createdAt), asc(commands.id));
+}

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Database, Db } from "../../db/client";
 import type { Logger } from "./logger";
-import type { AlertChanged, CommandChanged, EventHub } from "./events";
+import type { AlertChanged, CommandChanged, DevicePresence, EventHub } from "./events";
 
 /**
  * Changes that must reach every server: a command queued on server A wakes the device's long poll
@@ -16,6 +16,7 @@ export const CHANGES_CHANNEL = "verdant_changes";
 type Change =
   | ({ kind: "command" } & CommandChanged)
   | ({ kind: "alert" } & AlertChanged)
+  | ({ kind: "presence" } & DevicePresence)
   | { kind: "access" }
   /** Sent by triggers on the tables of site facts (see the site directory); siteId null: every site. */
   | { kind: "site"; siteId: string | null }
@@ -31,6 +32,11 @@ export async function announceCommand(db: Db, change: CommandChanged): Promise<v
 
 export async function announceAlert(db: Db, change: AlertChanged): Promise<void> {
   await notify(db, { kind: "alert", ...change, title: change.title.slice(0, MAX_TITLE), subject: change.subject.slice(0, MAX_TITLE) });
+}
+
+/** A device's presence changed (MQTT); call inside the transaction that records it. */
+export async function announcePresence(db: Db, change: DevicePresence): Promise<void> {
+  await notify(db, { kind: "presence", ...change });
 }
 
 /**
@@ -66,6 +72,7 @@ export async function relayChanges(database: Database, events: EventHub, log?: L
     const { kind, ...rest } = change;
     if (kind === "command") events.emit("command.changed", rest as CommandChanged);
     else if (kind === "alert") events.emit("alert.changed", rest as AlertChanged);
+    else if (kind === "presence") events.emit("device.presence", rest as DevicePresence);
     else if (kind === "access") events.emit("access.changed", {});
     else if (kind === "site") events.emit("site.changed", { siteId: (rest as { siteId: string | null }).siteId });
     else if (kind === "barrier") events.emit("changes.barrier", { id: (rest as { id: string }).id });

@@ -67,13 +67,24 @@ export interface DeviceSeen {
   at: number;
 }
 
+/** A device said it went online or offline (an MQTT will or availability message), on any server. */
+export interface DevicePresence {
+  siteId: string;
+  deviceId: string;
+  state: "online" | "offline";
+  /** When the receiving server got the message (epoch ms). */
+  at: number;
+}
+
 export interface HubEvents {
   "readings.committed": ReadingsCommitted;
   /** This server heard from a device that sent no readings (server/pipelines/ingest/device-activity.ts). */
   "device.seen": DeviceSeen;
-  /** Relayed from Postgres NOTIFY (server/events/changes.ts), so every server sees every change. */
+  /** Relayed from Postgres NOTIFY (./changes.ts), so every server sees every change. */
   "command.changed": CommandChanged;
   "alert.changed": AlertChanged;
+  /** Relayed from Postgres NOTIFY too: offline rules act on it at once on every server. */
+  "device.presence": DevicePresence;
   /** Sessions were taken away somewhere: cached ones must be read again. */
   "access.changed": Record<string, never>;
   /** A site's facts changed in Postgres (any server, any writer); siteId null: every site's. */

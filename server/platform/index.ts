@@ -4,11 +4,11 @@
  * the NOTIFY relay between servers, tokens and hashes, recurrence in a time zone.
  */
 export { AppError, badInput, HTTP_STATUS, messageOf, notFound, nulIssue, type AppErrorCode } from "./errors";
-export { EventHub, type AlertChanged, type CommandChanged, type CommittedReading, type DeviceSeen, type ReadingsCommitted } from "./events";
+export { EventHub, type AlertChanged, type CommandChanged, type CommittedReading, type DevicePresence, type DeviceSeen, type ReadingsCommitted } from "./events";
 export { createLogger, type Logger } from "./logger";
-export { ConfigError, describeConfig, loadConfig, type Config, type DispatcherConfig, type IngestLimits } from "./config";
+export { ConfigError, describeConfig, loadConfig, type Config, type DispatcherConfig, type IngestLimits, type MqttConfig } from "./config";
 export { StoreUnavailableError, Stores } from "./stores";
-export { CHANGES_CHANNEL, announceAccessChange, announceAlert, announceCommand, relayChanges } from "./changes";
+export { CHANGES_CHANNEL, announceAccessChange, announceAlert, announceCommand, announcePresence, relayChanges } from "./changes";
 export { DEVICE_TOKEN_PREFIX, generateDeviceToken, generateSessionToken, hashToken, tokenHint } from "./tokens";
 export { afterCursor, decodeOffsetCursor, encodeOffsetCursor, keysetOf, likeEscape, orderBy, pageOf } from "./pagination";
 export { parseRecurrence, type Recurrence } from "./recurrence";

@@ -7,6 +7,7 @@ import { commandsRouter } from "./routers/commands";
 import { devicesRouter } from "./routers/devices";
 import { healthQuery } from "./routers/health";
 import { liveRouter } from "./routers/live";
+import { mqttRouter } from "./routers/mqtt";
 import { notificationsRouter } from "./routers/notifications";
 import { plantsRouter } from "./routers/plants";
 import { rulesRouter } from "./routers/rules";
@@ -40,6 +41,7 @@ export const appRouter = router({
   automationLog: automationLogRouter,
   wateringSafety: wateringSafetyRouter,
   analytics: analyticsRouter,
+  mqtt: mqttRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,13 +1,13 @@
 import { and, eq, isNotNull, isNull } from "drizzle-orm";
 import type { Clickhouse } from "../../../clickhouse/client";
 import type { Db } from "../../../db/client";
-import { automationRules, devices, plants, sensors } from "../../../db/schema";
+import { automationRules, devicePresence, devices, plants, sensors } from "../../../db/schema";
 import { noteAlertValue, resolveAlertByKey } from "../../alerts";
-import type { DeviceSeen, EventHub, Logger, ReadingsCommitted } from "../../platform";
+import type { DevicePresence, DeviceSeen, EventHub, Logger, ReadingsCommitted } from "../../platform";
 import { runActions, type Notify } from "./actions";
 import { advance, alertRuleOf, claimRun, type ConditionSpec, dueSchedules, FRESH, loadStates, projectedBatteryDays, recurrenceOf, type RuleRow, type Sample, saveState, type ScheduleRow, type StoredState, writeLog } from "../../rules";
 import { aggregateBySensor, hourlyMeans, latestBySensor } from "../../../clickhouse/automation";
-import type { SiteDirectory, SiteFacts } from "../../sites";
+import type { DeviceFacts, SiteDirectory, SiteFacts } from "../../sites";
 import { activeDevice, conditionOf, devicesOfRule, livingPlant, sensorsOfRule } from "./targets";
 import { checkRises, detectWaterings } from "./watering";
 import { judgedDay } from "./daily-light";
@@ -15,11 +15,13 @@ import { expirePauses } from "../../watering";
 import { DLI_UNIT } from "../../../shared/schemas/plant-status";
 
 /**
- * The automation engine. Two ways in:
+ * The automation engine. Four ways in:
  * - `evaluate(batch)`: ingest hands over every durable batch once it is in ClickHouse (after the
  *   device has its receipt, never on the ack path, and again after a restart for batches not
  *   judged before it); threshold rules judge its readings, per site one batch after the other, and
  *   the lag from durable to judged is measured;
+ * - `presence(change)`: a device said it went offline or came back (MQTT; relayed to every
+ *   server): its offline rules judge it at once;
  * - `tick(now)`, every `tickIntervalMs` (and called by tests with their clock): aggregate, offline,
  *   battery and daily light rules, due schedules, moisture-rise checks, detected waterings and
  *   pauses of automatic watering that have run out;
@@ -124,6 +126,15 @@ export class AutomationEngine {
     return this.#chain(event.siteId, () => this.#evaluateCommitted(event), { batchId: event.batchId }, "automation: evaluating readings failed");
   }
 
+  /**
+   * A device said it went offline (its will, published by the broker) or came back: its offline
+   * rules act now, without waiting for its reports to go stale. "Online" counts as a report.
+   * Resolves once judged (failures are logged, not thrown).
+   */
+  presence(change: DevicePresence): Promise<void> {
+    return this.#chain(change.siteId, () => this.#evaluatePresence(change), { deviceId: change.deviceId }, "automation: evaluating presence failed");
+  }
+
   /** Work on one site runs one after the other, in arrival order; resolves when this piece is done. */
   #chain(siteId: string, work: () => Promise<void>, context: Record<string, unknown>, failure: string): Promise<void> {
     if (this.#stopped) return Promise.resolve();
@@ -164,6 +175,28 @@ export class AutomationEngine {
       { deviceId: event.deviceId },
       "automation: judging a heartbeat failed",
     );
+  }
+
+  async #evaluatePresence(change: DevicePresence): Promise<void> {
+    const now = this.deps.now();
+    if (change.state === "online") this.#reports.set(change.deviceId, Math.max(this.#reports.get(change.deviceId) ?? 0, now.getTime()));
+    const site = await this.deps.directory.site(change.siteId);
+    const rules = site?.rules.filter((r) => r.kind === "offline") ?? [];
+    if (!site || rules.length === 0) return;
+    // The presence was recorded before it was announced: read it with the last-seen times.
+    const activity = await activityOf(this.deps.db(), change.siteId);
+    for (const rule of rules) {
+      const subjects = this.#offlineSubjects(site, rule, activity).filter((subject) => subject.deviceId === change.deviceId);
+      await this.#judgeAll(
+        site,
+        rule,
+        subjects.map((subject) => {
+          const age = Math.max(0, (now.getTime() - subject.since.getTime()) / 1000);
+          return { subject: subject.id, spec: subject.spec, samples: [{ at: now.getTime(), value: subject.reportedOffline ? Math.max(age, 1) : 0 }] };
+        }),
+        now,
+      );
+    }
   }
 
   async #evaluateCommitted(event: ReadingsCommitted): Promise<void> {
@@ -312,19 +345,32 @@ export class AutomationEngine {
     );
   }
 
-  /** Who an offline rule judges, each with when it last reported (`lastSeen`: devices' last-seen times from Postgres). */
-  #offlineSubjects(site: SiteFacts, rule: RuleRow, lastSeen: Map<string, Date | null>): { id: string; deviceId: string; spec: ConditionSpec; since: Date }[] {
+  /**
+   * Who an offline rule judges, each with when it last reported (`activity`: devices' last-seen
+   * times and presence from Postgres). A device whose latest word is an explicit "offline" (after
+   * its last report) breaches at once: its threshold is 0 seconds.
+   */
+  #offlineSubjects(site: SiteFacts, rule: RuleRow, activity: Map<string, DeviceLastHeard>): { id: string; deviceId: string; spec: ConditionSpec; since: Date; reportedOffline: boolean }[] {
     const k = rule.staleFactor ?? 3;
-    const specOf = (intervalSeconds: number): ConditionSpec => ({ comparison: "above", threshold: k * intervalSeconds, hysteresis: 0, minDurationMs: rule.minDurationSeconds * 1000 });
+    const specOf = (intervalSeconds: number, reportedOffline: boolean): ConditionSpec => ({
+      comparison: "above",
+      threshold: reportedOffline ? 0 : k * intervalSeconds,
+      hysteresis: 0,
+      minDurationMs: rule.minDurationSeconds * 1000,
+    });
+    const seenOf = (d: DeviceFacts) => Math.max(activity.get(d.id)?.lastSeenAt?.getTime() ?? d.createdAt.getTime(), this.#reports.get(d.id) ?? 0);
+    const offline = (d: DeviceFacts) => {
+      const since = activity.get(d.id)?.offlineSince;
+      return since != null && since.getTime() >= seenOf(d);
+    };
     if (rule.sensorId) {
       const sensor = site.sensors.get(rule.sensorId);
       const device = sensor && activeDevice(site, sensor.deviceId);
-      return sensor && device ? [{ id: sensor.id, deviceId: device.id, spec: specOf(device.expectedReportIntervalSeconds), since: sensor.createdAt }] : [];
+      return sensor && device
+        ? [{ id: sensor.id, deviceId: device.id, spec: specOf(device.expectedReportIntervalSeconds, offline(device)), since: sensor.createdAt, reportedOffline: offline(device) }]
+        : [];
     }
-    return devicesOfRule(site, rule).map((d) => {
-      const seen = Math.max(lastSeen.get(d.id)?.getTime() ?? d.createdAt.getTime(), this.#reports.get(d.id) ?? 0);
-      return { id: d.id, deviceId: d.id, spec: specOf(d.expectedReportIntervalSeconds), since: new Date(seen) };
-    });
+    return devicesOfRule(site, rule).map((d) => ({ id: d.id, deviceId: d.id, spec: specOf(d.expectedReportIntervalSeconds, offline(d)), since: new Date(seenOf(d)), reportedOffline: offline(d) }));
   }
 
   /** Scheduled work at `now`. Overlapping calls share one run. */
@@ -356,12 +402,12 @@ export class AutomationEngine {
       await attempt(`rules of site ${siteId}`, async () => {
         const site = await this.deps.directory.site(siteId);
         if (!site) return;
-        const lastSeen = await lastSeenOf(db, siteId);
+        const activity = await activityOf(db, siteId);
         for (const rule of site.rules) {
           if (rule.kind === "threshold") continue;
           await attempt(`rule ${rule.id}`, async () => {
             report.rulesEvaluated++;
-            await this.#tickRule(site, rule, lastSeen, now);
+            await this.#tickRule(site, rule, activity, now);
           });
         }
       });
@@ -388,7 +434,7 @@ export class AutomationEngine {
     return report;
   }
 
-  async #tickRule(site: SiteFacts, rule: RuleRow, lastSeen: Map<string, Date | null>, now: Date): Promise<void> {
+  async #tickRule(site: SiteFacts, rule: RuleRow, activity: Map<string, DeviceLastHeard>, now: Date): Promise<void> {
     const ch = this.deps.clickhouse();
     const at = now.getTime();
     if (rule.kind === "aggregate") {
@@ -401,11 +447,13 @@ export class AutomationEngine {
         if (value !== undefined) await this.#judge(site, rule, sensor.id, spec, [{ at, value }], now);
       }
     } else if (rule.kind === "offline") {
-      const subjects = this.#offlineSubjects(site, rule, lastSeen);
+      const subjects = this.#offlineSubjects(site, rule, activity);
       const latest = rule.sensorId ? await latestBySensor(ch, [rule.sensorId]) : new Map<string, Sample>();
       for (const subject of subjects) {
         const lastReport = rule.sensorId ? (latest.get(subject.id)?.at ?? subject.since.getTime()) : subject.since.getTime();
-        await this.#judge(site, rule, subject.id, subject.spec, [{ at, value: Math.max(0, (at - lastReport) / 1000) }], now);
+        const age = Math.max(0, (at - lastReport) / 1000);
+        // Said "offline": at least a second of silence, so a threshold of 0 is breached.
+        await this.#judge(site, rule, subject.id, subject.spec, [{ at, value: subject.reportedOffline ? Math.max(age, 1) : age }], now);
       }
     } else if (rule.kind === "daily_light") {
       // Once a day, on the local day just ended: a state that judged that day already skips it.
@@ -505,8 +553,21 @@ export class AutomationEngine {
 
 const round = (v: number) => Math.round(v * 100) / 100;
 
-/** When each device of the site last reported, as Postgres has it (activity, not a site fact: read fresh each tick). */
-async function lastSeenOf(db: Db, siteId: string): Promise<Map<string, Date | null>> {
-  const rows = await db.select({ id: devices.id, lastSeenAt: devices.lastSeenAt }).from(devices).where(eq(devices.siteId, siteId));
-  return new Map(rows.map((r) => [r.id, r.lastSeenAt]));
+interface DeviceLastHeard {
+  lastSeenAt: Date | null;
+  /** When the device last said it went offline (an MQTT will), if that is its latest word. */
+  offlineSince: Date | null;
+}
+
+/**
+ * When each device of the site last reported, and what it last said of its presence, as Postgres
+ * has it (activity, not site facts: read fresh each time).
+ */
+async function activityOf(db: Db, siteId: string): Promise<Map<string, DeviceLastHeard>> {
+  const rows = await db
+    .select({ id: devices.id, lastSeenAt: devices.lastSeenAt, presence: devicePresence.state, presenceAt: devicePresence.changedAt })
+    .from(devices)
+    .leftJoin(devicePresence, eq(devicePresence.deviceId, devices.id))
+    .where(eq(devices.siteId, siteId));
+  return new Map(rows.map((r) => [r.id, { lastSeenAt: r.lastSeenAt, offlineSince: r.presence === "offline" ? r.presenceAt : null }]));
 }
