@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { isNull, sql } from "drizzle-orm";
 import { rowsOf } from "../db/client";
-import { actuators, automationRules, automationSchedules, careTasks, commands, devices, plants, sensors, siteMembers, sites, species, users, waterings, webhookEndpoints } from "../db/schema";
+import { actuators, automationRules, automationSchedules, careTasks, commands, devices, mqttBindings, mqttDiscovered, plants, sensors, siteMembers, sites, species, users, waterings, webhookEndpoints } from "../db/schema";
 import { raiseAlert } from "../server/alerts/alerts";
 import { createSession } from "../server/accounts/sessions";
 import { hashPassword } from "../server/accounts/passwords";
@@ -38,6 +38,8 @@ interface Fixture {
   webhookId: string;
   ruleId: string;
   scheduleId: string;
+  bindingId: string;
+  discoveredId: string;
   userIds: Record<Exclude<Actor, "anonymous">, string>;
   emails: Record<Exclude<Actor, "anonymous">, string>;
   unique: string;
@@ -259,6 +261,15 @@ const cases: Record<string, Case> = {
   },
   "analytics.deviceHealth": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
   "analytics.fleet": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
+  "mqtt.bindings": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
+  "mqtt.bind": {
+    access: "editor",
+    kind: "mutation",
+    input: (fx) => ({ siteId: fx.siteId, deviceId: fx.deviceId, preset: "tasmota", base: `tasmota_${fx.unique.replaceAll("-", "_")}` }),
+  },
+  "mqtt.unbind": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, bindingId: fx.bindingId }) },
+  "mqtt.discovered": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
+  "mqtt.adopt": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, discoveredId: fx.discoveredId }) },
 };
 
 interface Procedure {
@@ -390,6 +401,11 @@ for (const engine of postgresEngines) {
           updatedAt: now,
         })
         .returning();
+      const [binding] = await db.insert(mqttBindings).values({ siteId, deviceId: device!.id, preset: "zigbee2mqtt", prefix: "zigbee2mqtt", base: "Fixture soil" }).returning();
+      const [discovered] = await db
+        .insert(mqttDiscovered)
+        .values({ siteId, preset: "esphome", prefix: "", base: "fixture-node", topic: "fixture-node/sensor/soil/state", sample: "42", messages: 1, firstSeenAt: now, lastSeenAt: now })
+        .returning();
       const pick = <K extends "id" | "email">(k: K) =>
         Object.fromEntries(Object.entries(actorUsers).map(([a, u]) => [a, u[k]])) as Record<Exclude<Actor, "anonymous">, string>;
       return {
@@ -407,6 +423,8 @@ for (const engine of postgresEngines) {
         webhookId: webhook!.id,
         ruleId: rule!.id,
         scheduleId: schedule!.id,
+        bindingId: binding!.id,
+        discoveredId: discovered!.id,
         userIds: pick("id"),
         emails: pick("email"),
         unique: `${counter}-${Date.now()}`,

@@ -7,9 +7,10 @@ import { serveHttp } from "../../server/http";
 import { enqueueNotification } from "../../server/notifications";
 import { AutomationEngine, type NotifyRequest } from "../../server/pipelines/automation";
 import type { Ingest } from "../../server/pipelines/ingest";
+import type { MqttService } from "../../server/pipelines/mqtt";
 import type { NotificationDispatcher } from "../../server/pipelines/notifications";
 import type { PasswordVerifier } from "../../server/accounts";
-import { CorsPolicy, createLogger, EventHub, Stores, TrustedProxies, type DispatcherConfig, type IngestLimits, type Logger } from "../../server/platform";
+import { CorsPolicy, createLogger, EventHub, Stores, TrustedProxies, type DispatcherConfig, type IngestLimits, type Logger, type MqttConfig } from "../../server/platform";
 import type { SiteDirectory } from "../../server/sites";
 import { assemble } from "../../server/start";
 import { openTestClickhouse, openTestDatabase, type PostgresEngine } from "./stores";
@@ -27,6 +28,8 @@ export interface TestServer {
   automation: AutomationEngine;
   /** What the engine's notify action sent (also queued in the real outbox). */
   notifications: NotifyRequest[];
+  /** MQTT (bridge and/or embedded broker) when the options asked for it; replaced by `restart`. */
+  mqtt: MqttService | undefined;
   /** A second engine on the same stores, as another server would run. */
   extraEngine(): AutomationEngine;
   /**
@@ -98,6 +101,8 @@ export interface TestServerOptions {
   log?: Logger;
   /** Checks passwords: argon2id by default; a test may wrap it to count the checks. */
   passwords?: PasswordVerifier;
+  /** Runs MQTT as the server does, with this configuration (peers run none: one bridge per broker session). */
+  mqtt?: MqttConfig;
 }
 
 /**
@@ -134,7 +139,7 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
   };
 
   /** One server's worth of in-memory state over the shared stores, assembled as `npm start` does. */
-  const boot = async (port: number, stores: Stores, walDir: string) => {
+  const boot = async (port: number, stores: Stores, walDir: string, withMqtt = true) => {
     const parts = assemble(stores, {
       log,
       now,
@@ -147,6 +152,7 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
       liveReadingsIntervalMs: options.liveReadingsIntervalMs ?? 50,
       random: options.random,
       passwords: options.passwords,
+      mqtt: withMqtt ? options.mqtt : undefined,
     });
     await parts.ready;
     const http = serveHttp({
@@ -180,6 +186,7 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
     dispatcher: current.dispatcher,
     automation: current.automation,
     notifications,
+    mqtt: options.mqtt ? current.mqtt : undefined,
     settled: async () => {
       await current.ingest.visible();
       await current.ingest.judged();
@@ -206,12 +213,13 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
       server.ingest = current.ingest;
       server.dispatcher = current.dispatcher;
       server.automation = current.automation;
+      server.mqtt = options.mqtt ? current.mqtt : undefined;
     },
     peer: async () => {
       const database = engine === "postgres" ? await openDatabase({ url: pg.url! }) : pg.database;
       const peerStores = new Stores({ openPostgres: async () => database, openClickhouse: () => ch.clickhouse, demoData: false }, log);
       await peerStores.start();
-      const instance = await boot(0, peerStores, newWalDir());
+      const instance = await boot(0, peerStores, newWalDir(), false);
       const url = `http://127.0.0.1:${instance.http.port}`;
       return {
         url,
