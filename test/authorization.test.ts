@@ -241,6 +241,16 @@ const cases: Record<string, Case> = {
   },
   "analytics.deviceHealth": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
   "analytics.fleet": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
+  "analytics.fleetSeries": {
+    access: "viewer",
+    kind: "query",
+    input: (fx) => ({ siteId: fx.siteId, metric: "soil_moisture", from: new Date(Date.now() - 7 * 86_400_000), to: new Date(), bucket: "1d" }),
+  },
+  "analytics.crossing": {
+    access: "viewer",
+    kind: "query",
+    input: (fx) => ({ siteId: fx.siteId, metric: "soil_moisture", from: new Date(Date.now() - 1_800_000), to: new Date(), aggregate: "avg", comparison: "below", threshold: 25 }),
+  },
 };
 
 interface Procedure {

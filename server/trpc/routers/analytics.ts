@@ -1,7 +1,9 @@
-import { chartInput, deviceHealthInput, fleetInput, latestInput, plantMetricsInput, seriesInput } from "../../../shared/schemas/analytics";
+import { chartInput, crossingInput, deviceHealthInput, fleetInput, fleetSeriesInput, latestInput, plantMetricsInput, seriesInput } from "../../../shared/schemas/analytics";
 import type { AnalyticsDeps } from "../../analytics/deps";
+import { crossingOf } from "../../analytics/crossing";
 import { deviceHealthOf } from "../../analytics/device-health";
 import { fleetOverviewOf } from "../../analytics/fleet";
+import { fleetSeriesOf } from "../../analytics/fleet-series";
 import { latestOf } from "../../analytics/latest";
 import { plantMetricsOf } from "../../analytics/plant-care";
 import { scopeCacheOf } from "../../analytics/scope";
@@ -43,4 +45,11 @@ export const analyticsRouter = router({
   fleet: siteProcedure("viewer")
     .input(fleetInput)
     .query(({ ctx, input }) => fleetOverviewOf(deps(ctx), ctx.siteId, input)),
+  // Fleet-wide: every sensor of the site measuring a metric, in one call (docs/analytics-fleet.md).
+  fleetSeries: siteProcedure("viewer")
+    .input(fleetSeriesInput)
+    .query(async ({ ctx, input }) => plainJson(await fleetSeriesOf(deps(ctx), ctx.siteId, input))),
+  crossing: siteProcedure("viewer")
+    .input(crossingInput)
+    .query(async ({ ctx, input }) => plainJson(await crossingOf(deps(ctx), ctx.siteId, input))),
 });
