@@ -29,6 +29,8 @@ export interface DashboardSpec {
 export interface QueryKindResult {
   calls: number;
   errors: number;
+  /** The first failure's message, if any. */
+  firstError?: string;
   /** Values per answer on average (sensors with a latest value; non-empty buckets of a chart): empty answers would be fast and wrong. */
   valuesPerAnswer: number;
   callsPerSecond: number;
@@ -81,15 +83,19 @@ async function chart(): Promise<number> {
   }
 }
 
-const kinds = { latest: { times: [] as number[], errors: 0, values: 0 }, chart: { times: [] as number[], errors: 0, values: 0 } };
+const kinds = {
+  latest: { times: [] as number[], errors: 0, values: 0, firstError: undefined as string | undefined },
+  chart: { times: [] as number[], errors: 0, values: 0, firstError: undefined as string | undefined },
+};
 async function timed(kind: keyof typeof kinds, call: () => Promise<number>): Promise<void> {
   const started = performance.now();
   try {
     const values = await call();
     kinds[kind].times.push(performance.now() - started);
     kinds[kind].values += values;
-  } catch {
+  } catch (error) {
     kinds[kind].errors++;
+    kinds[kind].firstError ??= error instanceof Error ? error.message : String(error);
   }
 }
 
@@ -121,17 +127,18 @@ async function charts(): Promise<void> {
 
 await Promise.all([...Array.from({ length: spec.pollers }, () => poller()), charts()]);
 const seconds = (performance.now() - started) / 1000;
-const summary = (times: number[], errors: number, values: number): QueryKindResult => ({
+const summary = (times: number[], errors: number, values: number, firstError?: string): QueryKindResult => ({
   calls: times.length,
   errors,
+  ...(firstError ? { firstError } : {}),
   valuesPerAnswer: round(values / Math.max(1, times.length), 1),
   callsPerSecond: round(times.length / seconds, 1),
   latenciesMs: percentiles(times),
 });
 const result: DashboardResult = {
   target: spec.target,
-  latest: summary(kinds.latest.times, kinds.latest.errors, kinds.latest.values),
-  chart: summary(kinds.chart.times, kinds.chart.errors, kinds.chart.values),
+  latest: summary(kinds.latest.times, kinds.latest.errors, kinds.latest.values, kinds.latest.firstError),
+  chart: summary(kinds.chart.times, kinds.chart.errors, kinds.chart.values, kinds.chart.firstError),
   all: summary([...kinds.latest.times, ...kinds.chart.times], kinds.latest.errors + kinds.chart.errors, kinds.latest.values + kinds.chart.values),
 };
 console.log(JSON.stringify(result));

@@ -12,7 +12,7 @@
 //   sustained  BENCH_SUSTAINED_MINUTES at BENCH_SUSTAINED_RATE readings/s (0: as fast as acked),
 //              with rate and p99 per 30 s window;
 //   mixed      ingest at BENCH_MIXED_RATE while dashboard users (bench/dashboard-load.ts) poll the
-//              latest values and load charts: latency per query kind.
+//              latest values of a site of 2,000 sensors and load its charts: latency per query kind.
 // Then: VictoriaMetrics' stored samples (after a flush); Verdant stopped cleanly and its ClickHouse
 // counted afresh: stored must equal acknowledged, exactly, or the run fails; the engine's ceiling
 // (INSERT … SELECT of as many rows into the same schema); resident memory of both (idle, peak, and
@@ -53,6 +53,9 @@ const MIXED_IN_FLIGHT = num("BENCH_MIXED_IN_FLIGHT", 16);
 const MIXED_POLLERS = num("BENCH_MIXED_POLLERS", 500);
 const MIXED_POLL_SECONDS = num("BENCH_MIXED_POLL_SECONDS", 5);
 const MIXED_CHARTS = num("BENCH_MIXED_CHARTS_PER_SECOND", 100);
+const MIXED_DASH_DEVICES = Math.max(1, num("BENCH_MIXED_DASH_DEVICES", 200));
+const MIXED_DASH_CADENCE = Math.max(1, num("BENCH_MIXED_DASH_CADENCE_SECONDS", 10));
+const MIXED_HISTORY_HOURS = Math.max(1, Math.round(num("BENCH_MIXED_HISTORY_HOURS", 24)));
 const SETTLE_SECONDS = num("BENCH_SETTLE_SECONDS", 30);
 /** An upper bound on any target's rate, to place the closed-loop runs' readings in the past. */
 const RATE_BOUND = num("BENCH_RATE_BOUND", 5_000_000);
@@ -64,7 +67,7 @@ type Target = keyof typeof NAMES;
 const SPAN_MS = 1000; // a closed-loop batch covers one second of its device
 
 interface Phase {
-  mode: "scenario" | "sustained" | "mixed" | "registration";
+  mode: "scenario" | "sustained" | "mixed" | "mixed-history" | "mixed-dashboard-site" | "registration";
   inFlight: number;
   repeat: number;
   load: Record<Target, LoadResult>;
@@ -137,12 +140,13 @@ async function benchmark(vm: Victoria, verdant: Verdant, work: string) {
   let slotCursor = 0;
 
   const phases: Phase[] = [];
-  const load = (target: Target, spec: Omit<LoadSpec, "target" | "url" | "tokens" | "runId">, runId: string) =>
+  /** The generator against one target; Verdant's devices are the fleet's unless others are named. */
+  const load = (target: Target, spec: Omit<LoadSpec, "target" | "url" | "tokens" | "runId">, runId: string, deviceTokens = tokens) =>
     startJson<LoadResult>("bench/ingest-load.ts", {
       ...spec,
       target,
       url: target === "verdant" ? verdant.url : vm.url,
-      tokens: target === "verdant" ? tokens : undefined,
+      tokens: target === "verdant" ? deviceTokens : undefined,
       runId,
       attempt: ATTEMPT,
     } satisfies LoadSpec, work);
@@ -183,38 +187,71 @@ async function benchmark(vm: Victoria, verdant: Verdant, work: string) {
     await phase("sustained", SUSTAINED_IN_FLIGHT, 0, turn++, { seconds: SUSTAINED_MINUTES * 60, rate: SUSTAINED_RATE, windowSeconds: 30 });
   }
 
-  // 3. Mixed: ingest at a set rate, in real time (the dashboards ask about the present), beside
-  // dashboard users. Each target gets the same batches, timed from its own start.
+  // 3. Mixed: dashboard users watching a site of MIXED_DASH_DEVICES devices × 10 sensors that
+  // report every MIXED_DASH_CADENCE seconds (with MIXED_HISTORY_HOURS of history at one reading a
+  // minute, loaded untimed, so a 24-hour chart has something to show), while the fleet ingests at
+  // MIXED_RATE. Everything in real time: the dashboards ask about the present.
   let mixedEnd = 0;
+  let dashStart = Number.POSITIVE_INFINITY;
   if (MIXED_SECONDS > 0) {
-    const sensorsList = await listSensors(account.api, account.siteId);
-    const nameOf = new Map(devices.map((d) => [d.id, d.name]));
-    const chartSensors = sensorsList.map((s) => ({ id: s.id, device: nameOf.get(s.deviceId)!, key: s.key }));
-    const spanMs = Math.max(pointsPerSensor({ batchSize: BATCH, keys }), Math.round((DEVICES * BATCH * 1000) / MIXED_RATE));
-    const results = {} as Record<Target, LoadResult>;
+    const dashSite = await account.api.sites.create.mutate({ name: "dashboards", timezone: "UTC" });
+    const dashDevices = await provisionDevices(account.api, dashSite.id, "dash-", MIXED_DASH_DEVICES);
+    const dashTokens = dashDevices.map((d) => d.token);
+    const dashLayout = (startMs: number, batchSize: number, spanMs: number): FleetLayout => {
+      const layout = { devices: dashDevices.map((d) => d.name), keys: KEYS, batchSize, startMs, spanMs, measurement: "dash" };
+      checkLayout(layout);
+      return layout;
+    };
+    const historyEnd = Math.floor(Date.now() / 60_000) * 60_000;
+    dashStart = historyEnd - MIXED_HISTORY_HOURS * 3_600_000;
+    const history = {} as Record<Target, LoadResult>;
+    for (const target of ["victoria", "verdant"] as const) {
+      // An hour of a device's 10 sensors per batch; the devices' first batches create their sensors.
+      const spec = { layout: dashLayout(dashStart, KEYS.length * 60, 3_600_000), concurrency: 16, seconds: 3600, rate: 0, maxBatches: MIXED_DASH_DEVICES * MIXED_HISTORY_HOURS };
+      history[target] = await load(target, spec, `history-${target}`, dashTokens).result;
+      checkLoad(target, history[target]);
+    }
+    phases.push({ mode: "mixed-history", inFlight: 16, repeat: 0, load: history, settled: { victoria: { seconds: 0, quiet: true }, verdant: { seconds: 0, quiet: true } } });
+    const dashSensors = await listSensors(account.api, dashSite.id);
+    const nameOf = new Map(dashDevices.map((d) => [d.id, d.name]));
+    const chartSensors = dashSensors.map((s) => ({ id: s.id, device: nameOf.get(s.deviceId)!, key: s.key }));
+
+    const bulkSpan = Math.max(pointsPerSensor({ batchSize: BATCH, keys }), Math.round((DEVICES * BATCH * 1000) / MIXED_RATE));
+    const dashRate = (MIXED_DASH_DEVICES * KEYS.length) / MIXED_DASH_CADENCE;
+    const bulk = {} as Record<Target, LoadResult>;
+    const dash = {} as Record<Target, LoadResult>;
     const dashboards = {} as Record<Target, DashboardResult>;
     const settled = {} as Phase["settled"];
     for (const target of targetsInOrder(turn++)) {
       settled[target] = await settle(Object.values(pids), SETTLE_SECONDS);
-      const layout = layoutAt(Math.floor(Date.now() / 1000) * 1000 - 5000, spanMs);
-      const ingest = load(target, { layout, concurrency: MIXED_IN_FLIGHT, seconds: MIXED_SECONDS, rate: MIXED_RATE }, `mixed-${target}`);
+      const now = Math.floor(Date.now() / 1000) * 1000;
+      const ingest = load(target, { layout: layoutAt(now - 1000, bulkSpan), concurrency: MIXED_IN_FLIGHT, seconds: MIXED_SECONDS, rate: MIXED_RATE }, `mixed-${target}`);
+      // One reading per sensor per batch, each device every MIXED_DASH_CADENCE seconds.
+      const dashIngest = load(
+        target,
+        { layout: dashLayout(Math.max(historyEnd, now - 1000), KEYS.length, MIXED_DASH_CADENCE * 1000), concurrency: 16, seconds: MIXED_SECONDS, rate: dashRate },
+        `dash-${target}`,
+        dashTokens,
+      );
       const users = startJson<DashboardResult>("bench/dashboard-load.ts", {
         target,
         url: target === "verdant" ? verdant.url : vm.url,
         token: account.token,
-        siteId: account.siteId,
+        siteId: dashSite.id,
         pollers: MIXED_POLLERS,
         pollSeconds: MIXED_POLL_SECONDS,
         chartsPerSecond: MIXED_CHARTS,
         seconds: MIXED_SECONDS,
         sensors: chartSensors,
-        measurement: "bench",
+        measurement: "dash",
       } satisfies DashboardSpec, work);
-      [results[target], dashboards[target]] = await Promise.all([ingest.result, users.result]);
-      checkLoad(target, results[target]);
-      mixedEnd = Math.max(mixedEnd, results[target].dataEndMs);
+      [bulk[target], dash[target], dashboards[target]] = await Promise.all([ingest.result, dashIngest.result, users.result]);
+      checkLoad(target, bulk[target]);
+      checkLoad(target, dash[target]);
+      mixedEnd = Math.max(mixedEnd, bulk[target].dataEndMs, dash[target].dataEndMs);
     }
-    phases.push({ mode: "mixed", inFlight: MIXED_IN_FLIGHT, repeat: 0, load: results, dashboards, settled });
+    phases.push({ mode: "mixed", inFlight: MIXED_IN_FLIGHT, repeat: 0, load: bulk, dashboards, settled });
+    phases.push({ mode: "mixed-dashboard-site", inFlight: 16, repeat: 0, load: dash, settled });
   }
 
   const peaks = memory.stop();
@@ -222,9 +259,11 @@ async function benchmark(vm: Victoria, verdant: Verdant, work: string) {
 
   // 4. What each holds. VictoriaMetrics acknowledges before its data is on disk; counted after a flush.
   const acknowledged = (target: Target) => phases.reduce((n, p) => n + p.load[target].readings, 0);
+  const dataStart = Math.min(regionStart, dashStart);
   const dataEnd = Math.max(regionStart + slotCursor * SPAN_MS, mixedEnd) + 1;
-  const vmStored = await storedSamples(vm, "bench_value", regionStart, dataEnd, 6 * 3_600_000);
-  const vmSeries = await seriesCount(vm, "bench_value", regionStart, dataEnd);
+  const everything = '{__name__=~"bench_value|dash_value"}';
+  const vmStored = await storedSamples(vm, everything, dataStart, dataEnd, 6 * 3_600_000);
+  const vmSeries = await seriesCount(vm, everything, dataStart, dataEnd);
   await vm.stop();
 
   // Verdant: stopped as a service manager stops it, then ClickHouse opened afresh and counted.
@@ -276,7 +315,10 @@ async function benchmark(vm: Victoria, verdant: Verdant, work: string) {
     config: {
       seconds: SECONDS, devices: DEVICES, sensorsPerDevice: SENSORS_PER_DEVICE, batchSize: BATCH, inFlight: IN_FLIGHT, repeats: REPEATS, attempt: ATTEMPT,
       sustained: { minutes: SUSTAINED_MINUTES, rate: SUSTAINED_RATE, inFlight: SUSTAINED_IN_FLIGHT },
-      mixed: { seconds: MIXED_SECONDS, rate: MIXED_RATE, inFlight: MIXED_IN_FLIGHT, pollers: MIXED_POLLERS, pollSeconds: MIXED_POLL_SECONDS, chartsPerSecond: MIXED_CHARTS },
+      mixed: {
+        seconds: MIXED_SECONDS, rate: MIXED_RATE, inFlight: MIXED_IN_FLIGHT, pollers: MIXED_POLLERS, pollSeconds: MIXED_POLL_SECONDS, chartsPerSecond: MIXED_CHARTS,
+        dashboardSite: { devices: MIXED_DASH_DEVICES, sensors: MIXED_DASH_DEVICES * KEYS.length, cadenceSeconds: MIXED_DASH_CADENCE, historyHours: MIXED_HISTORY_HOURS },
+      },
     },
     summary: report,
     phases,
@@ -345,6 +387,7 @@ function summarize(phases: Phase[]) {
   });
   const sustained = phases.find((p) => p.mode === "sustained");
   const mixed = phases.find((p) => p.mode === "mixed");
+  const dashSite = phases.find((p) => p.mode === "mixed-dashboard-site");
   return {
     scenarios,
     sustained: sustained
@@ -358,6 +401,7 @@ function summarize(phases: Phase[]) {
     mixed: mixed
       ? {
           ingest: { victoria: summaryOf([mixed.load.victoria]), verdant: summaryOf([mixed.load.verdant]) },
+          dashboardSiteIngest: { victoria: summaryOf([dashSite!.load.victoria]), verdant: summaryOf([dashSite!.load.verdant]) },
           dashboards: mixed.dashboards!,
           target: `dashboard p99 ≤ 100 ms: ${mixed.dashboards!.verdant.all.latenciesMs.p99 <= 100 ? "met" : "NOT met"} (${mixed.dashboards!.verdant.all.callsPerSecond} queries/s beside ${compact(mixed.load.verdant.readingsPerSecond)} readings/s)`,
         }
@@ -391,9 +435,11 @@ function printReport(report: ReturnType<typeof summarize>, vm: Victoria) {
   }
   if (report.mixed) {
     const m = report.mixed;
-    console.log("\nmixed: ingest beside dashboard users");
+    console.log(`\nmixed: the fleet ingesting beside dashboard users of a site of ${MIXED_DASH_DEVICES * KEYS.length} sensors (reporting every ${MIXED_DASH_CADENCE} s)`);
     row("ingest", NAMES.victoria, m.ingest.victoria);
     row("", NAMES.verdant, m.ingest.verdant);
+    row("the site", NAMES.victoria, m.dashboardSiteIngest.victoria);
+    row("", NAMES.verdant, m.dashboardSiteIngest.verdant);
     for (const kind of ["latest", "chart", "all"] as const) {
       const part = (t: Target) => {
         const d = m.dashboards[t][kind];

@@ -81,12 +81,17 @@ export function valueOf(layout: FleetLayout, device: number, sensor: number, slo
   return Number(valuesOfLevel(levelOf(device, sensor, layout.keys.length))[(slot * pointsPerSensor(layout) + point) % DAY_POINTS]);
 }
 
+const jsonPrefixes = new WeakMap<FleetLayout, string[]>();
+
 /** Batch k as POST /v1/ingest JSON: a plain client's batch, `attempt` only when asked for. */
 export function verdantBody(layout: FleetLayout, k: number, batchId: string, attempt?: number): string {
-  const prefixes = layout.keys.map((key) => `{"sensor":"${key}","ts":`);
-  const parts: string[] = [];
-  forEachReading(layout, k, (_, s, ts, value) => parts.push(`${prefixes[s]}${ts},"value":${value}}`));
-  return `{"batchId":"${batchId}",${attempt === undefined ? "" : `"attempt":${attempt},`}"readings":[${parts.join(",")}]}`;
+  let prefixes = jsonPrefixes.get(layout);
+  if (!prefixes) jsonPrefixes.set(layout, (prefixes = layout.keys.map((key) => `{"sensor":"${key}","ts":`)));
+  let readings = "";
+  forEachReading(layout, k, (_, s, ts, value) => {
+    readings += `${readings ? "," : ""}${prefixes[s]}${ts},"value":${value}}`;
+  });
+  return `{"batchId":"${batchId}",${attempt === undefined ? "" : `"attempt":${attempt},`}"readings":[${readings}]}`;
 }
 
 /** Batch k as line protocol for /write?precision=ms. */
