@@ -23,7 +23,7 @@ import os from "node:os";
 import path from "node:path";
 import type { DashboardResult, DashboardSpec } from "./dashboard-load";
 import type { LoadResult, LoadSpec } from "./ingest-load";
-import { memorySampler, mib, peakResidentBytes, residentBytes, settle } from "./support/processes";
+import { anonymousBytes, memorySampler, mib, peakResidentBytes, residentBytes, settle } from "./support/processes";
 import { checkLayout, pointsPerSensor, type FleetLayout } from "./support/readings";
 import { runCommand, runJson, startJson } from "./support/run";
 import { compact, ms, pad, ratio, round, spreadOf, withSpread, type Spread } from "./support/stats";
@@ -117,6 +117,7 @@ async function benchmark(vm: Victoria, verdant: Verdant, work: string) {
   await settle(Object.values(pids), SETTLE_SECONDS);
   idle.victoria = residentBytes(vm.pid);
   idle.verdant = residentBytes(verdant.pid);
+  const idleAnonymous = { victoria: anonymousBytes(vm.pid), verdant: anonymousBytes(verdant.pid) };
   const memory = memorySampler(pids);
 
   // The fleet: an account and its devices, through the typed client, before any timing. Their
@@ -289,6 +290,7 @@ async function benchmark(vm: Victoria, verdant: Verdant, work: string) {
   const demo = await startVerdant({ DEMO_DATA: "true" });
   await settle([demo.pid], 60);
   const demoResident = residentBytes(demo.pid);
+  const demoAnonymous = anonymousBytes(demo.pid);
   await demo.stop();
   demo.remove();
 
@@ -306,6 +308,7 @@ async function benchmark(vm: Victoria, verdant: Verdant, work: string) {
     `resident memory: VictoriaMetrics idle ${mib(idle.victoria)} MiB, peak ${mib(peaks.victoria!)} MiB; ` +
       `Verdant idle ${mib(idle.verdant)} MiB (${mib(demoResident)} MiB after start-up with the demo data), peak ${mib(peaks.verdant!)} MiB`,
   );
+  console.log(`  of which anonymous (not mapped files) at idle: VictoriaMetrics ${mib(idleAnonymous.victoria)} MiB, Verdant ${mib(idleAnonymous.verdant)} MiB (${mib(demoAnonymous)} MiB with the demo data)`);
 
   return {
     benchmark: "ingest",
@@ -330,8 +333,8 @@ async function benchmark(vm: Victoria, verdant: Verdant, work: string) {
     javascript,
     serverTotals: totals,
     memoryBytes: {
-      victoria: { idle: idle.victoria, peak: peaks.victoria, highWaterMark: hwm.victoria },
-      verdant: { idle: idle.verdant, afterStartWithDemo: demoResident, peak: peaks.verdant, highWaterMark: hwm.verdant },
+      victoria: { idle: idle.victoria, idleAnonymous: idleAnonymous.victoria, peak: peaks.victoria, highWaterMark: hwm.victoria },
+      verdant: { idle: idle.verdant, idleAnonymous: idleAnonymous.verdant, afterStartWithDemo: demoResident, afterStartWithDemoAnonymous: demoAnonymous, peak: peaks.verdant, highWaterMark: hwm.verdant },
     },
   };
 }

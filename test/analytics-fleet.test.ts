@@ -283,8 +283,9 @@ for (const engine of postgresEngines) {
       test("min above and max below, over windows of every shape", async () => {
         const windows: [number, number][] = [
           [T0 + 5 * HOUR, T0 + 17 * HOUR - 1], // whole hours only
-          [T0 + 5 * HOUR + 3 * MINUTE, T0 + 6 * HOUR + 42 * MINUTE - 1], // whole minutes around an hour
-          [T0 + 7 * HOUR + 13 * SECOND, T0 + 7 * HOUR + 50 * MINUTE + 7 * SECOND], // minutes and raw edges within one hour
+          [T0 + 5 * HOUR + 3 * MINUTE, T0 + 6 * HOUR + 42 * MINUTE - 1], // whole minutes only, across an hour boundary
+          [T0 + 7 * HOUR + 13 * SECOND, T0 + 8 * HOUR + 50 * MINUTE + 7 * SECOND], // minutes and raw edges, no whole hour inside
+          [T0 + 9 * HOUR + 13 * SECOND, T0 + 9 * HOUR + 50 * MINUTE + 7 * SECOND], // under an hour: raw readings only
           [T0, NOW], // everything sent
         ];
         for (const [from, to] of windows) {
@@ -306,6 +307,11 @@ for (const engine of postgresEngines) {
         const res = await api.analytics.crossing.query({ siteId, metric: "soil_moisture", from: new Date(old), to: new Date(NOW), aggregate: "avg", comparison: "below", threshold: 100 });
         expect(rowsOf(res)).toEqual(expectedCrossing(old, NOW, "avg", "below", 100));
         expect(res.values.sensorId).toHaveLength(3);
+        // A short window back then, on whole minutes, is the rollups' too (nothing was sent then).
+        const short = await api.analytics.crossing.query({ siteId, metric: "soil_moisture", from: new Date(old), to: new Date(old + 30 * MINUTE - 1), aggregate: "avg", comparison: "below", threshold: 100 });
+        expect(short.values.sensorId).toEqual([]);
+        const shortRefused = await failureOf(api.analytics.crossing.query({ siteId, metric: "soil_moisture", from: new Date(old), to: new Date(old + 30 * MINUTE), aggregate: "avg", comparison: "below", threshold: 100 }));
+        expect(shortRefused.issues.map((i) => i.path)).toContain("to");
       });
 
       test("bad input names the field; another metric's sensors are never in the answer", async () => {

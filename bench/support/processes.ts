@@ -32,7 +32,7 @@ export function processTree(pid: number): number[] {
   return out;
 }
 
-function statusField(pid: number, field: "VmRSS" | "VmHWM"): number {
+function statusField(pid: number, field: "VmRSS" | "VmHWM" | "RssAnon"): number {
   try {
     const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith(`${field}:`));
     return line ? Number(line.split(/\s+/)[1]) * 1024 : 0; // kB
@@ -44,6 +44,14 @@ function statusField(pid: number, field: "VmRSS" | "VmHWM"): number {
 /** Resident memory (bytes) of the process and its descendants, now. */
 export function residentBytes(pid: number): number {
   return processTree(pid).reduce((sum, p) => sum + statusField(p, "VmRSS"), 0);
+}
+
+/**
+ * The anonymous part of it (heaps, caches; not the pages of mapped files such as a shared library,
+ * which the kernel can drop and read again), of the process and its descendants.
+ */
+export function anonymousBytes(pid: number): number {
+  return processTree(pid).reduce((sum, p) => sum + statusField(p, "RssAnon"), 0);
 }
 
 /** The kernel's high-water mark of the process's own resident memory (bytes) since it started. */
