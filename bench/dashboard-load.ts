@@ -54,6 +54,8 @@ const api = spec.target === "verdant" ? createAppClient({ url: spec.url, token: 
 /** A Prometheus API query: its result's series and their values. */
 async function promql(path: "query" | "query_range", params: Record<string, string>): Promise<{ series: number; values: number }> {
   const response = await fetch(`${spec.url}/api/v1/${path}`, { method: "POST", body: new URLSearchParams(params) });
+  // Refusals (too many queued queries, a timeout) come as text, not JSON.
+  if (!response.ok) throw new Error(`VictoriaMetrics answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
   const body = (await response.json()) as { status: string; data?: { result: { values?: unknown[] }[] } };
   if (body.status !== "success") throw new Error(`VictoriaMetrics answered ${response.status}`);
   const result = body.data!.result;

@@ -154,18 +154,21 @@ const readings = readingsOfAck.reduce((a, b) => a + b, 0);
 
 const windows: LoadWindow[] = [];
 if (spec.windowSeconds) {
+  // Whole windows; the last one also takes the tail (the batches in flight when the time was up),
+  // which alone would make a window of a fraction of a second with an absurd rate.
   const width = spec.windowSeconds * 1000;
-  const count = Math.ceil((seconds * 1000) / width);
+  const count = Math.max(1, Math.floor((seconds * 1000) / width));
   for (let w = 0; w < count; w++) {
     const inWindow: number[] = [];
     let n = 0;
+    const until = w === count - 1 ? Number.POSITIVE_INFINITY : (w + 1) * width;
     for (let i = 0; i < ackAt.length; i++) {
-      if (ackAt[i]! >= w * width && ackAt[i]! < (w + 1) * width) {
+      if (ackAt[i]! >= w * width && ackAt[i]! < until) {
         inWindow.push(latency[i]!);
         n += readingsOfAck[i]!;
       }
     }
-    const span = Math.min(width, seconds * 1000 - w * width) / 1000;
+    const span = (w === count - 1 ? seconds * 1000 - w * width : width) / 1000;
     windows.push({ fromSecond: w * spec.windowSeconds, readingsPerSecond: Math.round(n / span), latenciesMs: percentiles(inWindow) });
   }
 }

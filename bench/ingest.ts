@@ -446,7 +446,7 @@ function printReport(report: ReturnType<typeof summarize>, vm: Victoria) {
     for (const kind of ["latest", "chart", "all"] as const) {
       const part = (t: Target) => {
         const d = m.dashboards[t][kind];
-        return `${NAMES[t]} ${d.callsPerSecond}/s p50 ${ms(d.latenciesMs.p50)} p99 ${ms(d.latenciesMs.p99)} max ${ms(d.latenciesMs.max)}, ${d.valuesPerAnswer} values per answer${d.errors ? ` (${d.errors} errors)` : ""}`;
+        return `${NAMES[t]} ${d.callsPerSecond}/s p50 ${ms(d.latenciesMs.p50)} p99 ${ms(d.latenciesMs.p99)} max ${ms(d.latenciesMs.max)}, ${d.valuesPerAnswer} values per answer${d.errors ? ` (${d.errors} errors, the first: ${d.firstError?.slice(0, 120)})` : ""}`;
       };
       const r = m.dashboards.verdant[kind].latenciesMs.p99 / Math.max(1e-9, m.dashboards.victoria[kind].latenciesMs.p99);
       console.log(`  ${pad(kind === "all" ? "all queries" : kind === "latest" ? "latest values" : "24 h charts", 14)} ${part("victoria")}; ${part("verdant")}; p99 ${ratio(r)}`);

@@ -60,7 +60,7 @@ function valuesOfLevel(level: number): string[] {
 
 export const levelOf = (device: number, sensor: number, sensors: number) => ((device * sensors + sensor) * 37) % LEVELS;
 
-/** The readings of batch k, handed to `emit(sensorIndex, ts, valueText)` in order. */
+/** The readings of batch k, handed to `emit(device, sensor, ts, valueText)` in order. */
 function forEachReading(layout: FleetLayout, k: number, emit: (device: number, sensor: number, ts: number, value: string) => void): void {
   const D = layout.devices.length;
   const S = layout.keys.length;
@@ -74,11 +74,6 @@ function forEachReading(layout: FleetLayout, k: number, emit: (device: number, s
     const j = (r - s) / S;
     emit(device, s, base + Math.floor((j * layout.spanMs) / P), tables[s]![(slot * P + j) % DAY_POINTS]!);
   }
-}
-
-/** The numeric value of one reading, for checks (what `value` text says). */
-export function valueOf(layout: FleetLayout, device: number, sensor: number, slot: number, point: number): number {
-  return Number(valuesOfLevel(levelOf(device, sensor, layout.keys.length))[(slot * pointsPerSensor(layout) + point) % DAY_POINTS]);
 }
 
 const jsonPrefixes = new WeakMap<FleetLayout, string[]>();
