@@ -35,22 +35,25 @@ const AGGREGATE_SQL = { avg: "sum(s) / sum(c)", min: "min(lo)", max: "max(hi)" }
 const COMPARISON_SQL = { below: "<", above: ">" } as const;
 const ORDER_SQL = { below: "ASC", above: "DESC" } as const;
 
-/** One source's part: per sensor the sum, count, min and max of its readings within its pieces. */
-function partSql(ch: Clickhouse, source: Source, pieces: { from: string; to: string }[]): string {
-  if (source === "raw") {
-    const ranges = pieces.map((p) => `(ts >= fromUnixTimestamp64Milli({${p.from}:Int64}) AND ts < fromUnixTimestamp64Milli({${p.to}:Int64}))`);
-    return `SELECT sensor_id, sum(value) AS s, count() AS c, min(value) AS lo, max(value) AS hi
-  FROM ${sourceTable(ch, "raw")} WHERE sensor_id IN {ids:Array(UUID)} AND (${ranges.join(" OR ")}) GROUP BY sensor_id`;
-  }
-  // Rollup pieces are on the rollup's grid: whole seconds, bucket starts.
-  const ranges = pieces.map((p) => `(bucket >= toDateTime(intDiv({${p.from}:Int64}, 1000), 'UTC') AND bucket < toDateTime(intDiv({${p.to}:Int64}, 1000), 'UTC'))`);
-  return `SELECT sensor_id, sum(sum_value) AS s, sum(count) AS c, min(min_value) AS lo, max(max_value) AS hi
-  FROM ${sourceTable(ch, source)} WHERE sensor_id IN {ids:Array(UUID)} AND (${ranges.join(" OR ")}) GROUP BY sensor_id`;
+/** Per source, the sum, count, min and max of its readings. */
+const PARTIAL_SQL = {
+  raw: { s: "sum(value)", c: "count()", lo: "min(value)", hi: "max(value)" },
+  rollup: { s: "sum(sum_value)", c: "sum(count)", lo: "min(min_value)", hi: "max(max_value)" },
+} as const;
+
+function timeFilter(source: Source, pieces: { from: string; to: string }[]): string {
+  const ranges = pieces.map((p) =>
+    source === "raw"
+      ? `(ts >= fromUnixTimestamp64Milli({${p.from}:Int64}) AND ts < fromUnixTimestamp64Milli({${p.to}:Int64}))`
+      : // Rollup pieces are on the rollup's grid: whole seconds, bucket starts.
+        `(bucket >= toDateTime(intDiv({${p.from}:Int64}, 1000), 'UTC') AND bucket < toDateTime(intDiv({${p.to}:Int64}, 1000), 'UTC'))`,
+  );
+  return ranges.join(" OR ");
 }
 
 export function crossingSql(ch: Clickhouse, q: CrossingQuery) {
   const params: Record<string, unknown> = { ids: q.sensorIds, threshold: q.threshold };
-  const parts: string[] = [];
+  const parts: { source: Source; filter: string }[] = [];
   for (const source of ["raw", "1m", "1h"] as const) {
     const names = q.pieces
       .map((piece, i) => ({ piece, i }))
@@ -60,15 +63,34 @@ export function crossingSql(ch: Clickhouse, q: CrossingQuery) {
         params[`to${i}`] = piece.to;
         return { from: `from${i}`, to: `to${i}` };
       });
-    if (names.length > 0) parts.push(partSql(ch, source, names));
+    if (names.length > 0) parts.push({ source, filter: timeFilter(source, names) });
   }
+  const having = `HAVING n > 0 AND v ${COMPARISON_SQL[q.comparison]} {threshold:Float64}
+ORDER BY v ${ORDER_SQL[q.comparison]}, sensor_id`;
+  if (parts.length === 1) {
+    // One source (a short window read raw, or a window on the rollups' grid): one plain
+    // aggregation, a millisecond or two cheaper than the same behind a union.
+    const [{ source, filter }] = parts as [(typeof parts)[0]];
+    const a = PARTIAL_SQL[source === "raw" ? "raw" : "rollup"];
+    const aggregate = { avg: `${a.s} / ${a.c}`, min: a.lo, max: a.hi }[q.aggregate];
+    const query = `SELECT sensor_id, ${aggregate} AS v, ${a.c} AS n
+FROM ${sourceTable(ch, source)}
+WHERE sensor_id IN {ids:Array(UUID)} AND (${filter})
+GROUP BY sensor_id
+${having}`;
+    return { query, params };
+  }
+  const unions = parts.map(({ source, filter }) => {
+    const a = PARTIAL_SQL[source === "raw" ? "raw" : "rollup"];
+    return `SELECT sensor_id, ${a.s} AS s, ${a.c} AS c, ${a.lo} AS lo, ${a.hi} AS hi
+  FROM ${sourceTable(ch, source)} WHERE sensor_id IN {ids:Array(UUID)} AND (${filter}) GROUP BY sensor_id`;
+  });
   const query = `SELECT sensor_id, ${AGGREGATE_SQL[q.aggregate]} AS v, sum(c) AS n
 FROM (
-  ${parts.join("\n  UNION ALL\n  ")}
+  ${unions.join("\n  UNION ALL\n  ")}
 )
 GROUP BY sensor_id
-HAVING n > 0 AND v ${COMPARISON_SQL[q.comparison]} {threshold:Float64}
-ORDER BY v ${ORDER_SQL[q.comparison]}, sensor_id`;
+${having}`;
   return { query, params };
 }
 
