@@ -1,122 +1,192 @@
-// The load generator for bench/ingest.ts, run as its own process so that generating load does
-// not share an event loop with the server. Many simulated devices each send batches one after
-// another (the next after the previous was acknowledged), as the device SDK does.
+// The load generator of the benchmarks, run as its own process so that generating load does not
+// share an event loop with a server or with the process that times queries. The same code drives
+// Verdant (POST /v1/ingest, JSON batches as a plain client sends them) and VictoriaMetrics (POST
+// /write, line protocol): the same readings in the same batches (bench/support/readings.ts), the
+// same number in flight, the same pacing; only the encoding and the URL differ.
 //
-//   bun bench/ingest-load.ts <url> <tokens-file> <batch size> <concurrency> <seconds> [json|lp]
-// (lp: the same readings as InfluxDB line protocol to POST /api/v2/write, one reading a line)
-// prints one JSON line: { batches, readings, accepted, duplicates, seconds, latenciesMs: { p50, p90, p99, max }, errors }
+//   bun bench/ingest-load.ts <spec.json>   → one JSON line (LoadResult) on stdout
+//
+// Each of `concurrency` senders takes the next batch number, sends it, and takes another once it
+// is acknowledged (a device uploading its backlog does the same). With `rate` > 0 batch k is not
+// sent before start + k · batchSize / rate (an open schedule, as a fleet of devices reporting on
+// their own clocks). A 429/503 or a network error is retried with the same batch id. SIGTERM ends
+// the run early: no new batches, the ones in flight finish, the result is printed.
 
 import { readFileSync } from "node:fs";
+import { checkLayout, endOfBatches, lineProtocolBody, verdantBody, type FleetLayout } from "./support/readings";
+import { percentiles, round, type Percentiles } from "./support/stats";
 
-const [url, tokensFile, batchSizeArg, concurrencyArg, secondsArg, formatArg] = process.argv.slice(2);
-const lineProtocol = formatArg === "lp";
-const tokens = JSON.parse(readFileSync(tokensFile!, "utf8")) as string[];
-const batchSize = Number(batchSizeArg);
-const concurrency = Number(concurrencyArg);
-const seconds = Number(secondsArg);
-
-// Bodies are prepared up front (a pool of readings with realistic values and timestamps); each
-// request only splices in its own batchId, so the generator spends its CPU on sending.
-const now = Date.now() - 3600_000;
-const POOL = 64;
-const readingsPool: string[] = [];
-const linesPool: string[][] = [];
-for (let p = 0; p < POOL; p++) {
-  const parts: string[] = [];
-  for (let i = 0; i < batchSize; i++) {
-    const sensor = ["soil1", "soil2", "temp", "hum", "lux", "battery"][i % 6];
-    const value = Math.round((20 + 30 * Math.sin((p * batchSize + i) / 50)) * 100) / 100;
-    // Line protocol: `soil1 value=41.2 <ms>` is the key `soil1`, as the JSON reading's sensor;
-    // the timestamp is added per request (below).
-    parts.push(lineProtocol ? `${sensor} value=${value} ` : `{"sensor":"${sensor}","ts":${now + p * batchSize + i},"value":${value}}`);
-  }
-  readingsPool.push(lineProtocol ? "" : `,"readings":[${parts.join(",")}]}`);
-  linesPool.push(parts);
+export interface LoadSpec {
+  target: "verdant" | "victoria";
+  url: string;
+  layout: FleetLayout;
+  /** Verdant only: device tokens, one per layout device, in the same order. */
+  tokens?: string[];
+  concurrency: number;
+  /** Stop taking new batches after this many seconds … */
+  seconds: number;
+  /** … or after this many batches. */
+  maxBatches?: number;
+  /** Readings per second to aim at; 0: as fast as the target acknowledges. */
+  rate: number;
+  /** Batch ids are `${runId}-${k}`: unique per run, so nothing is (rightly) refused as a duplicate. */
+  runId: string;
+  /** Verdant only: declare `"attempt"` (1, then 2, 3… on resends). Default: a plain client, without. */
+  attempt?: boolean;
+  /** Latency and rate per window of this many seconds (sustained runs); 0 for none. */
+  windowSeconds?: number;
 }
 
-/**
- * A line protocol body has no batch id: a fully timestamped body is its own batch (a hash of
- * it), and such a body may be a retry, so the server looks it up in ClickHouse by its sensors and
- * time span. So each request carries timestamps of its own, as real clients' do (reusing the
- * JSON pool's would make every lookup read all the rows stored at those times so far), starting
- * two days back, a millisecond apart.
- */
-const lineProtocolStart = Date.now() - 2 * 86_400_000;
-function lineProtocolBody(pool: number, sequence: number): string {
-  const lines = linesPool[pool]!;
-  const t0 = lineProtocolStart + sequence * batchSize;
-  let body = "";
-  for (let i = 0; i < lines.length; i++) body += `${lines[i]}${t0 + i}\n`;
-  return body;
+export interface LoadWindow {
+  fromSecond: number;
+  readingsPerSecond: number;
+  latenciesMs: Percentiles;
 }
 
-const runId = `${batchSize}x${concurrency}-${Date.now().toString(36)}`;
-const latencies: number[] = [];
-let batches = 0;
-let readings = 0;
+export interface LoadResult {
+  target: LoadSpec["target"];
+  batches: number;
+  readings: number;
+  /** Verdant's receipts: readings stored, and readings of batches already stored (must be 0 here). */
+  accepted: number;
+  duplicates: number;
+  seconds: number;
+  readingsPerSecond: number;
+  /** From a batch's first send to its acknowledgement, retries included. */
+  latenciesMs: Percentiles;
+  retries: number;
+  statusCounts: Record<string, number>;
+  /** Batches 0 … batchesTaken − 1 were sent, and the time they cover ends here (epoch ms). */
+  batchesTaken: number;
+  dataEndMs: number;
+  /** How far behind its schedule the last batch was sent (rate > 0), in seconds. */
+  behindScheduleSeconds: number;
+  windows: LoadWindow[];
+}
+
+const spec = JSON.parse(readFileSync(process.argv[2]!, "utf8")) as LoadSpec;
+const { layout } = spec;
+checkLayout(layout);
+if (spec.target === "verdant" && spec.tokens?.length !== layout.devices.length) throw new Error("a token per device is needed for Verdant");
+
+const writeUrl = spec.target === "verdant" ? `${spec.url}/v1/ingest` : `${spec.url}/write?precision=ms`;
+const headersOf = (device: number): Record<string, string> =>
+  spec.target === "verdant"
+    ? { authorization: `Bearer ${spec.tokens![device]}`, "content-type": "application/json" }
+    : { "content-type": "text/plain; charset=utf-8" };
+
+let next = 0;
+let stopping = false;
+process.on("SIGTERM", () => {
+  stopping = true;
+});
+
+const ackAt: number[] = [];
+const latency: number[] = [];
+const readingsOfAck: number[] = [];
 let accepted = 0;
 let duplicates = 0;
-let errors = 0;
+let retries = 0;
+let behind = 0;
 const statusCounts: Record<string, number> = {};
-const deadline = performance.now() + seconds * 1000;
-let sequence = 0;
+const started = performance.now();
+const deadline = started + spec.seconds * 1000;
+const msPerBatch = spec.rate > 0 ? (layout.batchSize / spec.rate) * 1000 : 0;
 
-async function device(slot: number): Promise<void> {
-  const token = tokens[slot % tokens.length]!;
-  const headers = lineProtocol
-    ? { authorization: `Token ${token}`, "content-type": "text/plain; charset=utf-8" }
-    : { authorization: `Bearer ${token}`, "content-type": "application/json" };
-  const target = lineProtocol ? `${url}/api/v2/write?org=bench&bucket=bench&precision=ms` : `${url}/v1/ingest`;
-  while (performance.now() < deadline) {
-    // Unique per run and device: a reused id would (rightly) be answered as a duplicate.
-    const batchId = `${runId}-${slot}-${sequence++}`; // unique across devices too, so stored batches can be counted
-    const readingsJson = readingsPool[sequence % POOL];
-    const lines = lineProtocol ? lineProtocolBody(sequence % POOL, sequence) : "";
-    // A retried batch keeps its id (and says it is a retry): nothing acknowledged may be lost or stored twice.
-    for (let attempt = 1; ; attempt++) {
-      // A line protocol retry sends the same bytes: the same batch.
-      const body = lineProtocol ? lines : `{"batchId":"${batchId}","attempt":${attempt}${readingsJson}`;
-      const started = performance.now();
-      let status = 0;
-      try {
-        const response = await fetch(target, { method: "POST", headers, body });
-        status = response.status;
-        const receipt = lineProtocol
-          ? (await response.arrayBuffer(),
-            { accepted: Number(response.headers.get("x-verdant-accepted") ?? 0), duplicates: Number(response.headers.get("x-verdant-duplicates") ?? 0) })
-          : ((await response.json()) as { accepted?: number; duplicates?: number });
-        statusCounts[status] = (statusCounts[status] ?? 0) + 1;
-        if (status === (lineProtocol ? 204 : 200)) {
-          latencies.push(performance.now() - started);
-          batches += 1;
-          readings += (receipt.accepted ?? 0) + (receipt.duplicates ?? 0);
-          accepted += receipt.accepted ?? 0;
-          duplicates += receipt.duplicates ?? 0;
-          break;
-        }
-      } catch {
-        statusCounts.network = (statusCounts.network ?? 0) + 1;
+async function sendOne(k: number): Promise<void> {
+  const device = k % layout.devices.length;
+  const headers = headersOf(device);
+  const batchId = `${spec.runId}-${k}`;
+  const first = performance.now();
+  for (let attempt = 1; ; attempt++) {
+    const body = spec.target === "verdant" ? verdantBody(layout, k, batchId, spec.attempt ? attempt : undefined) : lineProtocolBody(layout, k);
+    let status = 0;
+    try {
+      const response = await fetch(writeUrl, { method: "POST", headers, body });
+      status = response.status;
+      statusCounts[status] = (statusCounts[status] ?? 0) + 1;
+      if (spec.target === "verdant" && status === 200) {
+        const receipt = (await response.json()) as { accepted: number; duplicates: number };
+        accepted += receipt.accepted;
+        duplicates += receipt.duplicates;
+        readingsOfAck.push(receipt.accepted + receipt.duplicates);
+        break;
       }
-      errors += 1;
-      await Bun.sleep(status === 429 ? 20 : 100);
+      await response.arrayBuffer();
+      if (spec.target === "victoria" && status === 204) {
+        readingsOfAck.push(layout.batchSize);
+        break;
+      }
+      // Anything but backpressure or an outage is a bug in the benchmark or the target: stop.
+      if (status !== 429 && status !== 503) throw new Error(`${spec.target} answered ${status} to batch ${k}`);
+    } catch (error) {
+      if (status !== 0) throw error;
+      statusCounts.network = (statusCounts.network ?? 0) + 1;
     }
+    retries++;
+    await Bun.sleep(status === 429 ? 20 : 100);
+  }
+  const now = performance.now();
+  ackAt.push(now - started);
+  latency.push(now - first);
+}
+
+async function sender(): Promise<void> {
+  for (;;) {
+    if (stopping || performance.now() >= deadline) return;
+    if (spec.maxBatches !== undefined && next >= spec.maxBatches) return;
+    const k = next++;
+    if (msPerBatch > 0) {
+      const due = started + k * msPerBatch;
+      const wait = due - performance.now();
+      if (wait > 0) await Bun.sleep(wait);
+      else behind = -wait;
+      // Not sent: its time stays unused (dataEndMs covers every batch number taken).
+      if (stopping || performance.now() >= deadline) return;
+    }
+    await sendOne(k);
   }
 }
 
-const started = performance.now();
-await Promise.all(Array.from({ length: concurrency }, (_, i) => device(i)));
-const elapsed = (performance.now() - started) / 1000;
-latencies.sort((a, b) => a - b);
-const pct = (p: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0) * 100) / 100;
-console.log(
-  JSON.stringify({
-    batches,
-    readings,
-    accepted,
-    duplicates,
-    seconds: Math.round(elapsed * 100) / 100,
-    latenciesMs: { p50: pct(50), p90: pct(90), p99: pct(99), max: pct(100) },
-    errors,
-    statusCounts,
-  }),
-);
+await Promise.all(Array.from({ length: spec.concurrency }, () => sender()));
+const seconds = (performance.now() - started) / 1000;
+const readings = readingsOfAck.reduce((a, b) => a + b, 0);
+
+const windows: LoadWindow[] = [];
+if (spec.windowSeconds) {
+  // Whole windows; the last one also takes the tail (the batches in flight when the time was up),
+  // which alone would make a window of a fraction of a second with an absurd rate.
+  const width = spec.windowSeconds * 1000;
+  const count = Math.max(1, Math.floor((seconds * 1000) / width));
+  for (let w = 0; w < count; w++) {
+    const inWindow: number[] = [];
+    let n = 0;
+    const until = w === count - 1 ? Number.POSITIVE_INFINITY : (w + 1) * width;
+    for (let i = 0; i < ackAt.length; i++) {
+      if (ackAt[i]! >= w * width && ackAt[i]! < until) {
+        inWindow.push(latency[i]!);
+        n += readingsOfAck[i]!;
+      }
+    }
+    const span = (w === count - 1 ? seconds * 1000 - w * width : width) / 1000;
+    windows.push({ fromSecond: w * spec.windowSeconds, readingsPerSecond: Math.round(n / span), latenciesMs: percentiles(inWindow) });
+  }
+}
+
+const result: LoadResult = {
+  target: spec.target,
+  batches: latency.length,
+  readings,
+  accepted,
+  duplicates,
+  seconds: round(seconds),
+  readingsPerSecond: Math.round(readings / seconds),
+  latenciesMs: percentiles(latency),
+  retries,
+  statusCounts,
+  batchesTaken: next,
+  dataEndMs: endOfBatches(layout, next),
+  behindScheduleSeconds: round(behind / 1000),
+  windows,
+};
+console.log(JSON.stringify(result));

@@ -1,213 +1,458 @@
-// `npm run bench:ingest`: the ingest benchmark.
+// `npm run bench:ingest`: Verdant's ingest beside VictoriaMetrics, in one run on one machine.
 //
-// Starts the server on fresh embedded stores, provisions devices, drives POST /v1/ingest over
-// real HTTP from a separate process with many simulated devices (batches of 100 and of 1,000
-// readings), then stops the server and checks that ClickHouse holds exactly the acknowledged
-// readings. In the same run it measures the engine's ceiling (INSERT … SELECT of as many rows
-// into the same schema) and the JavaScript costs per batch (JSON parse, validation, encoding),
-// prints everything as ratios, and writes bench/results/ingest.json.
-//
-// BENCH_SECONDS (default 15) sets each scenario's duration; BENCH_DEVICES (default 128) the fleet;
-// BENCH_SCENARIOS the batch sizes and requests in flight; BENCH_PROFILE=1 profiles the server.
-// A scenario ending in `:lp` sends the same readings as InfluxDB line protocol to /api/v2/write.
+// Both start fresh (Verdant: `bun server/main.ts` on embedded stores in a temporary DATA_DIR;
+// VictoriaMetrics: the Debian package, installed when missing, on a temporary -storageDataPath).
+// One load generator (bench/ingest-load.ts, its own process) sends both the same readings in the
+// same batches with the same number in flight: JSON batches to POST /v1/ingest as a plain client
+// sends them (no `attempt`, sensors created by their first batch inside the timed run), line
+// protocol to VictoriaMetrics' /write. Modes:
+//   scenarios  1, 16 and 128 batches in flight (BENCH_IN_FLIGHT), each BENCH_SECONDS, both targets
+//              in turn (the order alternates), BENCH_REPEATS times: readings/s and ack p50/p90/p99/
+//              max, each Verdant figure as a ratio to VictoriaMetrics' in the same run;
+//   sustained  BENCH_SUSTAINED_MINUTES at BENCH_SUSTAINED_RATE readings/s (0: as fast as acked),
+//              with rate and p99 per 30 s window;
+//   mixed      ingest at BENCH_MIXED_RATE while dashboard users (bench/dashboard-load.ts) poll the
+//              latest values of a site of 2,000 sensors and load its charts: latency per query kind.
+// Then: VictoriaMetrics' stored samples (after a flush); Verdant stopped cleanly and its ClickHouse
+// counted afresh: stored must equal acknowledged, exactly, or the run fails; the engine's ceiling
+// (INSERT … SELECT of as many rows into the same schema); resident memory of both (idle, peak, and
+// Verdant's after start-up with the demo data). Writes bench/results/ingest.json. See docs/benchmarks.md.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createAppClient } from "../client";
-import { batchHash, encodeBatch, type SensorForRows } from "../clickhouse/insert";
-import { lineProtocolBatch } from "../server/pipelines/ingest/line-protocol";
-import { parseBatch } from "../server/pipelines/ingest/parse";
-import { freePort, queryStoppedClickhouse, spawnServer, waitForStatus } from "../test/support/process";
+import type { DashboardResult, DashboardSpec } from "./dashboard-load";
+import type { LoadResult, LoadSpec } from "./ingest-load";
+import { anonymousBytes, memorySampler, mib, peakResidentBytes, residentBytes, settle } from "./support/processes";
+import { checkLayout, pointsPerSensor, type FleetLayout } from "./support/readings";
+import { runCommand, runJson, startJson } from "./support/run";
+import { compact, ms, pad, ratio, round, spreadOf, withSpread, type Spread } from "./support/stats";
+import { listSensors, provisionDevices, registerAccount, startVerdant, storedReadings, type Verdant } from "./support/verdant";
+import { seriesCount, startVictoria, storedSamples, type Victoria } from "./support/victoria";
 
 const ROOT = path.resolve(import.meta.dir, "..");
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
-const DEVICES = Number(process.env.BENCH_DEVICES ?? 128);
-// BENCH_SCENARIOS: "batchSize:requestsInFlight[:lp],…" (default "100:128,1000:128,1000:128:lp").
-const SCENARIOS = (process.env.BENCH_SCENARIOS ?? "100:128,1000:128,1000:128:lp").split(",").map((s) => {
-  const [size, inFlight, kind] = s.split(":");
-  const batchSize = Number(size);
-  const concurrency = Number(inFlight);
-  const format = kind === "lp" ? "lp" : "json";
-  if (!batchSize || !concurrency || (kind !== undefined && kind !== "lp")) throw new Error(`BENCH_SCENARIOS: expected batchSize:inFlight[:lp], got ${s}`);
-  return { batchSize, concurrency, format };
-});
-const FORMAT_LABELS: Record<string, string> = { json: "JSON, /v1/ingest", lp: "line protocol, /api/v2/write" };
+const env = process.env;
+const num = (name: string, fallback: number) => {
+  const value = Number(env[name] ?? fallback);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number ≥ 0`);
+  return value;
+};
+const SECONDS = num("BENCH_SECONDS", 10);
+const DEVICES = num("BENCH_DEVICES", 200);
+const SENSORS_PER_DEVICE = num("BENCH_SENSORS_PER_DEVICE", 10);
+const BATCH = num("BENCH_BATCH", 1000);
+const IN_FLIGHT = (env.BENCH_IN_FLIGHT ?? "1,16,128").split(",").filter(Boolean).map(Number);
+const REPEATS = Math.max(1, num("BENCH_REPEATS", 1));
+const ATTEMPT = env.BENCH_ATTEMPT === "1";
+const SUSTAINED_MINUTES = num("BENCH_SUSTAINED_MINUTES", 0);
+const SUSTAINED_RATE = num("BENCH_SUSTAINED_RATE", 1_000_000);
+const SUSTAINED_IN_FLIGHT = num("BENCH_SUSTAINED_IN_FLIGHT", 128);
+const MIXED_SECONDS = num("BENCH_MIXED_SECONDS", SECONDS);
+const MIXED_RATE = num("BENCH_MIXED_RATE", 200_000);
+const MIXED_IN_FLIGHT = num("BENCH_MIXED_IN_FLIGHT", 16);
+const MIXED_POLLERS = num("BENCH_MIXED_POLLERS", 500);
+const MIXED_POLL_SECONDS = num("BENCH_MIXED_POLL_SECONDS", 5);
+const MIXED_CHARTS = num("BENCH_MIXED_CHARTS_PER_SECOND", 100);
+const MIXED_DASH_DEVICES = Math.max(1, num("BENCH_MIXED_DASH_DEVICES", 200));
+const MIXED_DASH_CADENCE = Math.max(1, num("BENCH_MIXED_DASH_CADENCE_SECONDS", 10));
+const MIXED_HISTORY_HOURS = Math.max(1, Math.round(num("BENCH_MIXED_HISTORY_HOURS", 24)));
+const SETTLE_SECONDS = num("BENCH_SETTLE_SECONDS", 30);
+/** An upper bound on any target's rate, to place the closed-loop runs' readings in the past. */
+const RATE_BOUND = num("BENCH_RATE_BOUND", 5_000_000);
 
-interface LoadResult {
-  batches: number;
-  readings: number;
-  accepted: number;
-  duplicates: number;
-  seconds: number;
-  latenciesMs: { p50: number; p90: number; p99: number; max: number };
-  errors: number;
-  statusCounts: Record<string, number>;
+const KEYS = ["soil1", "soil2", "temp", "temp2", "hum", "lux", "battery", "ec", "ph", "level"];
+const keys = Array.from({ length: SENSORS_PER_DEVICE }, (_, i) => KEYS[i] ?? `probe${i}`);
+const NAMES = { victoria: "VictoriaMetrics", verdant: "Verdant" } as const;
+type Target = keyof typeof NAMES;
+const SPAN_MS = 1000; // a closed-loop batch covers one second of its device
+
+interface Phase {
+  mode: "scenario" | "sustained" | "mixed" | "mixed-history" | "mixed-dashboard-site" | "registration";
+  inFlight: number;
+  repeat: number;
+  load: Record<Target, LoadResult>;
+  dashboards?: Record<Target, DashboardResult>;
+  settled: Record<Target, { seconds: number; quiet: boolean }>;
 }
 
-async function run(cmd: string[]): Promise<string> {
-  const proc = Bun.spawn(cmd, { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  if (code !== 0) throw new Error(`${cmd.join(" ")} failed (${code}): ${err}`);
-  return out.trim().split("\n").pop()!;
+function targetsInOrder(turn: number): Target[] {
+  return turn % 2 === 0 ? ["victoria", "verdant"] : ["verdant", "victoria"];
 }
-
-/** Median time of `fn` over `iterations`, in ms. */
-function timeIt(iterations: number, fn: () => void): number {
-  const times: number[] = [];
-  for (let i = 0; i < iterations; i++) {
-    const started = performance.now();
-    fn();
-    times.push(performance.now() - started);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
-}
-
-function javascriptCosts() {
-  const now = Date.now();
-  const readings = Array.from({ length: 1000 }, (_, i) => ({ sensor: ["soil1", "temp", "hum"][i % 3]!, ts: now - 3600_000 + i, value: 20 + (i % 50) / 7 }));
-  const body = JSON.stringify({ batchId: "bench-batch", readings });
-  const sensors = new Map<string, SensorForRows>(
-    ["soil1", "temp", "hum"].map((k) => [k, { id: crypto.randomUUID(), metric: "temperature", calibration: k === "soil1" ? { rawLow: 3000, valueLow: 0, rawHigh: 1000, valueHigh: 100 } : null }]),
-  );
-  const limits = { maxReadings: 10_000, maxClockSkewMs: 300_000, maxAgeMs: 89 * 86_400_000 };
-  let parsed = parseBatch(JSON.parse(body), now, limits);
-  const jsonMs = timeIt(200, () => JSON.parse(body));
-  const validateMs = timeIt(200, () => {
-    parsed = parseBatch(JSON.parse(body), now, limits);
-  }) - jsonMs;
-  if (!parsed.ok) throw new Error("benchmark batch did not validate");
-  const batch = parsed.batch;
-  const encodeMs = timeIt(200, () => encodeBatch(sensors, batch.readings, batchHash(batch.batchId)));
-  // The same readings as line protocol: decoding, parsing, mapping and the batch id, in one step.
-  const lineProtocol = new TextEncoder().encode(readings.map((r) => `${r.sensor} value=${r.value} ${r.ts}`).join("\n"));
-  const lpOptions = { deviceId: "bench-device", precision: "ms" as const, now, limits };
-  if (!lineProtocolBatch(lineProtocol, lpOptions).ok) throw new Error("benchmark line protocol did not parse");
-  const lineProtocolMs = timeIt(200, () => lineProtocolBatch(lineProtocol, lpOptions));
-  const perReading = (ms: number) => Math.round((ms * 1e6) / 1000) / 1000; // µs per reading
-  return {
-    perBatchOf1000Ms: { jsonParse: round(jsonMs), validate: round(validateMs), encodeRowBinary: round(encodeMs), lineProtocol: round(lineProtocolMs) },
-    perReadingMicroseconds: {
-      jsonParse: perReading(jsonMs),
-      validate: perReading(validateMs),
-      encodeRowBinary: perReading(encodeMs),
-      lineProtocol: perReading(lineProtocolMs),
-    },
-    singleCoreReadingsPerSecond: Math.round(1000 / ((jsonMs + validateMs + encodeMs) / 1000)),
-  };
-}
-
-const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 async function main() {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "verdant-bench-ingest-"));
-  const port = await freePort();
-  // BENCH_DATABASE_URL: app data in a PostgreSQL server instead of the embedded PGlite (readings
-  // stay in chDB either way); the database must be empty.
-  const env: Record<string, string> = { DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: "info", DEMO_DATA: "false" };
-  if (process.env.BENCH_DATABASE_URL) env.DATABASE_URL = process.env.BENCH_DATABASE_URL;
-  console.log(`machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; ${SECONDS} s per scenario, ${DEVICES} devices`);
-  // BENCH_PROFILE=1: the server writes a CPU profile (markdown) to bench/results/ when it stops.
-  const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${path.join(ROOT, "bench/results")}`, "--cpu-prof-name=ingest-server.cpuprofile"] : [];
-  const server = await spawnServer(env, profile);
-  await waitForStatus(`${server.url}/readyz`, 200, 60_000);
-
-  // A fleet: one account, DEVICES devices, each warmed up once (its sensors exist before load).
-  const account = await createAppClient({ url: server.url }).auth.register.mutate({
-    email: "bench@example.com",
-    password: "benchmark password",
-    displayName: "Bench",
-    client: "app",
-  });
-  const api = createAppClient({ url: server.url, token: account.token! });
-  const tokens: string[] = [];
-  for (let i = 0; i < DEVICES; i++) {
-    tokens.push((await api.devices.provision.mutate({ siteId: account.personalSiteId, name: `bench-${i}` })).token);
-  }
-  let warmupReadings = 0;
-  for (const [i, token] of tokens.entries()) {
-    const readings = ["soil1", "soil2", "temp", "hum", "lux", "battery"].map((sensor) => ({ sensor, ts: Date.now() - 7200_000, value: 1 }));
-    const response = await fetch(`${server.url}/v1/ingest`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}` },
-      body: JSON.stringify({ batchId: `warmup-${i}`, readings }),
-    });
-    if (response.status !== 200) throw new Error(`warm-up failed: ${response.status} ${await response.text()}`);
-    warmupReadings += readings.length;
-  }
-  const tokensFile = path.join(dataDir, "tokens.json");
-  writeFileSync(tokensFile, JSON.stringify(tokens));
-
-  const scenarios: (LoadResult & { batchSize: number; concurrency: number; format: string; readingsPerSecond: number })[] = [];
-  for (const s of SCENARIOS) {
-    const result = JSON.parse(
-      await run([process.execPath, "bench/ingest-load.ts", server.url, tokensFile, String(s.batchSize), String(s.concurrency), String(SECONDS), s.format]),
-    ) as LoadResult;
-    const readingsPerSecond = Math.round(result.readings / result.seconds);
-    scenarios.push({ ...s, ...result, readingsPerSecond });
-    // Line protocol is printed next to the JSON rate of the same batch size.
-    const json = s.format === "lp" ? scenarios.find((o) => o.format === "json" && o.batchSize === s.batchSize) : undefined;
-    console.log(
-      `batches of ${s.batchSize} × ${s.concurrency} devices in flight (${FORMAT_LABELS[s.format]}): ${readingsPerSecond.toLocaleString("en")} acknowledged readings/s` +
-        (json ? ` (JSON: ${json.readingsPerSecond.toLocaleString("en")}, ${round(readingsPerSecond / json.readingsPerSecond, 2)}×)` : "") +
-        `, ` +
-        `ack latency p50 ${result.latenciesMs.p50} ms, p99 ${result.latenciesMs.p99} ms, ${result.errors} retried answers ${JSON.stringify(result.statusCounts)}`,
-    );
-  }
-
-  server.proc.kill("SIGTERM");
-  if ((await server.proc.exited) !== 0) throw new Error("server did not stop cleanly");
-  const totals = server.logs.find((l) => l.msg === "ingest totals")?.ingest as { flushes: number; rowsCommitted: number; insertMs: number; dedupCheckMs: number } | undefined;
-
-  // None lost, none duplicated: ClickHouse holds exactly what was acknowledged.
-  const acknowledged = warmupReadings + scenarios.reduce((n, s) => n + s.accepted, 0);
-  if (scenarios.some((s) => s.duplicates > 0)) throw new Error("unique batches were answered as duplicates");
-  const acknowledgedBatches = tokens.length + scenarios.reduce((n, s) => n + s.batches, 0);
-  const [stored] = await queryStoppedClickhouse<{ rows: string; batches: string }>(
-    dataDir,
-    "SELECT count() AS rows, uniqExact(batch) AS batches FROM verdant.readings",
-  );
-  const verified = Number(stored!.rows) === acknowledged && Number(stored!.batches) === acknowledgedBatches;
+  if (BATCH < 1 || DEVICES < 1 || SENSORS_PER_DEVICE < 1) throw new Error("BENCH_BATCH, BENCH_DEVICES and BENCH_SENSORS_PER_DEVICE must be ≥ 1");
+  const work = mkdtempSync(path.join(os.tmpdir(), "verdant-bench-ingest-"));
   console.log(
-    `stored ${Number(stored!.rows).toLocaleString("en")} rows in ${Number(stored!.batches).toLocaleString("en")} batches; acknowledged ${acknowledged.toLocaleString("en")} in ${acknowledgedBatches.toLocaleString("en")}: ${verified ? "exact" : "MISMATCH"}`,
+    `machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB (${os.cpus()[0]?.model ?? "unknown cpu"}); ` +
+      `${BATCH.toLocaleString("en")}-reading batches, ${DEVICES} devices × ${SENSORS_PER_DEVICE} sensors, ${SECONDS} s per scenario, ${REPEATS} run(s)` +
+      `${ATTEMPT ? ', batches declare "attempt"' : ", plain batches (no attempt)"}`,
   );
 
-  const big = scenarios.find((s) => s.batchSize === 1000 && s.format === "json") ?? scenarios.find((s) => s.batchSize === 1000)!;
-  const ceiling = JSON.parse(
-    await run([process.execPath, "bench/engine-ceiling.ts", path.join(dataDir, "ch"), String(Math.max(1_000_000, Math.min(big.readings, 20_000_000)))]),
-  ) as { rows: number; ms: number; rowsPerSecond: number };
-  const js = javascriptCosts();
-  console.log(`engine ceiling (INSERT … SELECT, same schema and views): ${ceiling.rowsPerSecond.toLocaleString("en")} rows/s`);
-  for (const s of scenarios) console.log(`  batches of ${s.batchSize} (${FORMAT_LABELS[s.format]}): ${round((s.readingsPerSecond / ceiling.rowsPerSecond) * 100, 1)} % of the engine ceiling`);
-  console.log(`JavaScript per reading (one core): parse ${js.perReadingMicroseconds.jsonParse} µs, validate ${js.perReadingMicroseconds.validate} µs, encode ${js.perReadingMicroseconds.encodeRowBinary} µs`);
-  console.log(`  line protocol instead of JSON parse + validate: ${js.perReadingMicroseconds.lineProtocol} µs (decode, parse, map to readings, batch id)`);
-  if (totals) {
-    const flushes = totals.flushes || 1;
-    console.log(
-      `server: ${totals.flushes} group commits, ${Math.round(totals.rowsCommitted / flushes)} rows each on average; ` +
-        `INSERT ${Math.round(totals.insertMs)} ms and duplicate checks ${Math.round(totals.dedupCheckMs)} ms in total`,
-    );
+  const vm = await startVictoria();
+  const verdantEnv: Record<string, string> = {};
+  if (env.BENCH_DATABASE_URL) verdantEnv.DATABASE_URL = env.BENCH_DATABASE_URL;
+  const profile = env.BENCH_PROFILE ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${path.join(ROOT, "bench/results")}`, "--cpu-prof-name=ingest-server.cpuprofile"] : [];
+  let verdant: Verdant | undefined;
+  try {
+    verdant = await startVerdant(verdantEnv, profile);
+    console.log(`${vm.version} on ${vm.url}; Verdant on ${verdant.url}`);
+    const result = await benchmark(vm, verdant, work);
+    mkdirSync(path.join(ROOT, "bench/results"), { recursive: true });
+    writeFileSync(path.join(ROOT, "bench/results/ingest.json"), `${JSON.stringify(result, null, 2)}\n`);
+    console.log("\nwrote bench/results/ingest.json");
+    if (!result.verification.verdant.exact) process.exitCode = 1;
+  } finally {
+    await vm.stop().catch(() => undefined);
+    if (verdant) {
+      await verdant.stop().catch(() => undefined); // already stopped after a normal run
+      verdant.remove();
+    }
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function benchmark(vm: Victoria, verdant: Verdant, work: string) {
+  const pids: Record<Target, number> = { victoria: vm.pid, verdant: verdant.pid };
+  const idle: Record<Target, number> = { victoria: 0, verdant: 0 };
+  await settle(Object.values(pids), SETTLE_SECONDS);
+  idle.victoria = residentBytes(vm.pid);
+  idle.verdant = residentBytes(verdant.pid);
+  const idleAnonymous = { victoria: anonymousBytes(vm.pid), verdant: anonymousBytes(verdant.pid) };
+  const memory = memorySampler(pids);
+
+  // The fleet: an account and its devices, through the typed client, before any timing. Their
+  // sensors do not exist yet: each device's first batch creates them, inside the first run.
+  const account = await registerAccount(verdant.url, "bench@example.com");
+  const devices = await provisionDevices(account.api, account.siteId, "bench-", DEVICES);
+  const tokens = devices.map((d) => d.token);
+  const layoutAt = (startMs: number, spanMs = SPAN_MS): FleetLayout => {
+    const layout = { devices: devices.map((d) => d.name), keys, batchSize: BATCH, startMs, spanMs, measurement: "bench" };
+    checkLayout(layout);
+    return layout;
+  };
+
+  // Closed-loop runs send readings faster than real time: place them in the past, far enough back
+  // that even RATE_BOUND readings/s for every planned second stays behind the present.
+  const plannedSeconds = IN_FLIGHT.length * SECONDS * REPEATS + SUSTAINED_MINUTES * 60;
+  const slotsPerSecond = RATE_BOUND / BATCH / DEVICES;
+  const pastMs = Math.ceil(plannedSeconds * slotsPerSecond) * SPAN_MS + 600_000;
+  if (pastMs > 60 * 86_400_000) throw new Error(`the planned runs would need readings ${Math.round(pastMs / 86_400_000)} days old: shorten them or lower BENCH_RATE_BOUND`);
+  const regionStart = Math.floor((Date.now() - pastMs) / 1000) * 1000;
+  let slotCursor = 0;
+
+  const phases: Phase[] = [];
+  /** The generator against one target; Verdant's devices are the fleet's unless others are named. */
+  const load = (target: Target, spec: Omit<LoadSpec, "target" | "url" | "tokens" | "runId">, runId: string, deviceTokens = tokens) =>
+    startJson<LoadResult>("bench/ingest-load.ts", {
+      ...spec,
+      target,
+      url: target === "verdant" ? verdant.url : vm.url,
+      tokens: target === "verdant" ? deviceTokens : undefined,
+      runId,
+      attempt: ATTEMPT,
+    } satisfies LoadSpec, work);
+
+  /** Both targets, one after the other, with the same batches. */
+  async function phase(mode: Phase["mode"], inFlight: number, repeat: number, turn: number, extra: Partial<LoadSpec> = {}) {
+    const layout = layoutAt(regionStart + slotCursor * SPAN_MS);
+    const results = {} as Record<Target, LoadResult>;
+    const settled = {} as Phase["settled"];
+    for (const target of targetsInOrder(turn)) {
+      settled[target] = await settle(Object.values(pids), SETTLE_SECONDS);
+      results[target] = await load(target, { layout, concurrency: inFlight, seconds: SECONDS, rate: 0, ...extra }, `${mode}-${inFlight}-${repeat}-${target}`).result;
+      checkLoad(target, results[target]);
+    }
+    slotCursor += Math.ceil(Math.max(results.victoria.batchesTaken, results.verdant.batchesTaken) / DEVICES);
+    if (regionStart + slotCursor * SPAN_MS > Date.now()) throw new Error("readings reached the present: raise BENCH_RATE_BOUND");
+    const p: Phase = { mode, inFlight, repeat, load: results, settled };
+    phases.push(p);
+    return p;
   }
 
-  const result = {
+  // 1. The scenarios.
+  let turn = 0;
+  for (let repeat = 0; repeat < REPEATS; repeat++) {
+    for (const inFlight of IN_FLIGHT) {
+      const p = await phase("scenario", inFlight, repeat, turn++);
+      console.log(`  run ${repeat + 1}, ${inFlight} in flight: ${(["victoria", "verdant"] as const).map((t) => `${NAMES[t]} ${compact(p.load[t].readingsPerSecond)}/s, p99 ${ms(p.load[t].latenciesMs.p99)}`).join("; ")}`);
+    }
+  }
+  if (phases.length === 0) {
+    // No scenario ran: the sensors are created now, untimed, so later modes find them.
+    await phase("registration", 16, 0, 0, { maxBatches: DEVICES, seconds: 600 });
+  }
+
+  // 2. Sustained.
+  if (SUSTAINED_MINUTES > 0) {
+    console.log(`sustained: ${SUSTAINED_MINUTES} min per target at ${SUSTAINED_RATE ? `${compact(SUSTAINED_RATE)} readings/s` : "the acknowledged rate"}, ${SUSTAINED_IN_FLIGHT} in flight`);
+    await phase("sustained", SUSTAINED_IN_FLIGHT, 0, turn++, { seconds: SUSTAINED_MINUTES * 60, rate: SUSTAINED_RATE, windowSeconds: 30 });
+  }
+
+  // 3. Mixed: dashboard users watching a site of MIXED_DASH_DEVICES devices × 10 sensors that
+  // report every MIXED_DASH_CADENCE seconds (with MIXED_HISTORY_HOURS of history at one reading a
+  // minute, loaded untimed, so a 24-hour chart has something to show), while the fleet ingests at
+  // MIXED_RATE. Everything in real time: the dashboards ask about the present.
+  let mixedEnd = 0;
+  let dashStart = Number.POSITIVE_INFINITY;
+  if (MIXED_SECONDS > 0) {
+    const dashSite = await account.api.sites.create.mutate({ name: "dashboards", timezone: "UTC" });
+    const dashDevices = await provisionDevices(account.api, dashSite.id, "dash-", MIXED_DASH_DEVICES);
+    const dashTokens = dashDevices.map((d) => d.token);
+    const dashLayout = (startMs: number, batchSize: number, spanMs: number): FleetLayout => {
+      const layout = { devices: dashDevices.map((d) => d.name), keys: KEYS, batchSize, startMs, spanMs, measurement: "dash" };
+      checkLayout(layout);
+      return layout;
+    };
+    const historyEnd = Math.floor(Date.now() / 60_000) * 60_000;
+    dashStart = historyEnd - MIXED_HISTORY_HOURS * 3_600_000;
+    const history = {} as Record<Target, LoadResult>;
+    for (const target of ["victoria", "verdant"] as const) {
+      // An hour of a device's 10 sensors per batch; the devices' first batches create their sensors.
+      const spec = { layout: dashLayout(dashStart, KEYS.length * 60, 3_600_000), concurrency: 16, seconds: 3600, rate: 0, maxBatches: MIXED_DASH_DEVICES * MIXED_HISTORY_HOURS };
+      history[target] = await load(target, spec, `history-${target}`, dashTokens).result;
+      checkLoad(target, history[target]);
+    }
+    phases.push({ mode: "mixed-history", inFlight: 16, repeat: 0, load: history, settled: { victoria: { seconds: 0, quiet: true }, verdant: { seconds: 0, quiet: true } } });
+    const dashSensors = await listSensors(account.api, dashSite.id);
+    const nameOf = new Map(dashDevices.map((d) => [d.id, d.name]));
+    const chartSensors = dashSensors.map((s) => ({ id: s.id, device: nameOf.get(s.deviceId)!, key: s.key }));
+
+    const bulkSpan = Math.max(pointsPerSensor({ batchSize: BATCH, keys }), Math.round((DEVICES * BATCH * 1000) / MIXED_RATE));
+    const dashRate = (MIXED_DASH_DEVICES * KEYS.length) / MIXED_DASH_CADENCE;
+    const bulk = {} as Record<Target, LoadResult>;
+    const dash = {} as Record<Target, LoadResult>;
+    const dashboards = {} as Record<Target, DashboardResult>;
+    const settled = {} as Phase["settled"];
+    for (const target of targetsInOrder(turn++)) {
+      settled[target] = await settle(Object.values(pids), SETTLE_SECONDS);
+      const now = Math.floor(Date.now() / 1000) * 1000;
+      const ingest = load(target, { layout: layoutAt(now - 1000, bulkSpan), concurrency: MIXED_IN_FLIGHT, seconds: MIXED_SECONDS, rate: MIXED_RATE }, `mixed-${target}`);
+      // One reading per sensor per batch, each device every MIXED_DASH_CADENCE seconds.
+      const dashIngest = load(
+        target,
+        { layout: dashLayout(Math.max(historyEnd, now - 1000), KEYS.length, MIXED_DASH_CADENCE * 1000), concurrency: 16, seconds: MIXED_SECONDS, rate: dashRate },
+        `dash-${target}`,
+        dashTokens,
+      );
+      const users = startJson<DashboardResult>("bench/dashboard-load.ts", {
+        target,
+        url: target === "verdant" ? verdant.url : vm.url,
+        token: account.token,
+        siteId: dashSite.id,
+        pollers: MIXED_POLLERS,
+        pollSeconds: MIXED_POLL_SECONDS,
+        chartsPerSecond: MIXED_CHARTS,
+        seconds: MIXED_SECONDS,
+        sensors: chartSensors,
+        measurement: "dash",
+      } satisfies DashboardSpec, work);
+      [bulk[target], dash[target], dashboards[target]] = await Promise.all([ingest.result, dashIngest.result, users.result]);
+      checkLoad(target, bulk[target]);
+      checkLoad(target, dash[target]);
+      mixedEnd = Math.max(mixedEnd, bulk[target].dataEndMs, dash[target].dataEndMs);
+    }
+    phases.push({ mode: "mixed", inFlight: MIXED_IN_FLIGHT, repeat: 0, load: bulk, dashboards, settled });
+    phases.push({ mode: "mixed-dashboard-site", inFlight: 16, repeat: 0, load: dash, settled });
+  }
+
+  const peaks = memory.stop();
+  const hwm = { victoria: peakResidentBytes(vm.pid), verdant: peakResidentBytes(verdant.pid) };
+
+  // 4. What each holds. VictoriaMetrics acknowledges before its data is on disk; counted after a flush.
+  const acknowledged = (target: Target) => phases.reduce((n, p) => n + p.load[target].readings, 0);
+  const dataStart = Math.min(regionStart, dashStart);
+  const dataEnd = Math.max(regionStart + slotCursor * SPAN_MS, mixedEnd) + 1;
+  const everything = '{__name__=~"bench_value|dash_value"}';
+  const vmStored = await storedSamples(vm, everything, dataStart, dataEnd, 6 * 3_600_000);
+  const vmSeries = await seriesCount(vm, everything, dataStart, dataEnd);
+  await vm.stop();
+
+  // Verdant: stopped as a service manager stops it, then ClickHouse opened afresh and counted.
+  await verdant.stop();
+  const totals = verdant.logs().find((l) => l.msg === "ingest totals")?.ingest ?? null;
+  const stored = await storedReadings(verdant.dataDir);
+  const verdantAcked = phases.reduce((n, p) => n + p.load.verdant.accepted, 0);
+  const verdantBatches = phases.reduce((n, p) => n + p.load.verdant.batches, 0);
+  const exact = stored.rows === verdantAcked && (stored.batches === null || stored.batches === verdantBatches);
+
+  // 5. The engine's ceiling on the same machine, same schema, as many rows as the biggest run.
+  const biggest = Math.max(...phases.map((p) => p.load.verdant.readings));
+  const ceiling = JSON.parse(await runCommand([process.execPath, "bench/engine-ceiling.ts", path.join(verdant.dataDir, "ch"), String(Math.max(1_000_000, Math.min(biggest, 20_000_000)))])) as {
+    rows: number;
+    ms: number;
+    rowsPerSecond: number;
+  };
+  const javascript = await runCommand([process.execPath, "bench/ingest-js-costs.ts"])
+    .then((line) => JSON.parse(line) as Record<string, unknown>)
+    .catch((error: Error) => ({ unavailable: error.message }));
+
+  // 6. Verdant at rest after start-up with the demo data (its own fresh directory).
+  const demo = await startVerdant({ DEMO_DATA: "true" });
+  await settle([demo.pid], 60);
+  const demoResident = residentBytes(demo.pid);
+  const demoAnonymous = anonymousBytes(demo.pid);
+  await demo.stop();
+  demo.remove();
+
+  const report = summarize(phases);
+  printReport(report, vm);
+  console.log(`\nstored: VictoriaMetrics ${vmStored.toLocaleString("en")} samples in ${vmSeries.toLocaleString("en")} series for ${acknowledged("victoria").toLocaleString("en")} acknowledged readings (${vmStored === acknowledged("victoria") ? "all" : "NOT all"})`);
+  console.log(
+    `        Verdant ${stored.rows.toLocaleString("en")} rows${stored.batches === null ? "" : ` in ${stored.batches.toLocaleString("en")} batches`}, ` +
+      `acknowledged ${verdantAcked.toLocaleString("en")} in ${verdantBatches.toLocaleString("en")}: ${exact ? "exact" : "MISMATCH"} (counted after a clean shutdown, ClickHouse opened afresh)`,
+  );
+  console.log(`engine ceiling (INSERT … SELECT of ${ceiling.rows.toLocaleString("en")} rows, same schema and views): ${compact(ceiling.rowsPerSecond)} rows/s`);
+  for (const s of report.scenarios) console.log(`  ${pad(`${s.inFlight} in flight:`, 14)} Verdant at ${round((s.verdant.readingsPerSecond.median / ceiling.rowsPerSecond) * 100, 1)} % of it`);
+  if ("perReadingMicroseconds" in javascript) console.log(`JavaScript per reading (one core): ${JSON.stringify(javascript.perReadingMicroseconds)} µs`);
+  console.log(
+    `resident memory: VictoriaMetrics idle ${mib(idle.victoria)} MiB, peak ${mib(peaks.victoria!)} MiB; ` +
+      `Verdant idle ${mib(idle.verdant)} MiB (${mib(demoResident)} MiB after start-up with the demo data), peak ${mib(peaks.verdant!)} MiB`,
+  );
+  console.log(`  of which anonymous (not mapped files) at idle: VictoriaMetrics ${mib(idleAnonymous.victoria)} MiB, Verdant ${mib(idleAnonymous.verdant)} MiB (${mib(demoAnonymous)} MiB with the demo data)`);
+
+  return {
     benchmark: "ingest",
     date: new Date().toISOString(),
     machine: { cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), cpu: os.cpus()[0]?.model ?? "unknown" },
-    secondsPerScenario: SECONDS,
-    devices: DEVICES,
-    scenarios,
-    verification: { acknowledgedReadings: acknowledged, storedRows: Number(stored!.rows), acknowledgedBatches, storedBatches: Number(stored!.batches), exact: verified },
+    peer: vm.version,
+    config: {
+      seconds: SECONDS, devices: DEVICES, sensorsPerDevice: SENSORS_PER_DEVICE, batchSize: BATCH, inFlight: IN_FLIGHT, repeats: REPEATS, attempt: ATTEMPT,
+      sustained: { minutes: SUSTAINED_MINUTES, rate: SUSTAINED_RATE, inFlight: SUSTAINED_IN_FLIGHT },
+      mixed: {
+        seconds: MIXED_SECONDS, rate: MIXED_RATE, inFlight: MIXED_IN_FLIGHT, pollers: MIXED_POLLERS, pollSeconds: MIXED_POLL_SECONDS, chartsPerSecond: MIXED_CHARTS,
+        dashboardSite: { devices: MIXED_DASH_DEVICES, sensors: MIXED_DASH_DEVICES * KEYS.length, cadenceSeconds: MIXED_DASH_CADENCE, historyHours: MIXED_HISTORY_HOURS },
+      },
+    },
+    summary: report,
+    phases,
+    verification: {
+      verdant: { acknowledgedReadings: verdantAcked, storedRows: stored.rows, acknowledgedBatches: verdantBatches, storedBatches: stored.batches, exact },
+      victoria: { acknowledgedReadings: acknowledged("victoria"), storedSamples: vmStored, series: vmSeries },
+    },
     engineCeiling: ceiling,
-    ratioToCeiling: Object.fromEntries(scenarios.map((s) => [`batch${s.batchSize}${s.format === "lp" ? "-lp" : ""}`, round(s.readingsPerSecond / ceiling.rowsPerSecond, 4)])),
-    javascript: js,
-    serverTotals: totals ?? null,
+    javascript,
+    serverTotals: totals,
+    memoryBytes: {
+      victoria: { idle: idle.victoria, idleAnonymous: idleAnonymous.victoria, peak: peaks.victoria, highWaterMark: hwm.victoria },
+      verdant: { idle: idle.verdant, idleAnonymous: idleAnonymous.verdant, afterStartWithDemo: demoResident, afterStartWithDemoAnonymous: demoAnonymous, peak: peaks.verdant, highWaterMark: hwm.verdant },
+    },
   };
-  mkdirSync(path.join(ROOT, "bench/results"), { recursive: true });
-  writeFileSync(path.join(ROOT, "bench/results/ingest.json"), `${JSON.stringify(result, null, 2)}\n`);
-  console.log("wrote bench/results/ingest.json");
-  rmSync(dataDir, { recursive: true, force: true });
-  if (!verified) process.exit(1);
+}
+
+function checkLoad(target: Target, r: LoadResult) {
+  if (r.duplicates > 0) throw new Error(`${NAMES[target]} answered unique batches as duplicates (${r.duplicates} readings)`);
+  if (r.batches === 0) throw new Error(`${NAMES[target]} acknowledged no batch`);
+}
+
+interface TargetSummary {
+  readingsPerSecond: Spread;
+  p50: Spread;
+  p90: Spread;
+  p99: Spread;
+  max: Spread;
+}
+
+function summaryOf(runs: LoadResult[]): TargetSummary {
+  return {
+    readingsPerSecond: spreadOf(runs.map((r) => r.readingsPerSecond)),
+    p50: spreadOf(runs.map((r) => r.latenciesMs.p50)),
+    p90: spreadOf(runs.map((r) => r.latenciesMs.p90)),
+    p99: spreadOf(runs.map((r) => r.latenciesMs.p99)),
+    max: spreadOf(runs.map((r) => r.latenciesMs.max)),
+  };
+}
+
+/** Verdant ÷ VictoriaMetrics per run, then the median and spread over runs. */
+function ratiosOf(pairs: Record<Target, LoadResult>[]) {
+  const of = (f: (r: LoadResult) => number) => spreadOf(pairs.map((p) => f(p.verdant) / Math.max(1e-9, f(p.victoria))));
+  return { readingsPerSecond: of((r) => r.readingsPerSecond), p50: of((r) => r.latenciesMs.p50), p99: of((r) => r.latenciesMs.p99) };
+}
+
+/** What the issue asks for, per scenario. */
+function targetOf(inFlight: number, s: { verdant: TargetSummary; ratio: ReturnType<typeof ratiosOf> }): string {
+  if (inFlight === 1) return `lone client ack p50 ≤ 20 ms: ${s.verdant.p50.median <= 20 ? "met" : "NOT met"}`;
+  if (inFlight === 16) return `rate ≥ 0.5× the peer: ${s.ratio.readingsPerSecond.median >= 0.5 ? "met" : "NOT met"}`;
+  if (inFlight === 128) return `rate ≥ 1.0× the peer: ${s.ratio.readingsPerSecond.median >= 1 ? "met" : "NOT met"}`;
+  return "";
+}
+
+function summarize(phases: Phase[]) {
+  const scenarios = [...new Set(phases.filter((p) => p.mode === "scenario").map((p) => p.inFlight))].map((inFlight) => {
+    const runs = phases.filter((p) => p.mode === "scenario" && p.inFlight === inFlight);
+    const s = {
+      inFlight,
+      runs: runs.length,
+      victoria: summaryOf(runs.map((r) => r.load.victoria)),
+      verdant: summaryOf(runs.map((r) => r.load.verdant)),
+      ratio: ratiosOf(runs.map((r) => r.load)),
+    };
+    return { ...s, target: targetOf(inFlight, s) };
+  });
+  const sustained = phases.find((p) => p.mode === "sustained");
+  const mixed = phases.find((p) => p.mode === "mixed");
+  const dashSite = phases.find((p) => p.mode === "mixed-dashboard-site");
+  return {
+    scenarios,
+    sustained: sustained
+      ? {
+          victoria: { ...summaryOf([sustained.load.victoria]), windows: sustained.load.victoria.windows },
+          verdant: { ...summaryOf([sustained.load.verdant]), windows: sustained.load.verdant.windows },
+          ratio: ratiosOf([sustained.load]),
+          target: `p99 ≤ 250 ms in every 30 s window: ${sustained.load.verdant.windows.every((w) => w.latenciesMs.p99 <= 250) ? "met" : "NOT met"}`,
+        }
+      : null,
+    mixed: mixed
+      ? {
+          ingest: { victoria: summaryOf([mixed.load.victoria]), verdant: summaryOf([mixed.load.verdant]) },
+          dashboardSiteIngest: { victoria: summaryOf([dashSite!.load.victoria]), verdant: summaryOf([dashSite!.load.verdant]) },
+          dashboards: mixed.dashboards!,
+          target: `dashboard p99 ≤ 100 ms: ${mixed.dashboards!.verdant.all.latenciesMs.p99 <= 100 ? "met" : "NOT met"} (${mixed.dashboards!.verdant.all.callsPerSecond} queries/s beside ${compact(mixed.load.verdant.readingsPerSecond)} readings/s)`,
+        }
+      : null,
+  };
+}
+
+function printReport(report: ReturnType<typeof summarize>, vm: Victoria) {
+  const rate = (n: number) => compact(n);
+  const row = (label: string, name: string, s: TargetSummary, tail = "") =>
+    console.log(
+      `${pad(label, 10)}${pad(name, 17)}${pad(withSpread(s.readingsPerSecond, rate), 26)}${pad(withSpread(s.p50, ms), 22)}${pad(withSpread(s.p90, ms), 22)}${pad(withSpread(s.p99, ms), 22)}${pad(withSpread(s.max, ms), 22)}${tail}`,
+    );
+  console.log(`\ningest (${vm.version} as the peer; medians, [min–max] over runs)`);
+  console.log(`${pad("in flight", 10)}${pad("target", 17)}${pad("readings/s", 26)}${pad("ack p50", 22)}${pad("p90", 22)}${pad("p99", 22)}${pad("max", 22)}`);
+  for (const s of report.scenarios) {
+    row(String(s.inFlight), NAMES.victoria, s.victoria);
+    row("", NAMES.verdant, s.verdant);
+    console.log(
+      `${pad("", 10)}${pad("Verdant ÷ peer", 17)}${pad(withSpread(s.ratio.readingsPerSecond, ratio), 26)}${pad(withSpread(s.ratio.p50, ratio), 22)}${pad("", 22)}${pad(withSpread(s.ratio.p99, ratio), 22)}${pad("", 22)}${s.target}`,
+    );
+  }
+  if (report.sustained) {
+    const s = report.sustained;
+    console.log("\nsustained, per 30 s window (readings/s, p99):");
+    for (const target of ["victoria", "verdant"] as const) {
+      console.log(`  ${pad(NAMES[target], 16)} ${s[target].windows.map((w) => `${compact(w.readingsPerSecond)} ${ms(w.latenciesMs.p99)}`).join(" | ")}`);
+    }
+    row("whole run", NAMES.victoria, s.victoria);
+    row("", NAMES.verdant, s.verdant, s.target);
+  }
+  if (report.mixed) {
+    const m = report.mixed;
+    console.log(`\nmixed: the fleet ingesting beside dashboard users of a site of ${MIXED_DASH_DEVICES * KEYS.length} sensors (reporting every ${MIXED_DASH_CADENCE} s)`);
+    row("ingest", NAMES.victoria, m.ingest.victoria);
+    row("", NAMES.verdant, m.ingest.verdant);
+    row("the site", NAMES.victoria, m.dashboardSiteIngest.victoria);
+    row("", NAMES.verdant, m.dashboardSiteIngest.verdant);
+    for (const kind of ["latest", "chart", "all"] as const) {
+      const part = (t: Target) => {
+        const d = m.dashboards[t][kind];
+        return `${NAMES[t]} ${d.callsPerSecond}/s p50 ${ms(d.latenciesMs.p50)} p99 ${ms(d.latenciesMs.p99)} max ${ms(d.latenciesMs.max)}, ${d.valuesPerAnswer} values per answer${d.errors ? ` (${d.errors} errors, the first: ${d.firstError?.slice(0, 120)})` : ""}`;
+      };
+      const r = m.dashboards.verdant[kind].latenciesMs.p99 / Math.max(1e-9, m.dashboards.victoria[kind].latenciesMs.p99);
+      console.log(`  ${pad(kind === "all" ? "all queries" : kind === "latest" ? "latest values" : "24 h charts", 14)} ${part("victoria")}; ${part("verdant")}; p99 ${ratio(r)}`);
+    }
+    console.log(`  ${m.target}`);
+  }
 }
 
 await main();

@@ -1,289 +1,321 @@
-// `npm run bench:query`: the analytics query benchmark.
+// `npm run bench:query`: Verdant's analytics beside VictoriaMetrics, on the same data, in one run.
 //
-// Starts the server on fresh embedded stores, provisions a fleet through the typed client (devices
-// of 10 sensors each, created by their first ingest batch), stops it, generates the readings
-// inside ClickHouse (INSERT … SELECT FROM numbers(), so the rollup views fill as with ingest) plus
-// rollup-only history beyond the raw TTL, and merges it. Then it restarts the server, starts the
-// bare engine beside it on a copy of the data, and times each procedure through the typed client
-// over HTTP alternately with the same ClickHouse query run bare (p50/p99 over repeated calls of
-// each), prints our overhead (procedure ÷ engine) and writes bench/results/query.json.
-//
-// Defaults: 1,000 sensors × 90 days at a 1-minute cadence (≈ 130 M readings) and 630 more days of
-// hourly rollups (two years in all). Smaller: `npm run bench:query -- --quick`, or BENCH_SENSORS,
-// BENCH_DAYS, BENCH_CADENCE_SECONDS, BENCH_HISTORY_DAYS, BENCH_ITERATIONS.
+// Both start fresh. One data set, loaded into both through their ingest endpoints by the same
+// load generator (bench/ingest-load.ts: the same batches, 16 in flight): BENCH_QUERY_SENSORS soil
+// moisture sensors (devices of 10) × BENCH_QUERY_DAYS days at one reading a minute (default 1,000 ×
+// 30 = 43.2 M readings), as JSON to POST /v1/ingest and as line protocol to /write. Then each
+// question a dashboard asks, through Verdant's typed client and VictoriaMetrics' Prometheus API:
+//   latest value of every sensor; one sensor, 24 h in 5-minute buckets; one sensor, 30 days
+//   hourly; the daily average of every sensor over 7 days in one call; the sensors whose 30-minute
+//   average is below 25 in one call
+// each timed BENCH_QUERY_ITERATIONS times (the two alternate, each first every other time), once
+// on a quiet machine and once while ingest runs into the same target (BENCH_QUERY_INGEST_RATE
+// readings/s from other devices). The answers are compared (same sensors, same number of values)
+// before anything is timed. Prints p50/p99 and Verdant ÷ VictoriaMetrics, writes
+// bench/results/query.json. See docs/benchmarks.md.
 
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createAppClient, type AppClient } from "../client";
-import { latestSql } from "../clickhouse/analytics/latest";
-import { readingsPerHourSql } from "../clickhouse/analytics/health";
-import { sensorBucketsSql, sensorPointsSql, seriesSql } from "../clickhouse/analytics/series";
-import type { Clickhouse } from "../clickhouse/client";
-import { fleetWindow } from "../server/analytics/fleet";
-import { planSeries } from "../server/analytics/plan";
-import type { Bucket } from "../shared/schemas/analytics";
-import { childEnv, freePort, spawnServer, waitForStatus } from "../test/support/process";
-import type { LoadSpec, TimedCase } from "./query-engine";
+import type { AppClient } from "../client";
+import type { LoadResult, LoadSpec } from "./ingest-load";
+import { memorySampler, mib, residentBytes, settle } from "./support/processes";
+import { checkLayout, type FleetLayout } from "./support/readings";
+import { runJson, startJson } from "./support/run";
+import { compact, ms, pad, percentiles, ratio, round, type Percentiles } from "./support/stats";
+import { listSensors, provisionDevices, registerAccount, startVerdant, type Verdant } from "./support/verdant";
+import { startVictoria, type Victoria } from "./support/victoria";
 
 const ROOT = path.resolve(import.meta.dir, "..");
-const quick = process.argv.includes("--quick");
-const SENSORS = Number(process.env.BENCH_SENSORS ?? (quick ? 100 : 1000));
-const DAYS = Number(process.env.BENCH_DAYS ?? (quick ? 7 : 90));
-const CADENCE = Number(process.env.BENCH_CADENCE_SECONDS ?? 60);
-const HISTORY_DAYS = Number(process.env.BENCH_HISTORY_DAYS ?? (quick ? 30 : 630));
-const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? (quick ? 30 : 100));
-const TIMEZONE = "Europe/Berlin";
-const WARMUP_ROUNDS = 5;
-const RAW_TTL_DAYS = DAYS + 2; // every generated day stays within the raw retention
+const env = process.env;
+const num = (name: string, fallback: number) => {
+  const value = Number(env[name] ?? fallback);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number ≥ 0`);
+  return value;
+};
+const SENSORS = num("BENCH_QUERY_SENSORS", 1000);
+const DAYS = num("BENCH_QUERY_DAYS", 30);
+const ITERATIONS = Math.max(1, num("BENCH_QUERY_ITERATIONS", 100));
+const LOAD_IN_FLIGHT = num("BENCH_QUERY_LOAD_IN_FLIGHT", 16);
+const INGEST_RATE = num("BENCH_QUERY_INGEST_RATE", 200_000);
+const INGEST_DEVICES = num("BENCH_QUERY_INGEST_DEVICES", 200);
+const SETTLE_SECONDS = num("BENCH_SETTLE_SECONDS", 120);
+const WARMUP = 3;
+const READINGS = SENSORS * DAYS * 1440;
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
 const DAY = 86_400_000;
-const KEYS: [string, string][] = [
-  ["soil1", "soil_moisture"], ["soil2", "soil_moisture"], ["temp", "temperature"], ["temp2", "temperature"], ["hum", "humidity"],
-  ["lux", "light"], ["battery", "battery"], ["ec", "ec"], ["ph", "ph"], ["level", "water_level"],
-];
+const KEYS = Array.from({ length: 10 }, (_, i) => `soil${i + 1}`); // soil moisture, by the key
+const METRIC = "soil_moisture_value"; // the peer's series: measurement soil_moisture, field value
+const POINTS_PER_BATCH = 720; // 12 hours of a device's 10 sensors: 7,200 readings per batch
+const LIVE_KEYS = ["temp", "hum", "lux", "battery", "ec", "ph", "level", "temp2", "co2", "probe"];
+const NAMES = { victoria: "VictoriaMetrics", verdant: "Verdant" } as const;
+type Target = keyof typeof NAMES;
 
-const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
-
-async function run(cmd: string[]): Promise<string> {
-  const proc = Bun.spawn(cmd, { cwd: ROOT, stdout: "pipe", stderr: "inherit" });
-  const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
-  if (code !== 0) throw new Error(`${cmd.join(" ")} failed (${code})`);
-  return out.trim().split("\n").pop()!;
-}
-
-async function stop(server: { proc: { kill(signal: NodeJS.Signals): void; exited: Promise<number> } }) {
-  server.proc.kill("SIGTERM");
-  if ((await server.proc.exited) !== 0) throw new Error("server did not stop cleanly");
-}
-
-/**
- * The server for the timed phase. It logs as in production (a line per request), but to
- * /dev/null: following its logs, as spawnServer does, would put their parsing on this process's
- * event loop, between the calls being timed.
- */
-async function startQuietServer(env: Record<string, string>) {
-  const proc = Bun.spawn([process.execPath, "server/main.ts"], { cwd: ROOT, env: childEnv({ HOST: "127.0.0.1", ...env }), stdin: "ignore", stdout: "ignore", stderr: "inherit" });
-  const url = `http://127.0.0.1:${env.PORT}`;
-  await waitForStatus(`${url}/readyz`, 200, 120_000);
-  return { proc, url };
-}
-
-/** One procedure and the same ClickHouse query, bare. */
+/** One question, asked of both, with how to count the values in each answer. */
 interface Case {
   name: string;
-  target?: { p50Ms: number };
-  call: (api: AppClient) => Promise<unknown>;
-  engine?: TimedCase;
-  iterations?: number;
+  target?: string;
+  verdant: (api: AppClient) => Promise<number>;
+  victoria: () => Promise<number>;
 }
 
-/**
- * The engine alone, in its own process on a copy of the server's chDB directory (chDB binds a
- * directory to one process), timing one bare query per request. It stays up beside the server so
- * that bare and procedure calls can alternate: this machine's speed drifts within minutes, and
- * alternating puts both sides of every ratio under the same conditions.
- */
-async function startEngine(chPath: string, casesFile: string) {
-  const proc = Bun.spawn([process.execPath, "bench/query-engine.ts", "serve", chPath, casesFile], { cwd: ROOT, stdin: "pipe", stdout: "pipe", stderr: "inherit" });
-  const lines = (async function* () {
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for await (const chunk of proc.stdout) {
-      buffer += decoder.decode(chunk, { stream: true });
-      for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
-        yield buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-      }
-    }
-  })();
-  const next = async () => {
-    const { value, done } = await lines.next();
-    if (done) throw new Error("the engine process ended");
-    return JSON.parse(value) as Record<string, unknown>;
-  };
-  await next(); // ready
-  return {
-    time: async (index: number) => {
-      proc.stdin.write(`${index}\n`);
-      proc.stdin.flush();
-      return (await next()) as { ms: number; rows: number };
-    },
-    stop: async () => {
-      proc.stdin.write("quit\n");
-      proc.stdin.end();
-      await proc.exited;
-    },
-  };
+interface Timing {
+  verdant: Percentiles;
+  victoria: Percentiles;
+  /** Verdant ÷ VictoriaMetrics. */
+  ratio: { p50: number; p99: number };
 }
-
-const p = (sorted: number[], q: number) => round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
 
 async function main() {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "verdant-bench-query-"));
-  const env = { DATA_DIR: dataDir, PORT: String(await freePort()), LOG_LEVEL: "info", DEMO_DATA: "false", READINGS_RAW_TTL_DAYS: String(RAW_TTL_DAYS) };
-  const readings = SENSORS * DAYS * Math.round(86_400 / CADENCE);
+  if (SENSORS < 10 || SENSORS % 10 !== 0) throw new Error("BENCH_QUERY_SENSORS must be a multiple of 10 (devices of 10 sensors)");
+  if (!Number.isInteger(DAYS) || DAYS < 2) throw new Error("BENCH_QUERY_DAYS must be a whole number ≥ 2");
+  const work = mkdtempSync(path.join(os.tmpdir(), "verdant-bench-query-"));
   console.log(
-    `machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; fleet: ${SENSORS} sensors × ${DAYS} days at ${CADENCE} s ` +
-      `(${readings.toLocaleString("en")} readings) + ${HISTORY_DAYS} days of hourly rollups; ${ITERATIONS} calls per procedure`,
+    `machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB (${os.cpus()[0]?.model ?? "unknown cpu"}); ` +
+      `data: ${SENSORS.toLocaleString("en")} sensors × ${DAYS} days at 1 minute = ${READINGS.toLocaleString("en")} readings; ${ITERATIONS} calls per question`,
   );
-
-  // 1. The fleet, through the API: devices of 10 sensors, each sensor created by its first reading.
-  const server = await spawnServer(env);
-  await waitForStatus(`${server.url}/readyz`, 200, 60_000);
-  const account = await createAppClient({ url: server.url }).auth.register.mutate({
-    email: "bench@example.com", password: "benchmark password", displayName: "Bench", timezone: TIMEZONE, client: "app",
-  });
-  const siteId = account.personalSiteId;
-  let api = createAppClient({ url: server.url, token: account.token! });
-  const deviceCount = Math.ceil(SENSORS / KEYS.length);
-  for (let d = 0; d < deviceCount; d++) {
-    const { token } = await api.devices.provision.mutate({ siteId, name: `bench-${d}` });
-    const keys = KEYS.slice(0, Math.min(KEYS.length, SENSORS - d * KEYS.length));
-    const response = await fetch(`${server.url}/v1/ingest`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}` },
-      body: JSON.stringify({ batchId: `warmup-${d}`, attempt: 1, readings: keys.map(([sensor, metric]) => ({ sensor, metric, ts: Date.now() - 3_600_000, value: 1 })) }),
-    });
-    if (response.status !== 200) throw new Error(`warm-up failed: ${response.status} ${await response.text()}`);
+  const vm = await startVictoria();
+  let verdant: Verdant | undefined;
+  try {
+    verdant = await startVerdant({ READINGS_RAW_TTL_DAYS: String(Math.max(90, DAYS + 2)) });
+    console.log(`${vm.version} on ${vm.url}; Verdant on ${verdant.url}`);
+    const result = await benchmark(vm, verdant, work);
+    mkdirSync(path.join(ROOT, "bench/results"), { recursive: true });
+    writeFileSync(path.join(ROOT, "bench/results/query.json"), `${JSON.stringify(result, null, 2)}\n`);
+    console.log("\nwrote bench/results/query.json");
+  } finally {
+    await vm.stop().catch(() => undefined);
+    if (verdant) {
+      await verdant.stop().catch(() => undefined);
+      verdant.remove();
+    }
+    rmSync(work, { recursive: true, force: true });
   }
-  const sensors: { id: string; metric: string }[] = [];
-  for (let cursor: string | undefined; ; ) {
-    const page = await api.sensors.list.query({ siteId, limit: 100, ...(cursor ? { cursor } : {}) });
-    sensors.push(...page.items.map((s) => ({ id: s.id, metric: s.metric })));
-    if (!page.nextCursor) break;
-    cursor = page.nextCursor;
-  }
-  await stop(server);
-  console.log(`provisioned ${deviceCount} devices with ${sensors.length} sensors`);
+}
 
-  // 2. The readings, generated inside ClickHouse.
-  const endMs = Math.floor(Date.now() / 60_000) * 60_000;
-  const specFile = path.join(dataDir, "load.json");
-  const spec: LoadSpec = { sensors, days: DAYS, cadenceSeconds: CADENCE, endMs, historyHours: HISTORY_DAYS * 24 };
-  writeFileSync(specFile, JSON.stringify(spec));
-  const load = JSON.parse(await run([process.execPath, "bench/query-engine.ts", "load", path.join(dataDir, "ch"), specFile]));
-  console.log(`generated ${load.rows.toLocaleString("en")} readings in ${load.rawSeconds} s (${load.rowsPerSecond.toLocaleString("en")}/s through the views), ${load.historyRows.toLocaleString("en")} hourly history rows in ${load.historySeconds} s; merged (OPTIMIZE FINAL) in ${load.mergeSeconds} s; active parts ${JSON.stringify(load.activeParts)}`);
+async function benchmark(vm: Victoria, verdant: Verdant, work: string) {
+  const pids: Record<Target, number> = { victoria: vm.pid, verdant: verdant.pid };
+  await settle(Object.values(pids), 30);
+  const idle = { victoria: residentBytes(vm.pid), verdant: residentBytes(verdant.pid) };
+  const memory = memorySampler(pids);
 
-  // 3. The cases: each procedure's input, and the SQL it runs, built by the same code.
-  const ch = { database: "verdant" } as Clickhouse;
-  const now = new Date();
-  const one = sensors[0]!.id;
-  const ten = sensors.slice(0, 10).map((s) => s.id);
-  const series = (name: string, ids: string[], days: number, bucket: Bucket | "auto", target?: number): Case => {
-    const from = new Date(now.getTime() - days * DAY);
-    const plan = planSeries({ from, to: now, bucket, maxPoints: 500, percentiles: false }, { timezone: TIMEZONE, now, rawRetentionDays: RAW_TTL_DAYS });
-    const q = { sensorIds: ids, from: plan.from, to: plan.to, source: plan.source, bucket: plan.kind, timezone: TIMEZONE, percentiles: false };
-    // The server asks for one sensor's buckets as JSON it sends on, for several sensors as columns.
-    const engine: TimedCase = ids.length === 1 ? { name, ...sensorBucketsSql(ch, q), read: "JSONColumns" } : { name, ...seriesSql(ch, q), read: "columns" };
-    return {
-      name: `${name} (${plan.bucket} from ${plan.source})`,
-      ...(target ? { target: { p50Ms: target } } : {}),
-      call: (a) => a.analytics.series.query({ siteId, sensorIds: ids, from, to: now, bucket }),
-      engine,
-    };
+  // The fleet's site (UTC, so that days are the same days in both), and a second site for the
+  // devices whose ingest runs beside the queries.
+  const account = await registerAccount(verdant.url, "bench@example.com", "UTC");
+  const devices = await provisionDevices(account.api, account.siteId, "q-", SENSORS / 10);
+  const liveSite = await account.api.sites.create.mutate({ name: "live ingest", timezone: "UTC" });
+  const liveDevices = await provisionDevices(account.api, liveSite.id, "live-", INGEST_DEVICES);
+
+  // 1. The data set, through each one's ingest endpoint: the same batches, time-major (every
+  // device's first 12 hours, then the next 12 …), as a fleet uploading its history would.
+  const end = Math.floor(Date.now() / MINUTE) * MINUTE;
+  const layout: FleetLayout = {
+    devices: devices.map((d) => d.name),
+    keys: KEYS,
+    batchSize: KEYS.length * POINTS_PER_BATCH,
+    startMs: end - DAYS * DAY,
+    spanMs: POINTS_PER_BATCH * MINUTE,
+    measurement: "soil_moisture",
   };
-  const chartFrom = new Date(now.getTime() - 7 * DAY);
-  const chart = sensorPointsSql(ch, { sensorIds: [one], from: chartFrom, to: now, source: "raw", points: 500 });
-  const latest = latestSql(ch, sensors.map((s) => s.id));
-  const fleet = readingsPerHourSql(ch, { sensorIds: sensors.map((s) => s.id), ...fleetWindow(now, 24) });
+  checkLayout(layout);
+  const batches = devices.length * ((DAYS * 1440) / POINTS_PER_BATCH);
+  const loads = {} as Record<Target, LoadResult>;
+  for (const target of ["victoria", "verdant"] as const) {
+    loads[target] = await runJson<LoadResult>("bench/ingest-load.ts", {
+      target,
+      url: target === "verdant" ? verdant.url : vm.url,
+      tokens: target === "verdant" ? devices.map((d) => d.token) : undefined,
+      layout,
+      concurrency: LOAD_IN_FLIGHT,
+      seconds: 86_400,
+      maxBatches: batches,
+      rate: 0,
+      runId: `load-${target}`,
+    } satisfies LoadSpec, work);
+    if (loads[target].readings !== READINGS) throw new Error(`${NAMES[target]} acknowledged ${loads[target].readings} of ${READINGS} readings`);
+    console.log(`loaded into ${pad(NAMES[target], 16)} ${loads[target].seconds} s, ${compact(loads[target].readingsPerSecond)} readings/s (${LOAD_IN_FLIGHT} batches of ${layout.batchSize.toLocaleString("en")} in flight)`);
+  }
+  await vm.flush();
+  // Queried once both are quiet again (their merges after the load done), at most SETTLE_SECONDS.
+  const settled = await settle(Object.values(pids), SETTLE_SECONDS);
+  console.log(`settled in ${settled.seconds} s${settled.quiet ? "" : " (still busy: timing anyway)"}`);
+  const afterLoad = { victoria: residentBytes(vm.pid), verdant: residentBytes(verdant.pid) };
+
+  // 2. The questions. Times relative to the data's end E (readings at whole minutes before it).
+  const api = account.api;
+  const siteId = account.siteId;
+  const sensors = await listSensors(api, siteId);
+  const nameOf = new Map(devices.map((d) => [d.id, d.name]));
+  const labelOf = new Map(sensors.map((s) => [s.id, `${nameOf.get(s.deviceId)}/${s.key}`]));
+  const one = sensors.find((s) => nameOf.get(s.deviceId) === devices[0]!.name && s.key === "soil1")!;
+  const promql = async (kind: "query" | "query_range", params: Record<string, string | number>) => {
+    const response = await fetch(`${vm.url}/api/v1/${kind}`, { method: "POST", body: new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])) });
+    const body = (await response.json()) as { status: string; error?: string; data: { result: { metric: Record<string, string>; values?: unknown[] }[] } };
+    if (body.status !== "success") throw new Error(`VictoriaMetrics: ${body.error}`);
+    return body.data.result;
+  };
+  const valuesOf = (result: { values?: unknown[] }[]) => result.reduce((n, r) => n + (r.values?.length ?? 1), 0);
+  const s = (ms: number) => ms / 1000;
+  const selector = `${METRIC}{device="${devices[0]!.name}",sensor="soil1"}`;
+  const longDays = Math.min(30, DAYS);
+  // Series end on a bucket boundary, so both answer the same number of buckets: Verdant's [t, t + 5 min)
+  // and the peer's (t − 5 min, t] each hold five readings.
+  const end5m = Math.floor(end / (5 * MINUTE)) * 5 * MINUTE;
+  const endHour = Math.floor(end / HOUR) * HOUR;
+  const dayStart = Math.floor(end / DAY) * DAY;
+  const fullDays = Math.min(7, Math.floor((dayStart - layout.startMs) / DAY));
+  const crossAt = end - 30_000; // between two readings: (t − 30 min, t] and [t − 30 min, t] hold the same 30
+  const crossing = {
+    verdant: async (a: AppClient) =>
+      (await a.analytics.crossing.query({ siteId, metric: "soil_moisture", from: new Date(crossAt - 30 * MINUTE), to: new Date(crossAt), aggregate: "avg", comparison: "below", threshold: 25 })).values.sensorId,
+    victoria: async () => (await promql("query", { query: `avg_over_time(${METRIC}[30m]) < 25`, time: s(crossAt) })).map((r) => `${r.metric.device}/${r.metric.sensor}`),
+  };
   const cases: Case[] = [
-    series("series, 1 sensor, 1 day", [one], 1, "auto", 20),
-    series("series, 1 sensor, 1 year hourly", [one], 365, "1h", 50),
-    series("series, 1 sensor, 2 years daily", [one], Math.min(720, DAYS + HISTORY_DAYS - 1), "1d"),
-    series("series, 10 sensors, 7 days", ten, 7, "auto"),
     {
-      name: "chart, 1 sensor, 7 days raw → 500 points (LTTB)",
-      call: (a) => a.analytics.chart.query({ siteId, sensorIds: [one], from: chartFrom, to: now, points: 500 }),
-      engine: { name: "chart", ...chart, read: "JSONEachRow" },
+      name: `latest value of every sensor (${SENSORS.toLocaleString("en")})`,
+      target: "≤ 1.0× while ingest runs",
+      verdant: async (a) => (await a.analytics.latest.query({ siteId })).values.value.filter((v) => v !== null).length,
+      victoria: async () => valuesOf(await promql("query", { query: METRIC, time: s(end) })),
     },
     {
-      name: `latest values of the site (${sensors.length} sensors)`,
-      target: { p50Ms: 20 },
-      call: (a) => a.analytics.latest.query({ siteId }),
-      engine: { name: "latest", ...latest, read: "columns" },
+      name: "one sensor, 24 h in 5-minute buckets",
+      target: "p50 ≤ 3 ms while ingest runs",
+      verdant: async (a) => (await a.analytics.series.query({ siteId, sensorIds: [one.id], from: new Date(end5m - DAY), to: new Date(end5m), bucket: "5m" })).series[0]!.buckets.t.length,
+      victoria: async () => valuesOf(await promql("query_range", { query: `avg_over_time(${selector}[5m])`, start: s(end5m - DAY + 5 * MINUTE), end: s(end5m), step: "5m" })),
     },
     {
-      name: "  the same, with each sensor's details (withSensors)",
-      call: (a) => a.analytics.latest.query({ siteId, withSensors: true }),
-      engine: { name: "latest", ...latest, read: "columns" },
+      name: `one sensor, ${longDays} days hourly`,
+      verdant: async (a) => (await a.analytics.series.query({ siteId, sensorIds: [one.id], from: new Date(endHour - longDays * DAY), to: new Date(endHour), bucket: "1h" })).series[0]!.buckets.t.length,
+      victoria: async () => valuesOf(await promql("query_range", { query: `avg_over_time(${selector}[1h])`, start: s(endHour - longDays * DAY + HOUR), end: s(endHour), step: "1h" })),
     },
-    { name: "fleet overview, 24 h", call: (a) => a.analytics.fleet.query({ siteId, hours: 24 }), engine: { name: "fleet", ...fleet, read: "rows" } },
-    { name: "auth.me: the floor of any signed-in call (session, tRPC, HTTP)", call: (a) => a.auth.me.query() },
-    { name: "device health (several queries, no single engine twin)", call: (a) => a.analytics.deviceHealth.query({ siteId }), iterations: Math.min(ITERATIONS, 10) },
+    {
+      name: `daily average of every sensor, ${fullDays} days, one call`,
+      target: "≤ 1.0×",
+      verdant: async (a) => {
+        const res = await a.analytics.fleetSeries.query({ siteId, metric: "soil_moisture", from: new Date(dayStart - fullDays * DAY), to: new Date(dayStart), bucket: "1d" });
+        return res.values.count.reduce((n, row) => n + row.filter((c) => c > 0).length, 0);
+      },
+      victoria: async () => valuesOf(await promql("query_range", { query: `avg_over_time(${METRIC}[1d])`, start: s(dayStart - (fullDays - 1) * DAY), end: s(dayStart), step: "1d" })),
+    },
+    {
+      name: "sensors whose 30-minute average is below 25, one call",
+      target: "≤ 1.0×",
+      verdant: async (a) => (await crossing.verdant(a)).length,
+      victoria: async () => (await crossing.victoria()).length,
+    },
   ];
 
-  // 4. The engine alone (its own process, on a copy of the data), and the server on the original.
-  const engineCases = cases.filter((c) => c.engine);
-  const casesFile = path.join(dataDir, "cases.json");
-  writeFileSync(casesFile, JSON.stringify(engineCases.map((c) => c.engine!)));
-  cpSync(path.join(dataDir, "ch"), path.join(dataDir, "ch-engine"), { recursive: true });
-  const engine = await startEngine(path.join(dataDir, "ch-engine"), casesFile);
-  const timed = await startQuietServer(env);
-  // One call at a time, as a script would: no batching tick (see createAppClient's `batch`).
-  api = createAppClient({ url: timed.url, token: account.token!, batch: false });
-
-  // 5. Warm-up: every query and procedure a few times before any is timed, so caches are warm
-  // and the server's and this client's code paths compiled.
-  for (let round = 0; round < WARMUP_ROUNDS; round++) {
-    for (const c of cases) {
-      await c.call(api);
-      if (c.engine) await engine.time(engineCases.indexOf(c));
-    }
-  }
-
-  // 6. Timed: bare query and procedure alternate, each first every other time.
-  const results = [];
-  console.log("\nprocedure                                              p50 ms   p99 ms | engine p50   p99 | overhead (p50) | target");
+  // 3. Same questions, same answers: counted values per answer, and the crossing sensors themselves.
+  const agreement: Record<string, { verdant: number; victoria: number; agree: boolean }> = {};
   for (const c of cases) {
-    const n = c.iterations ?? ITERATIONS;
-    const own: number[] = [];
-    const bareTimes: number[] = [];
-    let rows = 0;
-    const procedureOnce = async () => {
-      const started = performance.now();
-      await c.call(api);
-      own.push(performance.now() - started);
-    };
-    const engineOnce = async () => {
-      const r = await engine.time(engineCases.indexOf(c));
-      bareTimes.push(r.ms);
-      rows = r.rows;
-    };
-    for (let i = 0; i < n; i++) {
-      if (!c.engine) await procedureOnce();
-      else if (i % 2 === 0) await engineOnce().then(procedureOnce);
-      else await procedureOnce().then(engineOnce);
-    }
-    own.sort((x, y) => x - y);
-    bareTimes.sort((x, y) => x - y);
-    const procedure = { p50: p(own, 0.5), p99: p(own, 0.99) };
-    const bare = c.engine ? { name: c.engine.name, rows, p50: p(bareTimes, 0.5), p99: p(bareTimes, 0.99) } : undefined;
-    const overhead = bare ? round(procedure.p50 / bare.p50) : null;
-    const targetMet = c.target ? procedure.p50 <= c.target.p50Ms : null;
-    results.push({ name: c.name, procedure, engine: bare ?? null, overhead, target: c.target ?? null, targetMet });
-    console.log(
-      `${c.name.padEnd(54)} ${String(procedure.p50).padStart(7)} ${String(procedure.p99).padStart(8)} | ` +
-        `${bare ? `${String(bare.p50).padStart(10)} ${String(bare.p99).padStart(5)}` : "         –     –"} | ` +
-        `${overhead === null ? "–" : `${overhead}×`}`.padStart(14) +
-        ` | ${c.target ? `≤ ${c.target.p50Ms} ms ${targetMet ? "met" : "NOT met"}` : ""}`,
-    );
+    const [v, p] = [await c.verdant(api), await c.victoria()];
+    agreement[c.name] = { verdant: v, victoria: p, agree: v === p };
   }
-  await stop(timed);
-  await engine.stop();
+  const crossingSets = { verdant: (await crossing.verdant(api)).map((id) => labelOf.get(id)!).sort(), victoria: (await crossing.victoria()).sort() };
+  const sameCrossing = JSON.stringify(crossingSets.verdant) === JSON.stringify(crossingSets.victoria);
+  console.log("\nanswers (values per answer, Verdant / VictoriaMetrics):");
+  for (const [name, a] of Object.entries(agreement)) console.log(`  ${pad(name, 60)} ${a.verdant} / ${a.victoria}${a.agree ? "" : "  (differ)"}`);
+  console.log(`  the crossing sensors are ${sameCrossing ? "the same" : "NOT the same"} (${crossingSets.verdant.length} of ${SENSORS})`);
 
-  const result = {
+  // 4. Timed: quiet, then while ingest runs into the target being asked.
+  for (let w = 0; w < WARMUP; w++) for (const c of cases) await Promise.all([c.verdant(api), c.victoria()]).catch(() => undefined);
+  const quiet = await timeCases(cases, api, ["victoria", "verdant"]);
+  const during = {} as Record<string, Partial<Record<Target, Percentiles>>>;
+  const liveLoads = {} as Record<Target, LoadResult>;
+  const liveSpan = Math.max(100, Math.round((INGEST_DEVICES * 1000 * 1000) / Math.max(1, INGEST_RATE)));
+  for (const target of ["victoria", "verdant"] as const) {
+    await settle(Object.values(pids), SETTLE_SECONDS);
+    const live = startJson<LoadResult>("bench/ingest-load.ts", {
+      target,
+      url: target === "verdant" ? verdant.url : vm.url,
+      tokens: target === "verdant" ? liveDevices.map((d) => d.token) : undefined,
+      layout: { devices: liveDevices.map((d) => d.name), keys: LIVE_KEYS, batchSize: 1000, startMs: Math.floor(Date.now() / 1000) * 1000 - 5000, spanMs: liveSpan, measurement: "live" },
+      concurrency: 16,
+      seconds: 3600,
+      rate: INGEST_RATE,
+      runId: `live-${target}`,
+    } satisfies LoadSpec, work);
+    await Bun.sleep(3000); // under way (and, for Verdant, the live devices' sensors created)
+    const timed = await timeCases(cases, api, [target]);
+    live.stop();
+    liveLoads[target] = await live.result;
+    for (const [name, t] of Object.entries(timed)) (during[name] ??= {})[target] = t[target];
+  }
+  const peaks = memory.stop();
+
+  const results = cases.map((c) => {
+    const q = quiet[c.name]!;
+    const d = during[c.name]!;
+    const timing = (v: Percentiles, p: Percentiles): Timing => ({ verdant: v, victoria: p, ratio: { p50: round(v.p50 / Math.max(1e-9, p.p50)), p99: round(v.p99 / Math.max(1e-9, p.p99)) } });
+    return { name: c.name, target: c.target ?? null, quiet: timing(q.verdant!, q.victoria!), whileIngesting: timing(d.verdant!, d.victoria!), answers: agreement[c.name] };
+  });
+
+  const pp = (p: Percentiles) => `${ms(p.p50)} / ${ms(p.p99)}`;
+  for (const phase of ["quiet", "whileIngesting"] as const) {
+    console.log(
+      `\nqueries ${phase === "quiet" ? "on a quiet machine" : `while ${compact(INGEST_RATE)} readings/s go into the same target`} ` +
+        `(${vm.version} as the peer; p50 / p99 over ${ITERATIONS} calls; Verdant through the typed client)`,
+    );
+    console.log(`${pad("question", 60)}${pad("VictoriaMetrics", 22)}${pad("Verdant", 22)}${pad("Verdant ÷ peer", 18)}${phase === "whileIngesting" ? "target" : ""}`);
+    for (const r of results) {
+      const t = r[phase];
+      console.log(
+        `${pad(r.name, 60)}${pad(pp(t.victoria), 22)}${pad(pp(t.verdant), 22)}${pad(`${ratio(t.ratio.p50)} / ${ratio(t.ratio.p99)}`, 18)}` +
+          `${phase === "whileIngesting" && r.target ? `${r.target}: ${met(r) ? "met" : "NOT met"}` : ""}`,
+      );
+    }
+  }
+  console.log(`ingest beside the queries: ${(["victoria", "verdant"] as const).map((t) => `${NAMES[t]} ${compact(liveLoads[t].readingsPerSecond)} readings/s (p99 ${ms(liveLoads[t].latenciesMs.p99)})`).join("; ")}`);
+  console.log(
+    `resident memory: VictoriaMetrics idle ${mib(idle.victoria)} MiB, after the load ${mib(afterLoad.victoria)} MiB, peak ${mib(peaks.victoria!)} MiB; ` +
+      `Verdant idle ${mib(idle.verdant)} MiB, after the load ${mib(afterLoad.verdant)} MiB, peak ${mib(peaks.verdant!)} MiB`,
+  );
+
+  return {
     benchmark: "query",
     date: new Date().toISOString(),
     machine: { cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), cpu: os.cpus()[0]?.model ?? "unknown" },
-    fleet: { sensors: sensors.length, devices: deviceCount, days: DAYS, cadenceSeconds: CADENCE, readings: load.rows, historyDays: HISTORY_DAYS, timezone: TIMEZONE },
-    load,
+    peer: vm.version,
+    data: { sensors: SENSORS, days: DAYS, readings: READINGS, cadenceSeconds: 60, end: new Date(end).toISOString(), batchSize: layout.batchSize, loadInFlight: LOAD_IN_FLIGHT },
+    load: loads,
+    settled,
     iterations: ITERATIONS,
     results,
+    crossing: { same: sameCrossing, verdant: crossingSets.verdant, victoria: crossingSets.victoria },
+    ingestBesideQueries: { rate: INGEST_RATE, devices: INGEST_DEVICES, victoria: liveLoads.victoria, verdant: liveLoads.verdant },
+    memoryBytes: { victoria: { idle: idle.victoria, afterLoad: afterLoad.victoria, peak: peaks.victoria }, verdant: { idle: idle.verdant, afterLoad: afterLoad.verdant, peak: peaks.verdant } },
   };
-  mkdirSync(path.join(ROOT, "bench/results"), { recursive: true });
-  writeFileSync(path.join(ROOT, "bench/results/query.json"), `${JSON.stringify(result, null, 2)}\n`);
-  console.log("\nwrote bench/results/query.json");
-  rmSync(dataDir, { recursive: true, force: true });
+}
+
+function met(r: { name: string; target: string | null; whileIngesting: Timing; quiet: Timing }): boolean {
+  if (r.target?.startsWith("p50 ≤ 3 ms")) return r.whileIngesting.verdant.p50 <= 3;
+  if (r.target?.includes("while ingest")) return r.whileIngesting.ratio.p50 <= 1;
+  return r.quiet.ratio.p50 <= 1 && r.whileIngesting.ratio.p50 <= 1;
+}
+
+/**
+ * ITERATIONS calls of every case against the given targets. With both, the two alternate call by
+ * call, each first every other time: this machine's speed drifts within minutes, and alternating
+ * puts both sides of each ratio under the same conditions.
+ */
+async function timeCases(cases: Case[], api: AppClient, targets: Target[]) {
+  const out: Record<string, Partial<Record<Target, Percentiles>>> = {};
+  for (const c of cases) {
+    const times: Record<Target, number[]> = { victoria: [], verdant: [] };
+    const once = async (target: Target) => {
+      const started = performance.now();
+      await (target === "verdant" ? c.verdant(api) : c.victoria());
+      times[target].push(performance.now() - started);
+    };
+    for (let i = 0; i < ITERATIONS; i++) {
+      const order = i % 2 === 0 ? targets : [...targets].reverse();
+      for (const target of order) await once(target);
+    }
+    out[c.name] = Object.fromEntries(targets.map((t) => [t, percentiles(times[t])]));
+  }
+  return out;
 }
 
 await main();

@@ -157,23 +157,6 @@ export async function queryColumns<T extends Record<string, unknown[]>>(
   return { rows, columns: data as T };
 }
 
-/**
- * Runs a query and returns the engine's JSON text as it is, for answers the server passes on
- * without reading (see server/trpc/embedded-json.ts). JSONColumns makes one object of arrays;
- * JSONEachRow one object per row, each on its own line. 64-bit integers are JSON numbers, as in
- * queryColumns.
- */
-export async function queryJsonText(
-  ch: Clickhouse,
-  query: string,
-  params: Record<string, unknown>,
-  format: "JSONColumns" | "JSONEachRow",
-): Promise<string> {
-  // The client's format list lacks JSONColumns; it only appends `FORMAT <name>`, and text() reads any.
-  const result = await ch.client.query({ query, query_params: params, format: format as "JSONEachRow", clickhouse_settings: JSON_NUMBERS });
-  return result.text();
-}
-
 /** Runs a query with `{name:Type}` parameters and returns its rows. */
 export async function queryRows<T>(
   ch: Clickhouse,

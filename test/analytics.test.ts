@@ -255,9 +255,9 @@ for (const engine of postgresEngines) {
       });
     });
 
-    describe("one sensor's answer is the engine's JSON, passed on", () => {
-      // A single sensor's buckets and points go out as ClickHouse wrote them (server/trpc/embedded-json.ts);
-      // several sensors' are read and rebuilt. Both must give the same numbers, however the call is sent.
+    describe("a sensor's answer does not depend on the company it is asked in", () => {
+      // One query serves every sensor asked about together: a sensor's buckets and points must be
+      // the same alone or among others, however the call is sent.
       const range = () => ({ from: new Date(T0), to: new Date(T1) });
       let spiky: string;
       beforeAll(async () => {

@@ -270,6 +270,16 @@ const cases: Record<string, Case> = {
   "mqtt.unbind": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, bindingId: fx.bindingId }) },
   "mqtt.discovered": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
   "mqtt.adopt": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, discoveredId: fx.discoveredId }) },
+  "analytics.fleetSeries": {
+    access: "viewer",
+    kind: "query",
+    input: (fx) => ({ siteId: fx.siteId, metric: "soil_moisture", from: new Date(Date.now() - 7 * 86_400_000), to: new Date(), bucket: "1d" }),
+  },
+  "analytics.crossing": {
+    access: "viewer",
+    kind: "query",
+    input: (fx) => ({ siteId: fx.siteId, metric: "soil_moisture", from: new Date(Date.now() - 1_800_000), to: new Date(), aggregate: "avg", comparison: "below", threshold: 25 }),
+  },
 };
 
 interface Procedure {

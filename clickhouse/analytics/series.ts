@@ -1,4 +1,4 @@
-import { queryColumns, queryJsonText, type Clickhouse } from "../client";
+import { queryColumns, type Clickhouse } from "../client";
 import { aggregateColumns, bucketParams, bucketStartSql, rangeFilter, rangeParams, sourceTable, type BucketKind, type Source } from "./sources";
 import { windowRows, type ReadingWindow, type RowSource } from "./windows";
 
@@ -61,28 +61,6 @@ export async function querySeries(ch: Clickhouse, q: SeriesQuery): Promise<Serie
   return (await queryColumns<SeriesColumns>(ch, query, params)).columns;
 }
 
-/**
- * One sensor's series as the JSON of its buckets, `{ "t": [...], "avg": [...], "min", "max",
- * "count", "last"[, "p50", "p90"] }` with `t` in epoch ms: the answer's own shape
- * (server/analytics/series.ts), so the server can send it on as the engine wrote it.
- */
-export function sensorBucketsSql(ch: Clickhouse, q: SeriesQuery) {
-  const { query, params } = seriesSql(ch, q);
-  const percentiles = q.percentiles ? ", pct[1] AS p50, pct[2] AS p90" : "";
-  return {
-    query: `SELECT t * 1000 AS t, mean AS avg, lo AS min, hi AS max, n AS count, last_v AS last${percentiles}
-FROM (${query})
-ORDER BY t`,
-    params,
-  };
-}
-
-export async function querySensorBuckets(ch: Clickhouse, q: SeriesQuery): Promise<string> {
-  if (q.sensorIds.length !== 1) throw new Error("sensorBucketsSql is for one sensor");
-  const { query, params } = sensorBucketsSql(ch, q);
-  return queryJsonText(ch, query, params, "JSONColumns");
-}
-
 export interface ChartQuery {
   sensorIds: string[];
   from: Date;
@@ -124,18 +102,6 @@ FROM (SELECT sensor_id, toDateTime64(bucket, 3, 'UTC') AS start, min(min_value) 
 ARRAY JOIN [(start, lo), (start + toIntervalMinute(30), hi)] AS pt
 GROUP BY sensor_id)`;
   return { query, params: { ...rows.params, n: q.points } };
-}
-
-/** One sensor's chart points as the JSON `{ "t": [...], "v": [...] }` (epoch ms, values), or "" when it has none. */
-export function sensorPointsSql(ch: Clickhouse, q: ChartQuery) {
-  const { query, params } = chartSql(ch, q);
-  return { query: `SELECT t, v FROM (${query})`, params };
-}
-
-export async function querySensorPoints(ch: Clickhouse, q: ChartQuery): Promise<string> {
-  if (q.sensorIds.length !== 1) throw new Error("sensorPointsSql is for one sensor");
-  const { query, params } = sensorPointsSql(ch, q);
-  return queryJsonText(ch, query, params, "JSONEachRow");
 }
 
 export async function queryChart(ch: Clickhouse, q: ChartQuery): Promise<ChartColumns> {

@@ -35,7 +35,7 @@ export interface LatestAnswer {
   sensors?: SensorColumns;
 }
 
-function sensorColumns(list: readonly ScopedSensor[]): SensorColumns {
+export function sensorColumns(list: readonly ScopedSensor[]): SensorColumns {
   const columns: SensorColumns = { deviceId: [], deviceName: [], key: [], name: [], metric: [], unit: [], plantId: [], expectedReportIntervalSeconds: [] };
   for (const s of list) {
     columns.deviceId.push(s.deviceId);

@@ -162,3 +162,40 @@ export const exportQuery = z
   })
   .superRefine((input, ctx) => checkRange(input, ctx, 10 * 366));
 export type ExportQuery = z.infer<typeof exportQuery>;
+
+/**
+ * Fleet-wide analytics: every sensor of a site that measures one metric, in one call
+ * (server/analytics/fleet-series.ts and crossing.ts; docs/analytics-fleet.md).
+ */
+
+/** Values (sensors × buckets) in one fleet series answer: about 12 MB of JSON at most. */
+export const MAX_FLEET_CELLS = 500_000;
+
+export const fleetSeriesInput = z
+  .object({
+    metric: metricSchema,
+    ...rangeFields,
+    /** As for a series; `auto` also keeps sensors × buckets within MAX_FLEET_CELLS. */
+    bucket: z.enum(["auto", ...BUCKETS], { message: `must be auto or one of ${BUCKETS.join(", ")}` }).default("auto"),
+    maxPoints: z.number().int("must be a whole number").min(2, "must be at least 2").max(MAX_BUCKETS, `must be at most ${MAX_BUCKETS}`).default(500),
+    /** Also say what each sensor is (device, key, name, unit, plant), in the same order. */
+    withSensors: z.boolean().default(false),
+  })
+  .superRefine((input, ctx) => checkRange(input, ctx));
+export type FleetSeriesInput = z.infer<typeof fleetSeriesInput>;
+
+export const CROSSING_AGGREGATES = ["avg", "min", "max"] as const;
+export type CrossingAggregate = (typeof CROSSING_AGGREGATES)[number];
+
+export const crossingInput = z
+  .object({
+    metric: metricSchema,
+    /** The window is closed, [from, to], as an aggregate rule's is. */
+    ...rangeFields,
+    aggregate: z.enum(CROSSING_AGGREGATES, { message: "must be avg, min or max" }),
+    comparison: z.enum(["below", "above"], { message: "must be below or above" }),
+    /** Strictly below or above, as a rule's threshold. */
+    threshold: z.number({ message: "must be a finite number" }),
+  })
+  .superRefine((input, ctx) => checkRange(input, ctx));
+export type CrossingInput = z.infer<typeof crossingInput>;

@@ -1,5 +1,5 @@
-import { chartInput, deviceHealthInput, fleetInput, latestInput, plantMetricsInput, seriesInput } from "../../../../shared/schemas/analytics";
-import { type AnalyticsDeps, chartOf, deviceHealthOf, fleetOverviewOf, latestOf, plantMetricsOf, seriesOf } from "../../../analytics";
+import { chartInput, crossingInput, deviceHealthInput, fleetInput, fleetSeriesInput, latestInput, plantMetricsInput, seriesInput } from "../../../../shared/schemas/analytics";
+import { type AnalyticsDeps, chartOf, crossingOf, deviceHealthOf, fleetOverviewOf, fleetSeriesOf, latestOf, plantMetricsOf, seriesOf } from "../../../analytics";
 import type { Context } from "../context";
 import { plainJson } from "../../../../shared/transformer";
 import { router, siteProcedure } from "../core";
@@ -36,4 +36,11 @@ export const analyticsRouter = router({
   fleet: siteProcedure("viewer")
     .input(fleetInput)
     .query(({ ctx, input }) => fleetOverviewOf(deps(ctx), ctx.siteId, input)),
+  // Fleet-wide: every sensor of the site measuring a metric, in one call (docs/analytics-fleet.md).
+  fleetSeries: siteProcedure("viewer")
+    .input(fleetSeriesInput)
+    .query(async ({ ctx, input }) => plainJson(await fleetSeriesOf(deps(ctx), ctx.siteId, input))),
+  crossing: siteProcedure("viewer")
+    .input(crossingInput)
+    .query(async ({ ctx, input }) => plainJson(await crossingOf(deps(ctx), ctx.siteId, input))),
 });
