@@ -1,5 +1,5 @@
 import { changePasswordInput, loginInput, registerInput } from "../../../shared/schemas/accounts";
-import { changePassword, login, registerUser } from "../../auth/accounts";
+import { changePassword, installationState, login, registerUser } from "../../auth/accounts";
 import { clearedSessionCookie, isHttps, sessionCookie } from "../../auth/cookies";
 import { createSession, invalidateSession, invalidateUserSessions } from "../../auth/sessions";
 import type { Context } from "../context";
@@ -15,6 +15,12 @@ function deliverSession(ctx: Context, client: "web" | "app", session: { token: s
 }
 
 export const authRouter = router({
+  /**
+   * Public: whether no account exists yet (the dashboard then shows its first-run screen; the
+   * first account also becomes the demo site's owner) and whether there is a demo site.
+   */
+  installation: publicProcedure.query(({ ctx }) => installationState(ctx.stores.db)),
+
   register: publicProcedure.input(registerInput).mutation(async ({ ctx, input }) => {
     const { user, siteId } = await registerUser(ctx.stores.db, input);
     const session = await createSession(ctx.stores.db, user.id, ctx.now());
