@@ -23,6 +23,11 @@ export interface AppClientOptions {
    * that makes one call at a time (a script, a server, a benchmark) can turn it off.
    */
   batch?: boolean;
+  /**
+   * Split a batch of queries into several GET requests when one URL would be longer than this
+   * (queries travel in the URL; proxies commonly refuse URLs over 8 KB). Unlimited by default.
+   */
+  maxURLLength?: number;
 }
 
 export type AppClient = TRPCClient<AppRouter>;
@@ -55,7 +60,7 @@ export function createAppClient(options: AppClientOptions): AppClient {
               EventSource: FetchEventSource,
               eventSourceOptions: { headers, ...(options.fetch ? { fetch: options.fetch } : {}) },
             }),
-        false: options.batch === false ? httpLink(http) : httpBatchLink(http),
+        false: options.batch === false ? httpLink(http) : httpBatchLink({ ...http, maxURLLength: options.maxURLLength }),
       }),
     ],
   });

@@ -16,6 +16,7 @@ import { ingestRoutes } from "./routes/ingest";
 import { messageOf, StoreUnavailableError, type Stores } from "./stores";
 import { EmbeddedJson, parseEmbeddedJson } from "./trpc/embedded-json";
 import { appRouter } from "./trpc/root";
+import { webRoutes } from "./web/serve";
 
 export interface AppDeps {
   stores: Stores;
@@ -170,7 +171,9 @@ export function createApp(deps: AppDeps) {
         }
       },
       { parse: "none" },
-    );
+    )
+    // The dashboard (web/dist) at `/`; last, so every API route above keeps its own answers.
+    .use(webRoutes());
 }
 
 /**
