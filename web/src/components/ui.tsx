@@ -1,4 +1,4 @@
-import { useEffect, useRef, type ReactNode } from "react";
+import { cloneElement, isValidElement, useEffect, useId, useRef, type ReactElement, type ReactNode } from "react";
 import { issuesOf, messageOf } from "../lib/api";
 
 /** The message of the issue on this field (or inside it: "thresholds.soil_moisture" covers its min and max). */
@@ -7,19 +7,37 @@ export function fieldError(error: unknown, ...paths: string[]): string | undefin
   return issue?.message;
 }
 
+/**
+ * A labelled form control with its hint or its error under it. The label names the control (and
+ * only it: a wrapping label would fold the options of a select into the name), and the note is
+ * the control's description, so screen readers read the error with the field.
+ */
 export function Field(props: { label: ReactNode; error?: string | undefined; hint?: ReactNode; children: ReactNode; className?: string }) {
+  const id = useId();
+  const note = props.error || props.hint ? `${id}-note` : undefined;
+  const child = isValidElement<{ id?: string }>(props.children)
+    ? cloneElement(props.children as ReactElement<Record<string, unknown>>, {
+        id: props.children.props.id ?? id,
+        "aria-invalid": props.error ? true : undefined,
+        "aria-describedby": note,
+      })
+    : props.children;
   return (
-    <label className={`field ${props.error ? "invalid" : ""} ${props.className ?? ""}`}>
-      <span className="field-label">{props.label}</span>
-      {props.children}
+    <div className={`field ${props.error ? "invalid" : ""} ${props.className ?? ""}`}>
+      <label className="field-label" htmlFor={isValidElement<{ id?: string }>(props.children) ? (props.children.props.id ?? id) : undefined}>
+        {props.label}
+      </label>
+      {child}
       {props.error ? (
-        <span className="field-error" role="alert">
+        <span className="field-error" role="alert" id={note}>
           {props.error}
         </span>
       ) : props.hint ? (
-        <span className="hint">{props.hint}</span>
+        <span className="hint" id={note}>
+          {props.hint}
+        </span>
       ) : null}
-    </label>
+    </div>
   );
 }
 

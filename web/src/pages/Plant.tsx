@@ -2,7 +2,7 @@ import { Badge, Loading, QueryError } from "../components/ui";
 import { formatDateTime, formatValue, relativeTime } from "../lib/format";
 import { Link } from "../lib/router";
 import { sitePath, useSite } from "../lib/site";
-import { usePlantStatus } from "../status/plant-status";
+import { usePlantStatus, type PlantStatus } from "../status/plant-status";
 import { PlantCharts } from "./plant/Charts";
 import { CareFigures } from "./plant/CareFigures";
 import { PumpPanel } from "./plant/Pump";
@@ -18,7 +18,8 @@ export function PlantPage({ plantId }: { plantId: string }) {
   const site = useSite();
   const { data: status, detail, error } = usePlantStatus(site.id, plantId);
   if (error) return <QueryError error={error} />;
-  if (!detail || !status) return <Loading />;
+  // The charts need only the plant: they start loading while the latest values still come.
+  if (!detail) return <Loading />;
   return (
     <div className="plant-page" data-testid="plant-page">
       <p className="crumbs">
@@ -35,12 +36,15 @@ export function PlantPage({ plantId }: { plantId: string }) {
             {detail.archivedAt ? <Badge tone="muted">archived</Badge> : null}
           </p>
         </div>
-        <Badge tone={status.state === "ok" ? "ok" : status.state === "attention" ? "warn" : status.state === "offline" ? "bad" : "muted"}>
-          {status.state === "ok" ? "OK" : status.state === "attention" ? "Needs attention" : status.state === "offline" ? "Offline" : "No data yet"}
-        </Badge>
+        {status ? (
+          <Badge tone={status.state === "ok" ? "ok" : status.state === "attention" ? "warn" : status.state === "offline" ? "bad" : "muted"}>
+            {status.state === "ok" ? "OK" : status.state === "attention" ? "Needs attention" : status.state === "offline" ? "Offline" : "No data yet"}
+          </Badge>
+        ) : null}
       </div>
 
-      {status.problems.length > 0 || status.offline.length > 0 || status.wateringPaused ? (
+      {!status ? <Loading label="Loading the latest values…" /> : null}
+      {status && (status.problems.length > 0 || status.offline.length > 0 || status.wateringPaused) ? (
         <ul className="problems wide" data-testid="problems">
           {status.problems.map((p) => (
             <li key={p.sensorId}>
@@ -56,28 +60,7 @@ export function PlantPage({ plantId }: { plantId: string }) {
         </ul>
       ) : null}
 
-      <div className="tiles">
-        {status.metrics.map((m) => (
-          <div key={m.sensorId} className={`tile ${m.stale ? "stale" : ""}`}>
-            <span className="tile-label">{m.label}</span>
-            <strong data-testid="tile-value" data-metric={m.metric}>
-              {formatValue(m.value, m.unit)}
-            </strong>
-            <small>
-              {m.min.value !== null || m.max.value !== null ? `range ${m.min.value ?? "…"}–${m.max.value ?? "…"} ${m.unit} · ` : ""}
-              {m.at ? relativeTime(m.at) : "never reported"}
-            </small>
-          </div>
-        ))}
-        {status.battery ? (
-          <div className="tile">
-            <span className="tile-label">Battery</span>
-            <strong>{Math.round(status.battery.percent)} %</strong>
-            <small>lowest of the plant's devices</small>
-          </div>
-        ) : null}
-        {status.metrics.length === 0 ? <p className="muted">No sensor measures this plant yet: assign one under Devices.</p> : null}
-      </div>
+      {status ? <Tiles status={status} /> : null}
 
       <PlantCharts plant={detail} />
       <div className="columns">
@@ -93,6 +76,34 @@ export function PlantPage({ plantId }: { plantId: string }) {
         <SafetyPanel plant={detail} />
         <PlantSettings plant={detail} />
       </div>
+    </div>
+  );
+}
+
+/** The latest value of each metric against its range in force, and the lowest battery. */
+function Tiles({ status }: { status: PlantStatus }) {
+  return (
+    <div className="tiles">
+      {status.metrics.map((m) => (
+        <div key={m.sensorId} className={`tile ${m.stale ? "stale" : ""}`}>
+          <span className="tile-label">{m.label}</span>
+          <strong data-testid="tile-value" data-metric={m.metric}>
+            {formatValue(m.value, m.unit)}
+          </strong>
+          <small>
+            {m.min.value !== null || m.max.value !== null ? `range ${m.min.value ?? "…"}–${m.max.value ?? "…"} ${m.unit} · ` : ""}
+            {m.at ? relativeTime(m.at) : "never reported"}
+          </small>
+        </div>
+      ))}
+      {status.battery ? (
+        <div className="tile">
+          <span className="tile-label">Battery</span>
+          <strong>{Math.round(status.battery.percent)} %</strong>
+          <small>lowest of the plant's devices</small>
+        </div>
+      ) : null}
+      {status.metrics.length === 0 ? <p className="muted">No sensor measures this plant yet: assign one under Devices.</p> : null}
     </div>
   );
 }

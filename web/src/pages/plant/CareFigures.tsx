@@ -64,7 +64,13 @@ function Figures({ data }: { data: Outputs["analytics"]["plantMetrics"] }) {
       <div>
         <dt>Drying</dt>
         <dd>
-          {drying && drying.ratePerDay !== null ? `${formatNumber(drying.ratePerDay)} % per day` : drying ? "not enough readings since the last watering" : "no soil moisture sensor"}
+          {drying && drying.ratePerDay !== null
+            ? drying.ratePerDay < 0
+              ? `losing ${formatNumber(-drying.ratePerDay)} points of moisture a day`
+              : `gaining ${formatNumber(drying.ratePerDay)} points a day: not drying`
+            : drying
+              ? "not enough readings since the last watering"
+              : "no soil moisture sensor"}
           {drying?.since ? <small>since {formatDateTime(drying.since, site.timezone)}</small> : null}
         </dd>
       </div>
