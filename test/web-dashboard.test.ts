@@ -46,6 +46,8 @@ async function post(readings: { sensor: string; value: number; ts?: number }[]):
 }
 
 async function shot(name: string): Promise<void> {
+  // From the top: the sticky header would otherwise be drawn where the page was scrolled to.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
@@ -182,6 +184,8 @@ describe("the dashboard in a browser", () => {
     await page.getByLabel("Plant of soil1").selectOption({ label: "Kitchen basil" });
     await page.getByLabel("Plant of temp").selectOption({ label: "Kitchen basil" });
     await waitForText('[data-testid=sensor-row][data-key="temp"]', "21.5");
+    // The device reported: online, seen just now.
+    await waitForText("[data-testid=device-detail] .sub", "online");
     await shot("04-device");
 
     await nav("Plants");
@@ -229,6 +233,60 @@ describe("the dashboard in a browser", () => {
     );
     await page.getByRole("button", { name: "Reset zoom" }).waitFor();
     await shot("07-plant-zoomed");
+  });
+
+  test("on the plant page: marking a watering, a range override (a server error shown at its field), a pump run followed live", async () => {
+    await page.getByLabel("Amount (ml, optional)").fill("250");
+    await page.getByRole("button", { name: "Mark watered" }).click();
+    await waitForText("[data-testid=watering-log]", "250 ml");
+    await waitForText("[data-testid=watering-summary]", "Last watered");
+
+    // The server refuses a minimum above the species' maximum, naming the field: shown there.
+    await page.getByRole("button", { name: "Edit overrides" }).click();
+    await page.getByLabel("Soil moisture min").fill("70");
+    await page.getByRole("button", { name: "Save ranges" }).click();
+    await waitForText("#thresholds .field-error", "is above max");
+    await page.getByLabel("Soil moisture min").fill("38");
+    await page.getByRole("button", { name: "Save ranges" }).click();
+    await waitForText("[data-testid=threshold-soil_moisture-min]", "38");
+    expect(await page.locator("#thresholds tr", { hasText: "Soil moisture" }).locator(".badge").first().textContent()).toBe("this plant");
+
+    // A pump on the device, assigned to the plant: run by hand, within its limits.
+    await nav("Devices");
+    await page.getByRole("link", { name: "window-esp32" }).click();
+    await page.getByRole("button", { name: "Add actuator" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Key (what the device calls it)").fill("pump1");
+    await dialog.getByLabel("Flow rate (ml/s)").fill("5");
+    await dialog.getByLabel("Longest run (s)").fill("30");
+    await dialog.getByLabel("Plant", { exact: true }).selectOption({ label: "Kitchen basil" });
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await page.locator("[data-testid=actuators]", { hasText: "pump1" }).waitFor();
+    await nav("Plants");
+    await page.locator(`[data-testid=plant-card][data-plant-id="${plantId}"] h3 a`).click();
+    await page.getByTestId("pump").waitFor();
+    await page.getByTestId("pump").getByLabel("Amount").fill("200");
+    await page.getByTestId("pump").getByLabel("In").selectOption("ml");
+    await page.getByRole("button", { name: "Run pump" }).click();
+    await waitForText("#pump .field-error", "at most 150 ml");
+    await page.getByTestId("pump").getByLabel("Amount").fill("50");
+    await page.getByRole("button", { name: "Run pump" }).click();
+    await page.locator("[data-testid=command-state][data-status=pending]").waitFor();
+    // The device picks the command up and reports back; the page follows without a reload.
+    const { commands } = (await (await fetch(`${server.url}/v1/commands`, { headers: { authorization: `Bearer ${deviceToken}` } })).json()) as { commands: { id: string; seconds: number }[] };
+    expect(commands.map((c) => c.seconds)).toEqual([10]);
+    await page.locator("[data-testid=command-state][data-status=sent]").waitFor();
+    for (const status of ["acknowledged", "succeeded"]) {
+      const ack = await fetch(`${server.url}/v1/commands/${commands[0]!.id}/ack`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${deviceToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ status }),
+      });
+      expect(ack.status).toBe(200);
+      await page.locator(`[data-testid=command-state][data-status=${status}]`).waitFor();
+    }
+    await waitForText("[data-testid=watering-log]", "completed");
+    await shot("07b-plant-pump");
   });
 
   test("a rule made on the Automation page fires, and its alert appears in the inbox, live; acknowledging it", async () => {

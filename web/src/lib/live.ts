@@ -68,6 +68,21 @@ export function applyReadings(queryClient: QueryClient, siteId: string, readings
   }
 }
 
+type Devices = Outputs["devices"]["list"];
+
+/**
+ * A device whose readings just arrived was seen now. The server records last-seen times in
+ * coalesced writes, so a refetch could still show the previous one for a moment; the list of
+ * devices (status, "last seen") follows the stream instead.
+ */
+function markSeen(queryClient: QueryClient, siteId: string, readings: LiveReading[]): void {
+  const seen = new Set(readings.map((r) => r.deviceId));
+  const now = new Date();
+  queryClient.setQueryData<Devices>(["devices", "list", siteId], (devices) =>
+    devices?.map((d) => (seen.has(d.id) && (!d.lastSeenAt || d.lastSeenAt < now) ? { ...d, lastSeenAt: now } : d)),
+  );
+}
+
 export function useLiveSite(siteId: string): LiveState {
   const queryClient = useQueryClient();
   const [state, setState] = useState<LiveState>("connecting");
@@ -85,6 +100,7 @@ export function useLiveSite(siteId: string): LiveState {
         onStarted: () => setState("live"),
         onData: (message) => {
           applyReadings(queryClient, siteId, message.readings);
+          markSeen(queryClient, siteId, message.readings);
           readingListeners.forEach((listener) => listener(message.readings));
         },
       },
