@@ -11,6 +11,7 @@ import { DevicesPage } from "./pages/Devices";
 import { PlantPage } from "./pages/Plant";
 import { PlantsPage } from "./pages/Plants";
 import { SettingsPage } from "./pages/Settings";
+import { NoSite } from "./pages/NoSite";
 import { SignIn } from "./pages/SignIn";
 
 type Me = Outputs["auth"]["me"];
@@ -55,6 +56,7 @@ function SignedIn({ me }: { me: Me }) {
 
   if (sites.isPending) return <Loading />;
   if (sites.isError) return <QueryError error={sites.error} />;
+  if (sites.data.length === 0) return <NoSite me={me} />;
   if (!route || !site) return <Loading />;
   const info: SiteInfo = {
     id: site.id,

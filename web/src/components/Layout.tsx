@@ -24,7 +24,7 @@ export function Layout({ me, sites, children }: { me: Me; sites: SiteRow[]; chil
   const activeAlerts = useQuery({
     queryKey: ["alerts", "count", site.id],
     queryFn: () => api.alerts.list.query({ siteId: site.id, status: "active", limit: 100 }),
-    select: (page) => page.items.length + (page.nextCursor ? "+" : ""),
+    select: (page) => (page.items.length === 0 ? null : `${page.items.length}${page.nextCursor ? "+" : ""}`),
   });
   const logout = useApiMutation(() => api.auth.logout.mutate(), {
     onSuccess: () => {
@@ -70,7 +70,7 @@ export function Layout({ me, sites, children }: { me: Me; sites: SiteRow[]; chil
         {NAV.map((item) => (
           <Link key={item.to} to={sitePath(site.id, item.to)} className={section === item.to ? "active" : undefined} aria-current={section === item.to ? "page" : undefined}>
             {item.label}
-            {item.to === "alerts" && activeAlerts.data && activeAlerts.data !== "0" ? (
+            {item.to === "alerts" && activeAlerts.data ? (
               <span className="count" data-testid="active-alerts">
                 {activeAlerts.data}
               </span>
