@@ -4,7 +4,9 @@ import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { eq } from "drizzle-orm";
 import { sensors as sensorsTable } from "../db/schema";
+import { seedDemoReadings } from "../clickhouse/demo-readings";
 import { ensureDemoSite } from "../db/seed";
+import { demoSensors } from "../db/seed/demo";
 import { WEB_DIST_DIR } from "../server/web/serve";
 import { startTestServer, type TestServer } from "./support/server";
 
@@ -79,8 +81,9 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium package (.ci/run does), or set CHROMIUM_PATH`);
   mkdirSync(ARTIFACTS, { recursive: true });
   server = await startTestServer("pglite");
-  // As at a real start-up: the demo site exists, with no member yet.
+  // As at a real start-up: the demo site exists, with no member yet, and two days of readings.
   await ensureDemoSite(server.stores.db);
+  await seedDemoReadings(server.stores.clickhouse, await demoSensors(server.stores.db), new Date());
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
@@ -137,6 +140,9 @@ describe("the dashboard in a browser", () => {
     expect(await page.getByLabel("Site").locator("option:checked").textContent()).toBe("Demo balcony");
     expect(await page.getByTestId("role").textContent()).toBe("owner");
     expect(await page.getByTestId("plant-card").count()).toBe(3);
+    // The demo plants with their values: the newcomer sees a garden at once.
+    await page.locator("[data-testid=plant-card] [data-testid=metric-value]").first().waitFor();
+    await page.waitForFunction(() => [...document.querySelectorAll("[data-testid=metric-value]")].every((el) => /\d/.test(el.textContent ?? "")));
     await shot("02-demo-site");
   });
 
