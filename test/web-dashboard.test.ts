@@ -139,6 +139,7 @@ describe("the dashboard in a browser", () => {
     await page.getByRole("heading", { name: "Plants" }).waitFor();
     expect(await page.getByLabel("Site").locator("option:checked").textContent()).toBe("Demo balcony");
     expect(await page.getByTestId("role").textContent()).toBe("owner");
+    await page.getByTestId("plant-card").first().waitFor();
     expect(await page.getByTestId("plant-card").count()).toBe(3);
     // The demo plants with their values: the newcomer sees a garden at once.
     await page.locator("[data-testid=plant-card] [data-testid=metric-value]").first().waitFor();
@@ -307,6 +308,13 @@ describe("the dashboard in a browser", () => {
     await dialog.getByLabel("Title").fill("{plant} is dry");
     await dialog.getByRole("button", { name: "Create rule" }).click();
     await waitForText("[data-testid=rule]", "Kitchen basil's soil moisture stays below 30");
+    // The plant's built-in rules are listed apart: switched off or tuned, never deleted. Its own
+    // rule for dry soil replaced the built-in one for the same thing.
+    const builtIn = page.locator("[data-testid=built-in-rules] [data-testid=rule]", { hasText: "Kitchen basil" });
+    await builtIn.first().waitFor();
+    expect(await builtIn.getByRole("button", { name: "Delete" }).count()).toBe(0);
+    expect(await builtIn.filter({ hasText: "soil moisture stays below" }).count()).toBe(0);
+    expect(await builtIn.filter({ hasText: "soil moisture stays above" }).count()).toBe(1);
     await shot("08-automation");
 
     await post([{ sensor: "soil1", value: 21 }]);
@@ -323,7 +331,10 @@ describe("the dashboard in a browser", () => {
 
   test("a plant page with a year of readings is drawn and answers quickly (printed, not asserted)", async () => {
     // A year of readings every 10 minutes for both sensors, written into ClickHouse as a past
-    // ingest would have (the hourly rollups fill on insert); it ends a day ago.
+    // ingest would have (the hourly rollups fill on insert); it ends a day ago. Each INSERT has a
+    // token of its own: on chDB the settings of a query stay set on the session, so without one it
+    // would carry ingest's last flush token, and the second sensor's blocks (the same token and
+    // block numbers as the first's) would be dropped as duplicates.
     const ch = server.stores.clickhouse;
     const sensors = await server.stores.db.select().from(sensorsTable).where(eq(sensorsTable.plantId, plantId));
     const end = Date.now() - 86_400_000 - 600_000;
@@ -336,6 +347,7 @@ describe("the dashboard in a browser", () => {
                           48 + 12 * sin(number / 1008 * 2 * pi()) - (number % 432) * 0.03), 2) AS v, v, 1
           FROM numbers({points:UInt32})`,
         query_params: { sensor: sensor.id, metric: sensor.metric, end, points },
+        clickhouse_settings: { insert_deduplication_token: `browser-year-${sensor.id}` },
       });
     }
     const plantUrl = `${server.url}/s/${siteId}/plants/${plantId}?range=1y`;

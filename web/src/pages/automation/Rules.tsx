@@ -2,6 +2,8 @@ import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Badge, Dialog, Empty, Field, FormError, Section, fieldError } from "../../components/ui";
 import { allPages, api, useApiMutation, type Inputs, type Outputs } from "../../lib/api";
+// Types only: the shared schemas bring zod, which the bundle does without.
+import type { ThresholdMetric } from "../../../../shared/schemas/plants";
 import { metricLabel, numberField } from "../../lib/format";
 import { useSite } from "../../lib/site";
 import { useDevices, usePlantsList } from "../../status/plant-status";
@@ -15,8 +17,15 @@ const KIND_LABELS: Record<Kind, string> = {
   aggregate: "an average (or low, or high) over a while crosses a limit",
   offline: "a device goes silent",
   battery: "a battery will soon be empty",
+  daily_light: "the day's light (DLI) is too low or too high",
 };
-const RANGE_METRICS = ["soil_moisture", "temperature", "humidity", "light", "ec"];
+/** Metrics a plant has a range for (THRESHOLD_METRICS): a rule on a plant may use its minimum or maximum. */
+const THRESHOLD_METRICS = ["soil_moisture", "temperature", "humidity", "light", "ec", "ph", "water_level"] as const satisfies readonly ThresholdMetric[];
+// The compiler checks the list is complete: a metric added to the server's ranges must be added here.
+const _everyRange: Exclude<ThresholdMetric, (typeof THRESHOLD_METRICS)[number]> extends never ? true : never = true;
+const RANGE_METRICS: readonly string[] = THRESHOLD_METRICS;
+/** The daily light integral's unit (shared/schemas/plant-status.ts DLI_UNIT). */
+const DLI_UNIT = "mol/m²/d";
 
 interface RuleState {
   name: string;
@@ -82,7 +91,7 @@ type RuleFields = Omit<Inputs["rules"]["create"], "siteId">;
 function fieldsOf(s: RuleState, actuatorKind: string | undefined, otherActions: Rule["actions"]): RuleFields {
   const target =
     s.targetType === "plant" ? { type: "plant" as const, plantId: s.targetId } : s.targetType === "sensor" ? { type: "sensor" as const, sensorId: s.targetId } : { type: "device" as const, deviceId: s.targetId };
-  const measures = s.kind === "threshold" || s.kind === "aggregate";
+  const measures = s.kind === "threshold" || s.kind === "aggregate" || s.kind === "daily_light";
   const num = (text: string) => numberField(text) ?? Number.NaN;
   return {
     name: s.name,
@@ -90,11 +99,12 @@ function fieldsOf(s: RuleState, actuatorKind: string | undefined, otherActions: 
     target,
     ...(measures
       ? {
-          metric: s.targetType === "sensor" ? null : (s.metric as RuleFields["metric"]),
+          metric: s.kind === "daily_light" ? "light" : s.targetType === "sensor" ? null : (s.metric as RuleFields["metric"]),
           comparison: s.comparison,
           threshold: s.thresholdMode === "value" ? num(s.threshold) : { plantRange: s.thresholdMode },
           hysteresis: numberField(s.hysteresis) ?? 0,
-          minDurationSeconds: Math.round((numberField(s.minDurationMinutes) ?? 0) * 60),
+          // A daily light rule judges whole days: a duration within the day means nothing to it.
+          minDurationSeconds: s.kind === "daily_light" ? 0 : Math.round((numberField(s.minDurationMinutes) ?? 0) * 60),
         }
       : {}),
     ...(s.kind === "aggregate" ? { aggregate: s.aggregate, windowMinutes: num(s.windowMinutes) } : {}),
@@ -109,25 +119,65 @@ export function RulesSection() {
   const rules = useQuery({ queryKey: ["rules", "list", site.id], queryFn: () => allPages((cursor) => api.rules.list.query({ siteId: site.id, limit: 100, cursor })) });
   const names = useNames();
   const [editing, setEditing] = useState<Rule | "new" | null>(null);
+  const own = rules.data?.filter((r) => !r.builtIn);
+  const builtIn = rules.data?.filter((r) => r.builtIn);
+  return (
+    <>
+      <Section
+        title="Rules"
+        id="rules"
+        actions={
+          site.canEdit ? (
+            <button type="button" className="small primary" onClick={() => setEditing("new")}>
+              New rule
+            </button>
+          ) : null
+        }
+      >
+        {own && own.length === 0 ? <Empty>No rules of your own yet. A rule watches readings or devices and raises an alert, notifies or waters.</Empty> : null}
+        <ul className="rules" data-testid="rules">
+          {own?.map((rule) => <RuleRow key={rule.id} rule={rule} names={names} onEdit={() => setEditing(rule)} />)}
+        </ul>
+        <Dialog open={editing !== null} onClose={() => setEditing(null)} title={editing === "new" ? "New rule" : `Edit ${editing?.name ?? ""}`} wide>
+          {editing ? <RuleForm rule={editing === "new" ? null : editing} onDone={() => setEditing(null)} /> : null}
+        </Dialog>
+      </Section>
+      <BuiltInSection rules={builtIn} names={names} onEdit={setEditing} />
+    </>
+  );
+}
+
+/**
+ * The rules every plant with sensors gets from its ranges in force (server/rules/built-in.ts): they
+ * can be switched off or tuned one by one, not deleted; the site's switch removes them all.
+ */
+function BuiltInSection({ rules, names, onEdit }: { rules: Rule[] | undefined; names: Names; onEdit: (rule: Rule) => void }) {
+  const site = useSite();
+  const siteRow = useQuery({ queryKey: ["sites", "get", site.id], queryFn: () => api.sites.get.query({ siteId: site.id }) });
+  const toggle = useApiMutation((enabled: boolean) => api.rules.setBuiltIn.mutate({ siteId: site.id, enabled }), { invalidate: [["rules"], ["sites"]] });
+  const on = siteRow.data?.builtInRules;
   return (
     <Section
-      title="Rules"
-      id="rules"
+      title="Built-in watching"
+      id="built-in-rules"
       actions={
-        site.canEdit ? (
-          <button type="button" className="small primary" onClick={() => setEditing("new")}>
-            New rule
-          </button>
+        site.canEdit && on !== undefined ? (
+          <label className="check">
+            <input type="checkbox" checked={on} disabled={toggle.isPending} onChange={(e) => toggle.mutate(e.target.checked)} aria-label="Built-in watching" /> on
+          </label>
         ) : null
       }
     >
-      {rules.data && rules.data.length === 0 ? <Empty>No rules yet. A rule watches readings or devices and raises an alert, notifies or waters.</Empty> : null}
-      <ul className="rules" data-testid="rules">
-        {rules.data?.map((rule) => <RuleRow key={rule.id} rule={rule} names={names} onEdit={() => setEditing(rule)} />)}
+      <p className="hint">
+        Every plant with sensors is watched against its ranges without anyone writing a rule; a rule of your own for the same plant, measurement and
+        direction replaces the built-in one.
+      </p>
+      <FormError error={toggle.error} />
+      {on === false ? <Empty>Built-in watching is off for {site.name}.</Empty> : null}
+      {on && rules && rules.length === 0 ? <Empty>No plant with sensors to watch yet.</Empty> : null}
+      <ul className="rules" data-testid="built-in-rules">
+        {rules?.map((rule) => <RuleRow key={rule.id} rule={rule} names={names} onEdit={() => onEdit(rule)} />)}
       </ul>
-      <Dialog open={editing !== null} onClose={() => setEditing(null)} title={editing === "new" ? "New rule" : `Edit ${editing?.name ?? ""}`} wide>
-        {editing ? <RuleForm rule={editing === "new" ? null : editing} onDone={() => setEditing(null)} /> : null}
-      </Dialog>
     </Section>
   );
 }
@@ -169,6 +219,10 @@ export function describeRule(rule: Rule, names: Names): string {
       return `When ${who} misses ${rule.staleFactor ?? 3} expected reports`;
     case "battery":
       return `When ${who}'s battery will be empty within ${rule.batteryDays} days`;
+    case "daily_light": {
+      const dli = typeof rule.threshold === "number" ? `${rule.threshold} ${DLI_UNIT}` : `its daily light ${limit.replace("its ", "")}`;
+      return `When ${who}'s daily light integral is ${rule.comparison} ${dli}${clears}`;
+    }
   }
 }
 
@@ -179,7 +233,7 @@ function RuleRow({ rule, names, onEdit }: { rule: Rule; names: Names; onEdit: ()
   return (
     <li className={rule.enabled ? undefined : "disabled"} data-testid="rule">
       <div>
-        <strong>{rule.name}</strong> {rule.enabled ? null : <Badge tone="muted">off</Badge>}
+        <strong>{rule.name}</strong> {rule.builtIn ? <Badge tone="info">built-in</Badge> : null} {rule.enabled ? null : <Badge tone="muted">off</Badge>}
         <br />
         <small>{describeRule(rule, names)}</small>
         <br />
@@ -194,9 +248,11 @@ function RuleRow({ rule, names, onEdit }: { rule: Rule; names: Names; onEdit: ()
           <button type="button" className="small" onClick={onEdit}>
             Edit
           </button>
-          <button type="button" className="small danger" onClick={() => confirm(`Delete the rule “${rule.name}”?`) && remove.mutate()}>
-            Delete
-          </button>
+          {rule.builtIn ? null : (
+            <button type="button" className="small danger" onClick={() => confirm(`Delete the rule “${rule.name}”?`) && remove.mutate()}>
+              Delete
+            </button>
+          )}
         </div>
       ) : null}
     </li>
@@ -227,11 +283,17 @@ function RuleForm({ rule, onDone }: { rule: Rule | null; onDone: () => void }) {
     setState((prev) => ({
       ...prev,
       kind,
+      ...(kind === "daily_light" ? { metric: "light", hysteresis: "1" } : {}),
       // Offline and battery rules watch devices; readings rules usually a plant.
       targetType: kind === "offline" || kind === "battery" ? "device" : prev.targetType === "device" ? "plant" : prev.targetType,
       targetId: (kind === "offline" || kind === "battery") !== (prev.targetType === "device") ? "" : prev.targetId,
     }));
-  const measures = s.kind === "threshold" || s.kind === "aggregate";
+  const measures = s.kind === "threshold" || s.kind === "aggregate" || s.kind === "daily_light";
+  const dli = s.kind === "daily_light";
+  // A plant's range: the metric's for a reading, its daily light integral range for daily light.
+  const plantRange = s.targetType === "plant" && (dli || RANGE_METRICS.includes(s.metric));
+  // What makes a built-in rule built-in stays (the server refuses a change): only its limits and actions are edited.
+  const locked = Boolean(rule?.builtIn);
   const err = (...paths: string[]) => fieldError(save.error, ...paths);
   const targets =
     s.targetType === "plant"
@@ -246,7 +308,7 @@ function RuleForm({ rule, onDone }: { rule: Rule | null; onDone: () => void }) {
         <input value={s.name} onChange={(e) => set("name", e.target.value)} placeholder="e.g. Basil too dry" />
       </Field>
       <Field label="When" error={err("kind")}>
-        <select value={s.kind} onChange={(e) => chooseKind(e.target.value as Kind)}>
+        <select value={s.kind} disabled={locked} onChange={(e) => chooseKind(e.target.value as Kind)}>
           {(Object.keys(KIND_LABELS) as Kind[]).map((k) => (
             <option key={k} value={k}>
               {KIND_LABELS[k]}
@@ -256,14 +318,14 @@ function RuleForm({ rule, onDone }: { rule: Rule | null; onDone: () => void }) {
       </Field>
       <div className="row">
         <Field label="Watching" error={err("target.type")}>
-          <select value={s.targetType} onChange={(e) => (set("targetType", e.target.value as RuleState["targetType"]), set("targetId", ""))}>
+          <select value={s.targetType} disabled={locked} onChange={(e) => (set("targetType", e.target.value as RuleState["targetType"]), set("targetId", ""))}>
             {measures ? <option value="plant">a plant</option> : null}
             {measures ? <option value="sensor">a sensor</option> : null}
-            <option value="device">a device</option>
+            {dli ? null : <option value="device">a device</option>}
           </select>
         </Field>
         <Field label="Which" error={err("target")}>
-          <select value={s.targetId} onChange={(e) => set("targetId", e.target.value)} aria-label="Target">
+          <select value={s.targetId} disabled={locked} onChange={(e) => set("targetId", e.target.value)} aria-label="Target">
             <option value="">– choose –</option>
             {targets?.map((t) => (
               <option key={t.id} value={t.id}>
@@ -276,9 +338,9 @@ function RuleForm({ rule, onDone }: { rule: Rule | null; onDone: () => void }) {
       {measures ? (
         <>
           <div className="row">
-            {s.targetType !== "sensor" ? (
+            {s.targetType !== "sensor" && !dli ? (
               <Field label="Measurement" error={err("metric")}>
-                <select value={s.metric} onChange={(e) => set("metric", e.target.value)}>
+                <select value={s.metric} disabled={locked} onChange={(e) => set("metric", e.target.value)}>
                   {["soil_moisture", "temperature", "humidity", "light", "water_level", "ec", "ph", "battery"].map((m) => (
                     <option key={m} value={m}>
                       {metricLabel(m)}
@@ -304,28 +366,31 @@ function RuleForm({ rule, onDone }: { rule: Rule | null; onDone: () => void }) {
           </div>
           <div className="row">
             <Field label="is" error={err("comparison")}>
-              <select value={s.comparison} onChange={(e) => set("comparison", e.target.value as "below" | "above")}>
+              <select value={s.comparison} disabled={locked} onChange={(e) => set("comparison", e.target.value as "below" | "above")}>
                 <option value="below">below</option>
                 <option value="above">above</option>
               </select>
             </Field>
             <Field label="the limit" error={err("threshold")}>
               <select value={s.thresholdMode} onChange={(e) => set("thresholdMode", e.target.value as RuleState["thresholdMode"])}>
-                {s.targetType === "plant" && RANGE_METRICS.includes(s.metric) ? <option value="min">the plant's minimum</option> : null}
-                {s.targetType === "plant" && RANGE_METRICS.includes(s.metric) ? <option value="max">the plant's maximum</option> : null}
+                {plantRange ? <option value="min">the plant's minimum</option> : null}
+                {plantRange ? <option value="max">the plant's maximum</option> : null}
                 <option value="value">a number</option>
               </select>
             </Field>
-            {s.thresholdMode === "value" || s.targetType !== "plant" || !RANGE_METRICS.includes(s.metric) ? (
-              <Field label="Number" error={err("threshold")}>
+            {s.thresholdMode === "value" || !plantRange ? (
+              <Field label={dli ? `Number (${DLI_UNIT})` : "Number"} error={err("threshold")}>
                 <input inputMode="decimal" value={s.threshold} onChange={(e) => (set("threshold", e.target.value), set("thresholdMode", "value"))} />
               </Field>
             ) : null}
           </div>
+          {dli ? <p className="hint">Judged once a day, on the day just ended in the site's time zone.</p> : null}
           <div className="row">
-            <Field label="for at least (min)" error={err("minDurationSeconds")} hint="a short blip does not fire">
-              <input inputMode="numeric" value={s.minDurationMinutes} onChange={(e) => set("minDurationMinutes", e.target.value)} />
-            </Field>
+            {dli ? null : (
+              <Field label="for at least (min)" error={err("minDurationSeconds")} hint="a short blip does not fire">
+                <input inputMode="numeric" value={s.minDurationMinutes} onChange={(e) => set("minDurationMinutes", e.target.value)} />
+              </Field>
+            )}
             <Field label="clears when back by" error={err("hysteresis")} hint="so a value hovering at the limit does not fire again and again">
               <input inputMode="decimal" value={s.hysteresis} onChange={(e) => set("hysteresis", e.target.value)} />
             </Field>
