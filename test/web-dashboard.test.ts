@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { eq } from "drizzle-orm";
-import { sensors as sensorsTable } from "../db/schema";
+import { sensors as sensorsTable, wateringSafety } from "../db/schema";
 import { seedDemoReadings } from "../clickhouse/demo-readings";
 import { ensureDemoSite } from "../db/seed";
 import { demoSensors } from "../db/seed/demo";
@@ -294,6 +294,35 @@ describe("the dashboard in a browser", () => {
     }
     await waitForText("[data-testid=watering-log]", "completed");
     await shot("07b-plant-pump");
+  });
+
+  test("automatic watering paused by a person, with a reason, shown on the plant's page and card; then resumed", async () => {
+    const pause = page.getByTestId("watering-pause");
+    await pause.getByRole("button", { name: "Pause" }).click();
+    const form = page.getByRole("form", { name: "Pause automatic watering" });
+    // The reason is required: the server's refusal is shown at its field, and nothing is paused.
+    await form.getByRole("button", { name: "Pause automatic watering" }).click();
+    await waitForText("#safety .field-error", "must not be empty");
+    expect(await pause.getAttribute("data-paused")).toBe("false");
+    await form.getByLabel("Why").fill("on holiday");
+    await form.getByRole("button", { name: "Pause automatic watering" }).click();
+    await page.locator("[data-testid=watering-pause][data-paused=true]").waitFor();
+    expect(await pause.textContent()).toContain("by a person");
+    expect(await pause.textContent()).toContain("on holiday");
+    // What the server holds: paused by Ada, without an end.
+    const [row] = await server.stores.db.select().from(wateringSafety).where(eq(wateringSafety.plantId, plantId));
+    expect(row).toMatchObject({ autoWateringPaused: true, pausedBy: "user", pausedReason: "on holiday", pausedUntil: null });
+    // The plant's status (the server's) says so, on its page and on its card.
+    await waitForText("[data-testid=plant-page] [data-testid=problems]", "on holiday");
+    await nav("Plants");
+    const card = page.locator(`[data-testid=plant-card][data-plant-id="${plantId}"]`);
+    await waitForText(`[data-testid=plant-card][data-plant-id="${plantId}"] .paused-note`, "on holiday");
+
+    await card.locator("h3 a").click();
+    await pause.getByRole("button", { name: "Resume" }).click();
+    await page.locator("[data-testid=watering-pause][data-paused=false]").waitFor();
+    const [resumed] = await server.stores.db.select().from(wateringSafety).where(eq(wateringSafety.plantId, plantId));
+    expect(resumed!.autoWateringPaused).toBe(false);
   });
 
   test("a rule made on the Automation page fires, and its alert appears in the inbox, live; acknowledging it", async () => {

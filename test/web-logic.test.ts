@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { parseRecurrence } from "../server/platform";
-import { derivePlantStatuses, type StatusInputs } from "../web/src/status/derive-status";
 import { buildRrule, describeSchedule, parseRrule, WEEKDAYS } from "../web/src/lib/rrule";
 
 /**
- * The dashboard's own logic that runs without a browser: the schedule form's RRULEs (checked
- * against the server's own expansion in a site's time zone) and the plant statuses the cards show.
+ * The dashboard's own logic that runs without a browser: the schedule form's RRULEs, checked
+ * against the server's own expansion in a site's time zone. (Plant statuses are the server's,
+ * `plants.status`: test/plant-status.test.ts; the cards showing them: test/web-dashboard.test.ts.)
  */
 
 const localTimes = (instants: Date[], timeZone: string) =>
@@ -57,79 +57,5 @@ describe("schedules from times and weekdays", () => {
     expect(parseRrule("FREQ=MONTHLY;BYMONTHDAY=1")).toBeNull();
     expect(parseRrule("FREQ=DAILY;INTERVAL=2;BYHOUR=7;BYMINUTE=0;BYSECOND=0")).toBeNull();
     expect(describeSchedule({ times: ["07:00", "19:00"], days: [...WEEKDAYS] })).toBe("every day at 07:00 and 19:00");
-  });
-});
-
-describe("plant statuses", () => {
-  const NOW = Date.parse("2026-06-01T12:00:00Z");
-  const bound = (value: number | null, source: "plant" | "species" | "none" = "species") => ({ value, source });
-  const thresholds = {
-    soil_moisture: { unit: "%", min: bound(30, "plant"), max: bound(60) },
-    temperature: { unit: "°C", min: bound(18), max: bound(28) },
-    humidity: { unit: "%RH", min: bound(null, "none"), max: bound(null, "none") },
-    light: { unit: "lx", min: bound(null, "none"), max: bound(null, "none") },
-    ec: { unit: "mS/cm", min: bound(null, "none"), max: bound(null, "none") },
-  };
-  const sensor = (id: string, deviceId: string, metric: string, key: string, unit: string) => ({ id, deviceId, key, metric, unit, name: null });
-
-  function inputs(values: { sensorId: string; value: number | null; ageMinutes: number | null; stale: boolean }[], plantSensors: ReturnType<typeof sensor>[], paused = false): StatusInputs {
-    return {
-      plants: [{ id: "p1", name: "Basil", lastWateredAt: null, nextWateringDueAt: null }],
-      details: new Map([["p1", { id: "p1", thresholds, sensors: plantSensors, watering: { lastWateredAt: new Date(NOW - 86_400_000), nextDueAt: new Date(NOW + 86_400_000) } }]]),
-      latest: {
-        at: NOW,
-        values: {
-          sensorId: values.map((v) => v.sensorId),
-          value: values.map((v) => v.value),
-          ts: values.map((v) => (v.ageMinutes === null ? null : NOW - v.ageMinutes * 60_000)),
-          ageSeconds: values.map((v) => (v.ageMinutes === null ? null : v.ageMinutes * 60)),
-          stale: values.map((v) => v.stale),
-        },
-      },
-      devices: [
-        { id: "d1", batteryPercent: 64, createdAt: new Date(NOW - 30 * 86_400_000) },
-        { id: "d2", batteryPercent: 12, createdAt: new Date(NOW - 30 * 86_400_000) },
-      ],
-      safety: new Map(paused ? [["p1", { plantId: "p1", autoWateringPaused: true, pausedReason: "moisture did not rise", pausedAt: new Date(NOW - 3_600_000) }]] : []),
-    } as unknown as StatusInputs;
-  }
-
-  const soil = sensor("s1", "d1", "soil_moisture", "soil1", "%");
-  const temp = sensor("s2", "d2", "temperature", "temp", "°C");
-
-  test("values against the ranges in force: a problem names the value, the bound and where the bound comes from", () => {
-    const [status] = derivePlantStatuses(inputs([{ sensorId: "s1", value: 18, ageMinutes: 2, stale: false }, { sensorId: "s2", value: 22, ageMinutes: 2, stale: false }], [temp, soil]));
-    expect(status!.state).toBe("attention");
-    expect(status!.metrics.map((m) => [m.metric, m.value, m.min, m.max])).toEqual([
-      ["soil_moisture", 18, bound(30, "plant"), bound(60)],
-      ["temperature", 22, bound(18), bound(28)],
-    ]);
-    expect(status!.problems).toEqual([
-      { metric: "soil_moisture", sensorId: "s1", value: 18, bound: 30, direction: "below", source: "plant", since: new Date(NOW - 120_000), message: "soil moisture 18 %, below 30 %" },
-    ]);
-    expect(status!.battery).toEqual({ deviceId: "d2", percent: 12 });
-    expect(status!.nextWateringDue).toEqual(new Date(NOW + 86_400_000));
-  });
-
-  test("all in range is OK; a silent sensor is offline news, not a problem; all silent is offline; never reported is no data", () => {
-    const ok = derivePlantStatuses(inputs([{ sensorId: "s1", value: 45, ageMinutes: 1, stale: false }, { sensorId: "s2", value: 30, ageMinutes: 1, stale: false }], [soil, temp]));
-    expect(ok[0]!.problems.map((p) => p.message)).toEqual(["temperature 30 °C, above 28 °C"]);
-    const fine = derivePlantStatuses(inputs([{ sensorId: "s1", value: 45, ageMinutes: 1, stale: false }, { sensorId: "s2", value: 21, ageMinutes: 1, stale: false }], [soil, temp]));
-    expect(fine[0]!.state).toBe("ok");
-    const oneSilent = derivePlantStatuses(inputs([{ sensorId: "s1", value: 10, ageMinutes: 90, stale: true }, { sensorId: "s2", value: 21, ageMinutes: 1, stale: false }], [soil, temp]));
-    expect(oneSilent[0]!.state).toBe("attention");
-    expect(oneSilent[0]!.problems).toEqual([]);
-    expect(oneSilent[0]!.offline).toEqual([{ sensorId: "s1", deviceId: "d1", label: "Soil moisture", lastSeenAt: new Date(NOW - 90 * 60_000), since: new Date(NOW - 90 * 60_000) }]);
-    const allSilent = derivePlantStatuses(inputs([{ sensorId: "s1", value: 45, ageMinutes: 90, stale: true }, { sensorId: "s2", value: null, ageMinutes: null, stale: true }], [soil, temp]));
-    expect(allSilent[0]!.state).toBe("offline");
-    expect(allSilent[0]!.offline[1]!.since).toEqual(new Date(NOW - 30 * 86_400_000)); // never reported: since its device exists
-    expect(derivePlantStatuses(inputs([{ sensorId: "s1", value: null, ageMinutes: null, stale: true }], [soil]))[0]!.state).toBe("no_data");
-    expect(derivePlantStatuses(inputs([], []))[0]!.state).toBe("no_data");
-  });
-
-  test("paused automatic watering needs attention and says why", () => {
-    const [status] = derivePlantStatuses(inputs([{ sensorId: "s1", value: 45, ageMinutes: 1, stale: false }], [soil], true));
-    expect(status!.state).toBe("attention");
-    expect(status!.wateringPaused).toEqual({ by: "engine", reason: "moisture did not rise", since: new Date(NOW - 3_600_000), until: null });
   });
 });

@@ -1,12 +1,14 @@
 import { useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
+import { applyPlantStatus } from "../status/plant-status";
 import { api, type Outputs } from "./api";
 
 /**
- * Live updates for the site on screen: one stream each for readings, alerts and command states
- * (server-sent events over the session cookie), opened once by the layout. Readings are written
- * into the cached latest values, so every card and figure built on them changes without a
- * reload; pages that draw more (charts, a running pump) listen here too.
+ * Live updates for the site on screen: one stream each for plant statuses, readings, alerts and
+ * command states (server-sent events over the session cookie), opened once by the layout. Plant
+ * statuses, as the server pushes them when they change, replace the cached ones (the cards and the
+ * plant page); readings are written into the cached latest values (devices' sensors); pages that
+ * draw more (charts, a running pump) listen here too.
  */
 
 export type LiveReading = { sensorId: string; deviceId: string; metric: string; ts: number; value: number };
@@ -105,6 +107,8 @@ export function useLiveSite(siteId: string): LiveState {
         },
       },
     );
+    // Each plant's current status first (also after a reconnect), then each change.
+    const statuses = api.live.plantStatus.subscribe({ siteId }, { onData: (status) => applyPlantStatus(queryClient, siteId, status) });
     const alerts = api.live.alerts.subscribe(
       { siteId },
       { onData: () => void queryClient.invalidateQueries({ queryKey: ["alerts"] }) },
@@ -122,6 +126,7 @@ export function useLiveSite(siteId: string): LiveState {
     );
     return () => {
       readings.unsubscribe();
+      statuses.unsubscribe();
       alerts.unsubscribe();
       commands.unsubscribe();
     };

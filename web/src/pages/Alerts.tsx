@@ -5,7 +5,7 @@ import { api, useApiMutation, type Outputs } from "../lib/api";
 import { formatDateTime, relativeTime } from "../lib/format";
 import { Link, setSearchParam, useLocation } from "../lib/router";
 import { sitePath, useSite } from "../lib/site";
-import { usePlantsList } from "../status/plant-status";
+import { usePlantsList } from "../lib/queries";
 
 type Alert = Outputs["alerts"]["list"]["items"][number];
 type Status = Alert["status"];

@@ -4,7 +4,7 @@ import { api, useApiMutation, type Outputs } from "../lib/api";
 import { formatDuration, relativeTime } from "../lib/format";
 import { Link } from "../lib/router";
 import { sitePath, useSite } from "../lib/site";
-import { useDevices } from "../status/plant-status";
+import { useDevices } from "../lib/queries";
 import { DeviceDetail } from "./devices/DeviceDetail";
 
 type Device = Outputs["devices"]["list"][number];

@@ -2,7 +2,7 @@ import { Badge, Loading, QueryError } from "../components/ui";
 import { formatDateTime, formatValue, relativeTime } from "../lib/format";
 import { Link } from "../lib/router";
 import { sitePath, useSite } from "../lib/site";
-import { usePlantStatus, type PlantStatus } from "../status/plant-status";
+import { shownMetrics, usePlantStatus, type PlantStatus } from "../status/plant-status";
 import { PlantCharts } from "./plant/Charts";
 import { CareFigures } from "./plant/CareFigures";
 import { PumpPanel } from "./plant/Pump";
@@ -53,7 +53,7 @@ export function PlantPage({ plantId }: { plantId: string }) {
           ))}
           {status.offline.map((o) => (
             <li key={o.sensorId}>
-              {o.label} is silent: last reading {relativeTime(o.lastSeenAt)}
+              {shownMetrics(status).find((m) => m.sensorId === o.sensorId)?.name ?? o.label} is silent: last reading {relativeTime(o.lastSeenAt)}
             </li>
           ))}
           {status.wateringPaused ? <li>Automatic watering paused since {formatDateTime(status.wateringPaused.since, site.timezone)}: {status.wateringPaused.reason}</li> : null}
@@ -84,9 +84,11 @@ export function PlantPage({ plantId }: { plantId: string }) {
 function Tiles({ status }: { status: PlantStatus }) {
   return (
     <div className="tiles">
-      {status.metrics.map((m) => (
+      {shownMetrics(status).map((m) => (
         <div key={m.sensorId} className={`tile ${m.stale ? "stale" : ""}`}>
-          <span className="tile-label">{m.label}</span>
+          <span className="tile-label" title={`sensor ${m.label}`}>
+            {m.name}
+          </span>
           <strong data-testid="tile-value" data-metric={m.metric}>
             {formatValue(m.value, m.unit)}
           </strong>

@@ -6,7 +6,8 @@ import { api, useApiMutation, type Outputs } from "../lib/api";
 import { formatValue, relativeTime } from "../lib/format";
 import { Link, navigate } from "../lib/router";
 import { sitePath, useSite } from "../lib/site";
-import { usePlantStatuses, usePlantsList, type PlantStatus } from "../status/plant-status";
+import { usePlantsList } from "../lib/queries";
+import { shownMetrics, usePlantStatuses, type PlantStatus } from "../status/plant-status";
 
 type PlantRow = Outputs["plants"]["list"]["items"][number];
 
@@ -54,6 +55,8 @@ function PlantCard({ status, plant }: { status: PlantStatus; plant: PlantRow | u
   const site = useSite();
   const badge = STATE_BADGE[status.state];
   const now = Date.now();
+  const metrics = shownMetrics(status);
+  const nameOf = new Map(metrics.map((m) => [m.sensorId, m.name]));
   return (
     <article className={`card plant-card state-${status.state}`} data-testid="plant-card" data-plant-id={status.plantId} data-state={status.state}>
       <header>
@@ -69,9 +72,11 @@ function PlantCard({ status, plant }: { status: PlantStatus; plant: PlantRow | u
       ) : null}
       {status.metrics.length === 0 ? <p className="muted small">No sensor assigned: assign one under Devices.</p> : null}
       <ul className="metrics">
-        {status.metrics.map((m) => (
+        {metrics.map((m) => (
           <li key={m.sensorId} className={m.stale ? "stale" : undefined}>
-            <span className="metric-name">{m.label}</span>
+            <span className="metric-name" title={`sensor ${m.label}`}>
+              {m.name}
+            </span>
             <RangeBar metric={m.metric} value={m.value} min={m.min.value} max={m.max.value} stale={m.stale} unit={m.unit} />
             <span className="metric-value" data-testid="metric-value" data-metric={m.metric} data-sensor-id={m.sensorId} title={m.at ? `measured ${m.at.toLocaleString()}` : "never reported"}>
               {formatValue(m.value, m.unit)}
@@ -88,7 +93,7 @@ function PlantCard({ status, plant }: { status: PlantStatus; plant: PlantRow | u
       ) : null}
       {status.offline.length > 0 ? (
         <p className="offline-note">
-          Offline: {status.offline.map((o) => `${o.label} (last seen ${relativeTime(o.lastSeenAt, now)})`).join(", ")}
+          Offline: {status.offline.map((o) => `${nameOf.get(o.sensorId) ?? o.label} (last seen ${relativeTime(o.lastSeenAt, now)})`).join(", ")}
         </p>
       ) : null}
       {status.wateringPaused ? <p className="paused-note">Automatic watering paused: {status.wateringPaused.reason}</p> : null}

@@ -1,103 +1,71 @@
-import { useQueries, useQuery, type UseQueryResult } from "@tanstack/react-query";
-import { useMemo } from "react";
-import { allPages, api } from "../lib/api";
-import { latestKey } from "../lib/live";
-import { derivePlantStatuses, type PlantDetail, type PlantStatus, type Safety } from "./derive-status";
-
-export type { PlantStatus } from "./derive-status";
+import { useQuery, type QueryClient } from "@tanstack/react-query";
+import { api, type Outputs } from "../lib/api";
+import { metricLabel, metricRank } from "../lib/format";
 
 /**
- * The one place the dashboard gets plant statuses: `usePlantStatuses(siteId)` answers what
- * `plants.status({ siteId })` will (contracts.md, issue 22), derived for now in the browser
- * (./derive-status.ts). When the server answers `plants.status` (and `live.plantStatus`), this
- * file changes to ask it; the cards and the plant page keep their code.
+ * Plant statuses as the server judges them (`plants.status`, server/plants/status.ts): each
+ * metric against the range in force, what is wrong and since when, silent sensors, the lowest
+ * battery, watering and its pause. The dashboard words nothing itself: problems arrive with their
+ * message. Kept current by `live.plantStatus` (opened once per site by lib/live.ts), which pushes
+ * a plant's status whenever it changes; `applyPlantStatus` writes each into the cache.
  */
 
-export const plantsListKey = (siteId: string) => ["plants", "list", siteId] as const;
+type Statuses = Outputs["plants"]["status"];
+export type PlantStatus = Statuses["items"][number];
+
+/** Every living plant of the site; one plant's is under the same prefix (a mutation refreshing ["plants"] refreshes both). */
+export const statusesKey = (siteId: string) => ["plants", "status", siteId] as const;
+export const plantStatusKey = (siteId: string, plantId: string) => ["plants", "status", siteId, plantId] as const;
 export const plantKey = (siteId: string, plantId: string) => ["plants", "get", siteId, plantId] as const;
-export const safetyKey = (siteId: string, plantId: string) => ["wateringSafety", "get", siteId, plantId] as const;
-export const devicesKey = (siteId: string) => ["devices", "list", siteId] as const;
 
-export function usePlantsList(siteId: string) {
-  return useQuery({
-    queryKey: plantsListKey(siteId),
-    queryFn: () => allPages((cursor) => api.plants.list.query({ siteId, limit: 100, cursor })),
-  });
+/** The status of every living plant of the site (by name), live. */
+export function usePlantStatuses(siteId: string) {
+  return useQuery({ queryKey: statusesKey(siteId), queryFn: () => api.plants.status.query({ siteId }) });
 }
 
-export function useLatest(siteId: string) {
-  return useQuery({
-    queryKey: latestKey(siteId),
-    queryFn: () => api.analytics.latest.query({ siteId, withSensors: true }),
-    // Live readings keep values current; this catches sensors going silent (staleness is judged at query time).
-    refetchInterval: 60_000,
-  });
-}
-
-export function useDevices(siteId: string) {
-  return useQuery({ queryKey: devicesKey(siteId), queryFn: () => api.devices.list.query({ siteId }), refetchInterval: 60_000 });
-}
-
-// Module-level: React Query re-runs a stable `combine` only when a result changed.
-const combineMap = <T,>(results: UseQueryResult<T>[]) => ({
-  data: results.map((r) => r.data),
-  pending: results.some((r) => r.isPending),
-  error: results.find((r) => r.error)?.error ?? null,
-});
-
-/** The status of every living plant of the site, live. */
-export function usePlantStatuses(siteId: string): { data: { items: PlantStatus[] } | undefined; isPending: boolean; error: unknown } {
-  const plants = usePlantsList(siteId);
-  const ids = plants.data?.map((p) => p.id) ?? [];
-  const details = useQueries({
-    queries: ids.map((plantId) => ({ queryKey: plantKey(siteId, plantId), queryFn: () => api.plants.get.query({ siteId, plantId }) })),
-    combine: combineMap<PlantDetail>,
-  });
-  const safety = useQueries({
-    queries: ids.map((plantId) => ({ queryKey: safetyKey(siteId, plantId), queryFn: () => api.wateringSafety.get.query({ siteId, plantId }) })),
-    combine: combineMap<Safety>,
-  });
-  const latest = useLatest(siteId);
-  const devices = useDevices(siteId);
-
-  const data = useMemo(() => {
-    if (!plants.data || !latest.data || !devices.data || details.pending) return undefined;
-    const byPlant = <T extends { plantId?: string; id?: string }>(list: (T | undefined)[], key: (t: T) => string) =>
-      new Map(list.filter((x): x is T => x !== undefined).map((x) => [key(x), x]));
-    const items = derivePlantStatuses({
-      plants: plants.data,
-      details: byPlant(details.data, (d) => d.id),
-      latest: latest.data,
-      devices: devices.data,
-      safety: byPlant(safety.data, (s) => s.plantId),
-    });
-    return { items };
-  }, [plants.data, latest.data, devices.data, details, safety]);
-
-  return {
-    data,
-    isPending: data === undefined && !(plants.error || latest.error || devices.error || details.error),
-    error: plants.error ?? latest.error ?? devices.error ?? details.error ?? safety.error,
-  };
-}
-
-/** One plant's status (the plant page), from the same derivation as the grid's. */
-export function usePlantStatus(siteId: string, plantId: string): { data: PlantStatus | undefined; detail: PlantDetail | undefined; error: unknown } {
+/** One plant's status (the plant page, archived plants included) and its details. */
+export function usePlantStatus(siteId: string, plantId: string): { data: PlantStatus | undefined; detail: Outputs["plants"]["get"] | undefined; error: unknown } {
   const detail = useQuery({ queryKey: plantKey(siteId, plantId), queryFn: () => api.plants.get.query({ siteId, plantId }) });
-  const safety = useQuery({ queryKey: safetyKey(siteId, plantId), queryFn: () => api.wateringSafety.get.query({ siteId, plantId }) });
-  const latest = useLatest(siteId);
-  const devices = useDevices(siteId);
-  const data = useMemo(() => {
-    if (!detail.data || !latest.data || !devices.data) return undefined;
-    const d = detail.data;
-    const row = { ...d, speciesName: d.species?.scientificName ?? null, lastWateredAt: d.watering.lastWateredAt, nextWateringDueAt: d.watering.nextDueAt };
-    return derivePlantStatuses({
-      plants: [row],
-      details: new Map([[d.id, d]]),
-      latest: latest.data,
-      devices: devices.data,
-      safety: new Map(safety.data ? [[d.id, safety.data]] : []),
-    })[0];
-  }, [detail.data, latest.data, devices.data, safety.data]);
-  return { data, detail: detail.data, error: detail.error ?? latest.error ?? devices.error };
+  const status = useQuery({
+    queryKey: plantStatusKey(siteId, plantId),
+    queryFn: () => api.plants.status.query({ siteId, plantId }),
+    select: (answer) => answer.items[0],
+  });
+  return { data: status.data, detail: detail.data, error: detail.error ?? status.error };
+}
+
+/**
+ * A status pushed by `live.plantStatus`, written where it is shown: the site's grid and the
+ * plant's own page. A plant the grid does not list yet (just added or restored) makes it load again.
+ */
+export function applyPlantStatus(queryClient: QueryClient, siteId: string, status: PlantStatus): void {
+  let listed = false;
+  queryClient.setQueryData<Statuses>(statusesKey(siteId), (current) => {
+    if (!current) return current;
+    const i = current.items.findIndex((s) => s.plantId === status.plantId);
+    if (i < 0) return current;
+    listed = true;
+    const items = current.items.slice();
+    items[i] = status;
+    return { items };
+  });
+  queryClient.setQueryData<Statuses>(plantStatusKey(siteId, status.plantId), (current) => (current ? { items: [status] } : current));
+  if (!listed && queryClient.getQueryData(statusesKey(siteId))) {
+    void queryClient.invalidateQueries({ queryKey: statusesKey(siteId), exact: true });
+  }
+}
+
+export type StatusMetric = PlantStatus["metrics"][number];
+
+/**
+ * A plant's metrics as the cards and the plant page show them: what plants need most first, each
+ * named by what it measures ("Soil moisture"); the sensor's own name or key ("soil1") only tells
+ * apart two sensors of the same measurement.
+ */
+export function shownMetrics(status: PlantStatus): (StatusMetric & { name: string })[] {
+  const perMetric = new Map<string, number>();
+  for (const m of status.metrics) perMetric.set(m.metric, (perMetric.get(m.metric) ?? 0) + 1);
+  return status.metrics
+    .map((m) => ({ ...m, name: perMetric.get(m.metric)! > 1 ? `${metricLabel(m.metric)} (${m.label})` : metricLabel(m.metric) }))
+    .sort((a, b) => metricRank(a.metric) - metricRank(b.metric) || a.label.localeCompare(b.label));
 }

@@ -4,7 +4,7 @@ import { Badge, Empty, Section } from "../../components/ui";
 import { api } from "../../lib/api";
 import { formatDateTime } from "../../lib/format";
 import { useSite } from "../../lib/site";
-import { usePlantsList } from "../../status/plant-status";
+import { usePlantsList } from "../../lib/queries";
 
 const EVENT_TONE = { fired: "warn", cleared: "ok", action: "info", skipped: "muted", failed: "bad", paused: "warn", resumed: "ok", detected: "info" } as const;
 

@@ -6,7 +6,7 @@ import { allPages, api, useApiMutation, type Inputs, type Outputs } from "../../
 import type { ThresholdMetric } from "../../../../shared/schemas/plants";
 import { metricLabel, numberField } from "../../lib/format";
 import { useSite } from "../../lib/site";
-import { useDevices, usePlantsList } from "../../status/plant-status";
+import { useDevices, usePlantsList } from "../../lib/queries";
 import { ActionFields, actionOf, actionStateOf, describeAction, emptyAction, useActuators, type ActionState } from "./ActionFields";
 
 type Rule = Outputs["rules"]["list"]["items"][number];

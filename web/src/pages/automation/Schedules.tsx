@@ -5,7 +5,7 @@ import { allPages, api, useApiMutation, type Outputs } from "../../lib/api";
 import { formatDateTime } from "../../lib/format";
 import { WEEKDAYS, WEEKDAY_NAMES, buildRrule, describeSchedule, parseRrule, type Weekday } from "../../lib/rrule";
 import { useSite } from "../../lib/site";
-import { usePlantsList } from "../../status/plant-status";
+import { usePlantsList } from "../../lib/queries";
 import { ActionFields, actionOf, actionStateOf, describeAction, emptyAction, useActuators, type ActionState } from "./ActionFields";
 
 type Schedule = Outputs["schedules"]["list"]["items"][number];

@@ -6,7 +6,7 @@ import { api, useApiMutation, type Outputs } from "../../lib/api";
 import { formatDateTime, formatValue, metricLabel, numberField, relativeTime } from "../../lib/format";
 import { Link, navigate } from "../../lib/router";
 import { sitePath, useSite } from "../../lib/site";
-import { useLatest, usePlantsList } from "../../status/plant-status";
+import { useLatest, usePlantsList } from "../../lib/queries";
 import { STATUS_TONE, TokenOnce, deviceStatus } from "../Devices";
 import { CalibrationForm } from "./Calibration";
 
