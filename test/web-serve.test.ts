@@ -95,7 +95,10 @@ describe("the dashboard bundle", () => {
   test("API paths keep their own answers and 404s, even when a browser asks for HTML", async () => {
     const html = { accept: "text/html" };
     expect(await (await fetch(`${server.url}/healthz`, { headers: html })).json()).toMatchObject({ status: "ok" });
-    for (const p of ["/v1/nope", "/admin/status", "/api/v2/query", "/write", "/ping", "/health", "/query", "/readyz/x"]) {
+    // The InfluxDB-compatible endpoints answer as InfluxDB does (a ping is 204, health is JSON).
+    expect((await fetch(`${server.url}/ping`, { headers: html })).status).toBe(204);
+    expect((await fetch(`${server.url}/health`, { headers: html })).headers.get("content-type")).toStartWith("application/json");
+    for (const p of ["/v1/nope", "/admin/status", "/api/v2/query", "/write", "/ping/x", "/health/x", "/query/x", "/readyz/x"]) {
       const response = await fetch(`${server.url}${p}`, { headers: html });
       expect(`${p} ${response.status}`).toBe(`${p} 404`);
       expect(await response.json()).toEqual({ error: "not found", details: { path: p } });
