@@ -24,6 +24,11 @@ export interface AppClientOptions {
    * that makes one call at a time (a script, a server, a benchmark) can turn it off.
    */
   batch?: boolean;
+  /**
+   * Split a batch of queries into several GET requests when one URL would be longer than this
+   * (queries travel in the URL; proxies commonly refuse URLs over 8 KB). Unlimited by default.
+   */
+  maxURLLength?: number;
 }
 
 export type AppClient = TRPCClient<AppRouter>;
@@ -64,7 +69,7 @@ export function createAppClient(options: AppClientOptions): AppClient {
             : splitLink({
                 condition: (op) => UNBATCHED_PROCEDURES.includes(op.path),
                 true: httpLink(http),
-                false: httpBatchLink({ ...http, maxItems: MAX_BATCH_CALLS }),
+                false: httpBatchLink({ ...http, maxItems: MAX_BATCH_CALLS, maxURLLength: options.maxURLLength }),
               }),
       }),
     ],

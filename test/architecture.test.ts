@@ -84,6 +84,7 @@ function findCycle(edges: Edge[]): string[] | undefined {
 }
 
 const edges = importEdges(["server", "shared", "db", "clickhouse", "client"]);
+const webEdges = importEdges(["web"]);
 
 describe("the folder map holds in the code", () => {
   test("the import graph has no circle, file by file", () => {
@@ -107,6 +108,17 @@ describe("the folder map holds in the code", () => {
       return false;
     });
     expect(bad.map((e) => `${e.from} → ${e.to}`)).toEqual([]);
+  });
+
+  test("web/ (the dashboard) imports only client/ and shared/, and nothing there that brings zod into the browser", () => {
+    const outside = webEdges.filter((e) => !["web", "client", "shared"].includes(top(e.to)));
+    expect(outside.map((e) => `${e.from} → ${e.to}`)).toEqual([]);
+    // What the bundle runs: web's runtime imports and theirs, transitively (type-only imports are erased).
+    const runtime = [...webEdges, ...edges].filter((e) => !e.typeOnly);
+    const bundled = new Set(webEdges.filter((e) => !e.typeOnly).map((e) => e.to));
+    for (const file of bundled) for (const e of runtime) if (e.from === file) bundled.add(e.to);
+    const withZod = [...bundled].filter((file) => top(file) !== "web" && /from\s+["']zod["']/.test(readFileSync(path.join(ROOT, file), "utf8")));
+    expect(withZod).toEqual([]);
   });
 
   test("inside server/, the platform knows no domain, domains know no pipeline or transport, pipelines no transport", () => {

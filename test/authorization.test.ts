@@ -57,6 +57,7 @@ const PASSWORD = "correct horse battery";
 
 const cases: Record<string, Case> = {
   health: { access: "public", kind: "query" },
+  "auth.installation": { access: "public", kind: "query" },
   "auth.register": {
     access: "public",
     kind: "mutation",
@@ -172,6 +173,8 @@ const cases: Record<string, Case> = {
   "alerts.get": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, alertId: fx.alertId }) },
   "alerts.acknowledge": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, alertId: fx.alertId }) },
   "alerts.resolve": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, alertId: fx.alertId }) },
+  "alerts.acknowledgeMany": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, alertIds: [fx.alertId] }) },
+  "alerts.resolveMany": { access: "editor", kind: "mutation", input: (fx) => ({ siteId: fx.siteId, alertIds: [fx.alertId] }) },
   "commands.list": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId }) },
   "commands.get": { access: "viewer", kind: "query", input: (fx) => ({ siteId: fx.siteId, commandId: fx.commandId }) },
   "commands.create": {

@@ -1,6 +1,6 @@
-import { eq } from "drizzle-orm";
+import { count, eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { users } from "../../db/schema";
+import { siteMembers, sites, users } from "../../db/schema";
 import { AppError } from "../platform";
 import { createPersonalSite } from "../sites";
 import { argon2Verifier, hashPassword, timingDummyHash, type PasswordVerifier } from "./passwords";
@@ -25,8 +25,36 @@ export async function registerUser(db: Db, input: RegisterInput): Promise<{ user
       .returning({ id: users.id, email: users.email, displayName: users.displayName });
     if (!user) throw new AppError("CONFLICT", "an account with this email already exists", { path: "email" });
     const siteId = await createPersonalSite(tx as unknown as Db, user, input.timezone ?? "UTC");
+    await claimDemoSite(tx as unknown as Db, user.id);
     return { user, siteId };
   });
+}
+
+/**
+ * The first account of an installation becomes the owner of the demo site (created at start-up
+ * with no member), so whoever sets Verdant up sees the demo plants at once and can invite others.
+ * Runs in the registration transaction. The demo site's row is locked before its members are
+ * counted: of two first registrations at the same moment (neither sees the other's user yet),
+ * the second waits for the first to commit, then finds its membership and takes nothing.
+ */
+async function claimDemoSite(tx: Db, userId: string): Promise<void> {
+  // This transaction's own new user is the one counted: any other means it is not the first.
+  const [counted] = await tx.select({ n: count() }).from(users);
+  if (Number(counted?.n ?? 0) !== 1) return;
+  const [demo] = await tx.select({ id: sites.id }).from(sites).where(eq(sites.isDemo, true)).limit(1).for("update");
+  if (!demo) return;
+  const [member] = await tx.select({ userId: siteMembers.userId }).from(siteMembers).where(eq(siteMembers.siteId, demo.id)).limit(1);
+  if (member) return;
+  await tx.insert(siteMembers).values({ siteId: demo.id, userId, role: "owner" });
+}
+
+/** What a sign-in screen needs before anyone signs in: whether this is a new installation. */
+export async function installationState(db: Db): Promise<{ firstRun: boolean; demoSite: boolean }> {
+  const [[anyUser], [demo]] = await Promise.all([
+    db.select({ id: users.id }).from(users).limit(1),
+    db.select({ id: sites.id }).from(sites).where(eq(sites.isDemo, true)).limit(1),
+  ]);
+  return { firstRun: !anyUser, demoSite: Boolean(demo) };
 }
 
 const INVALID_CREDENTIALS = "invalid email or password";

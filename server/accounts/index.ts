@@ -3,7 +3,7 @@
  * stored, sliding expiry) and their cache, login throttling, the session cookie, and who is signed
  * in on an HTTP request. Roles in sites are site facts: see server/sites.
  */
-export { changePassword, login, registerUser } from "./accounts";
+export { changePassword, installationState, login, registerUser } from "./accounts";
 export { argon2Verifier, type PasswordVerifier } from "./passwords";
 export { bearerOf, sessionOfRequest } from "./request-session";
 export { SESSION_COOKIE, clearedSessionCookie, isHttps, originMatchesHost, readCookie, sessionCookie } from "./cookies";

@@ -1,4 +1,4 @@
-import { and, eq, isNull, lt, ne, or, sql, type SQL } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, ne, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { alerts } from "../../db/schema";
 import type { AlertSeverity } from "../../shared/schemas/alerts";
@@ -270,5 +270,61 @@ export async function resolveAlert(db: Db, siteId: string, alertId: string, acto
     if (!row) throw new AppError("CONFLICT", "the alert is already resolved", { path: "alertId" });
     await afterResolve(tx as unknown as Db, row, actor.now);
     return row;
+  });
+}
+
+/**
+ * The named alerts of this site, locked for the transaction, in the order named (duplicates once).
+ * Any id that is not an alert of this site is NOT_FOUND on its own index, before anything changes.
+ */
+async function lockAlerts(tx: Db, siteId: string, alertIds: string[]): Promise<Alert[]> {
+  const ids = [...new Set(alertIds)];
+  const rows = await tx
+    .select()
+    .from(alerts)
+    .where(and(eq(alerts.siteId, siteId), inArray(alerts.id, ids)))
+    .for("update");
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const missing = alertIds.findIndex((id) => !byId.has(id));
+  if (missing >= 0) throw new AppError("NOT_FOUND", "alert not found", { path: `alertIds.${missing}` });
+  return ids.map((id) => byId.get(id)!);
+}
+
+/**
+ * Acknowledges many alerts at once (an inbox selection). Active ones become acknowledged; the
+ * others are left as they are, because in a shared inbox someone (or the automation) may have
+ * acknowledged or resolved one since the list was drawn, and that must not undo the whole
+ * selection. Returns every named alert as it is afterwards, in the order named.
+ */
+export async function acknowledgeAlerts(db: Db, siteId: string, alertIds: string[], actor: { userId: string; now: Date }): Promise<Alert[]> {
+  return db.transaction(async (tx) => {
+    const current = await lockAlerts(tx as unknown as Db, siteId, alertIds);
+    const ids = current.filter((a) => a.status === "active").map((a) => a.id);
+    if (ids.length === 0) return current;
+    const changed = await tx
+      .update(alerts)
+      .set({ status: "acknowledged", acknowledgedAt: actor.now, acknowledgedBy: actor.userId })
+      .where(and(eq(alerts.siteId, siteId), inArray(alerts.id, ids)))
+      .returning();
+    for (const row of changed) await announce(tx as unknown as Db, row, "acknowledged", actor.now);
+    const byId = new Map(changed.map((r) => [r.id, r]));
+    return current.map((a) => byId.get(a.id) ?? a);
+  });
+}
+
+/** Resolves many alerts at once; already resolved ones are left as they are (see acknowledgeAlerts). */
+export async function resolveAlerts(db: Db, siteId: string, alertIds: string[], actor: { userId: string; now: Date }): Promise<Alert[]> {
+  return db.transaction(async (tx) => {
+    const current = await lockAlerts(tx as unknown as Db, siteId, alertIds);
+    const ids = current.filter((a) => a.status !== "resolved").map((a) => a.id);
+    if (ids.length === 0) return current;
+    const changed = await tx
+      .update(alerts)
+      .set({ status: "resolved", resolvedAt: actor.now, resolvedBy: actor.userId })
+      .where(and(eq(alerts.siteId, siteId), inArray(alerts.id, ids)))
+      .returning();
+    for (const row of changed) await afterResolve(tx as unknown as Db, row, actor.now);
+    const byId = new Map(changed.map((r) => [r.id, r]));
+    return current.map((a) => byId.get(a.id) ?? a);
   });
 }

@@ -12,6 +12,7 @@ import { exportRoutes } from "./routes/export";
 import { influxRoutes } from "./routes/influx";
 import { ingestRoutes } from "./routes/ingest";
 import { trpcRoutes } from "./routes/trpc";
+import { webRoutes } from "./routes/web";
 
 export interface AppDeps {
   stores: Stores;
@@ -104,7 +105,9 @@ export function createApp(deps: AppDeps) {
     })
     .use(deviceCommandRoutes({ stores, directory, events, now, stopping, heartbeat }))
     .use(exportRoutes({ stores, directory, log, now }))
-    .use(adminRoutes({ stores, directory, secret: deps.adminSecret, now }));
+    .use(adminRoutes({ stores, directory, secret: deps.adminSecret, now }))
+    // The dashboard (web/dist) at `/`; last, so every API route above keeps its own answers.
+    .use(webRoutes());
 }
 
 export type App = ReturnType<typeof createApp>;

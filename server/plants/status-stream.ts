@@ -5,7 +5,8 @@ import type { StatusAnswer } from "./status";
 /**
  * Plant statuses as a stream: the current status of each plant first, then a plant's status each
  * time it changes. Recomputed when something that can change it happens on this site — readings
- * committed, an alert or a command changed, a device heard from, the site's facts changed — at
+ * stored in ClickHouse (where the status reads them: on their acknowledgement they are only in the
+ * write-ahead log), an alert or a command changed, a device heard from, the site's facts changed — at
  * most once per `intervalMs`, and by time alone when the last answer said when (a value turning
  * stale, a pause running out); a status equal to the one last sent is not sent again. A slow safety
  * net (`maxIntervalMs`) catches what no event announces, such as a watering recorded on another server.
@@ -32,7 +33,7 @@ export async function* statusChanges(options: StatusStreamOptions): AsyncGenerat
   };
   const ours = (event: { siteId: string | null }) => event.siteId === siteId;
   const unsubscribe = [
-    events.on("readings.committed", (e) => void (ours(e) && changed())),
+    events.on("readings.stored", (e) => void (ours(e) && changed())),
     events.on("alert.changed", (e) => void (ours(e) && changed())),
     events.on("command.changed", (e) => void (ours(e) && changed())),
     events.on("device.seen", (e) => void (ours(e) && changed())),

@@ -77,7 +77,10 @@ export interface DevicePresence {
 }
 
 export interface HubEvents {
+  /** A batch is acknowledged (durable in the write-ahead log): not yet in ClickHouse. */
   "readings.committed": ReadingsCommitted;
+  /** A batch is in ClickHouse: queries now see it (what is read from there, like plant statuses, may have changed). */
+  "readings.stored": ReadingsCommitted;
   /** This server heard from a device that sent no readings (server/pipelines/ingest/device-activity.ts). */
   "device.seen": DeviceSeen;
   /** Relayed from Postgres NOTIFY (./changes.ts), so every server sees every change. */

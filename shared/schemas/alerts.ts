@@ -15,3 +15,9 @@ export const listAlertsInput = pageInput.extend({
   status: z.enum(ALERT_STATUSES).optional(),
 });
 export const alertIdInput = z.object({ alertId: uuidSchema });
+
+/** Bulk acknowledge/resolve: up to 100 alerts of one site (a page of the inbox). */
+export const MAX_BULK_ALERTS = 100;
+export const alertIdsInput = z.object({
+  alertIds: z.array(uuidSchema).min(1, "must name at least one alert").max(MAX_BULK_ALERTS, `must name at most ${MAX_BULK_ALERTS} alerts`),
+});

@@ -160,6 +160,7 @@ export class IngestPipeline {
     for (const record of records) {
       const readings = this.#decoded.get(record.seq) ?? memoize(() => this.#decode(record));
       this.#decoded.delete(record.seq);
+      if (this.events?.has("readings.stored")) this.events.emit("readings.stored", this.#eventOf(record, readings));
       if (!this.#consumer) {
         this.#markJudged(record.seq);
         continue;

@@ -1,5 +1,5 @@
-import { alertIdInput, listAlertsInput } from "../../../../shared/schemas/alerts";
-import { acknowledgeAlert, getAlert, listAlerts, resolveAlert } from "../../../alerts";
+import { alertIdInput, alertIdsInput, listAlertsInput } from "../../../../shared/schemas/alerts";
+import { acknowledgeAlert, acknowledgeAlerts, getAlert, listAlerts, resolveAlert, resolveAlerts } from "../../../alerts";
 import { router, siteProcedure } from "../core";
 
 /** Alerts are raised by rules (server/alerts/alerts.ts `raiseAlert`); people acknowledge and resolve them. */
@@ -16,4 +16,12 @@ export const alertsRouter = router({
   resolve: siteProcedure("editor")
     .input(alertIdInput)
     .mutation(({ ctx, input }) => resolveAlert(ctx.stores.db, ctx.siteId, input.alertId, { userId: ctx.user.id, now: ctx.now() })),
+  /** A selection of the inbox: the active ones become acknowledged; returns every named alert as it is now. */
+  acknowledgeMany: siteProcedure("editor")
+    .input(alertIdsInput)
+    .mutation(async ({ ctx, input }) => ({ items: await acknowledgeAlerts(ctx.stores.db, ctx.siteId, input.alertIds, { userId: ctx.user.id, now: ctx.now() }) })),
+  /** A selection of the inbox: the open ones become resolved; returns every named alert as it is now. */
+  resolveMany: siteProcedure("editor")
+    .input(alertIdsInput)
+    .mutation(async ({ ctx, input }) => ({ items: await resolveAlerts(ctx.stores.db, ctx.siteId, input.alertIds, { userId: ctx.user.id, now: ctx.now() }) })),
 });

@@ -1,5 +1,5 @@
 import { changePasswordInput, loginInput, registerInput } from "../../../../shared/schemas/accounts";
-import { changePassword, clearedSessionCookie, createSession, invalidateSession, invalidateUserSessions, isHttps, login, registerUser, sessionCookie } from "../../../accounts";
+import { changePassword, clearedSessionCookie, createSession, invalidateSession, invalidateUserSessions, installationState, isHttps, login, registerUser, sessionCookie } from "../../../accounts";
 import type { Context } from "../context";
 import { quietHoursInput } from "../../../../shared/schemas/notifications";
 import { setUserQuietHours, userQuietHours } from "../../../notifications";
@@ -13,6 +13,12 @@ function deliverSession(ctx: Context, client: "web" | "app", session: { token: s
 }
 
 export const authRouter = router({
+  /**
+   * Public: whether no account exists yet (the dashboard then shows its first-run screen; the
+   * first account also becomes the demo site's owner) and whether there is a demo site.
+   */
+  installation: publicProcedure.query(({ ctx }) => installationState(ctx.stores.db)),
+
   register: publicProcedure.input(registerInput).mutation(async ({ ctx, input }) => {
     const { user, siteId } = await registerUser(ctx.stores.db, input);
     const session = await createSession(ctx.stores.db, user.id, ctx.now());
