@@ -49,3 +49,39 @@ test("query parameters reach the engine exactly as sent, escapable characters an
     await t.cleanup();
   }
 }, 60_000);
+
+// chDB's connection turns a call's clickhouse_settings into session-wide SETs that outlive the
+// call. Ingest's flushes carry a deduplication token: had it stayed set, every later INSERT
+// without a token of its own (demo readings, a script's) would carry the flush's, and the second
+// of them would be dropped as a duplicate of the first, silently.
+test("a flush's deduplication token stays with its INSERT: later INSERTs without one all land", async () => {
+  const { openTestClickhouse } = await import("./support/stores");
+  const { queryRows } = await import("../clickhouse/client");
+  const { migrateClickhouse } = await import("../clickhouse/migrate");
+  const { encodeBatch, batchHash, insertReadings, insertBatches } = await import("../clickhouse/insert");
+  const t = openTestClickhouse();
+  const ch = t.clickhouse;
+  try {
+    await migrateClickhouse(ch);
+    const sensorId = crypto.randomUUID();
+    const sensors = new Map([["soil", { id: sensorId, metric: "soil_moisture", calibration: null }]]);
+    const now = Date.now();
+    const hash = batchHash("b-1");
+    const encoded = encodeBatch(sensors, [0, 1, 2].map((i) => ({ sensor: "soil", ts: now - 60_000 + i, value: 40 + i })), hash);
+    await insertReadings(ch, [encoded.payload], "test-log:1-1", "rowbinary");
+    await insertBatches(ch, [{ deviceId: crypto.randomUUID(), batchHash: hash, rows: 3, receivedAt: now }], "test-log:1-1:batches");
+
+    const [setting] = await queryRows<{ token: string }>(ch, "SELECT getSetting('insert_deduplication_token') AS token");
+    expect(setting!.token).toBe("");
+    for (const value of [7, 8]) {
+      await ch.client.command({
+        query: `INSERT INTO ${ch.database}.readings (sensor_id, ts, value, raw_value, batch) VALUES ({id:UUID}, now64(3), {v:Float64}, {v:Float64}, 0)`,
+        query_params: { id: sensorId, v: value },
+      });
+    }
+    const [count] = await queryRows<{ n: number | string }>(ch, `SELECT count() AS n FROM ${ch.database}.readings WHERE sensor_id = {id:UUID}`, { id: sensorId });
+    expect(Number(count!.n)).toBe(5);
+  } finally {
+    await t.cleanup();
+  }
+}, 60_000);

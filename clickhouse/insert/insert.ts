@@ -13,8 +13,19 @@ import { INSERT_COLUMNS, ROW_BINARY_STRUCTURE, rowBinaryToTsv } from "./rows";
  * write-ahead log): sent again with the same token after a crash, it is dropped by every table
  * that already took it (raw readings and, block by block, each rollup fed by a view) and taken by
  * any that had not (migration 0007 gives the tables their deduplication window).
+ *
+ * The token goes in the statement's own SETTINGS clause, never as `clickhouse_settings` on chDB:
+ * chDB's connection turns those into session-wide `SET`s that stay for every later statement, so
+ * an INSERT without a token of its own (demo readings, a script's) would inherit the last flush's
+ * token and be dropped as its duplicate, silently.
  */
 const dedupSettings = (token: string) => ({ insert_deduplication_token: token, deduplicate_blocks_in_dependent_materialized_views: 1 }) as const;
+
+/** The same settings as an INSERT's SETTINGS clause (tokens are ours: a log id and a range). */
+function dedupClause(token: string): string {
+  if (!/^[A-Za-z0-9:._-]+$/.test(token)) throw new Error(`deduplication token ${JSON.stringify(token)} has characters a token of ours never has`);
+  return `SETTINGS insert_deduplication_token = '${token}', deduplicate_blocks_in_dependent_materialized_views = 1`;
+}
 
 /**
  * How rows travel to ClickHouse: RowBinary through a scratch file for chDB (the engine parses
@@ -33,15 +44,15 @@ export type InsertFormat = "rowbinary" | "tsv";
  */
 export async function insertReadings(ch: Clickhouse, payloads: readonly Uint8Array[], token: string, format: InsertFormat): Promise<void> {
   if (payloads.length === 0) return;
-  const settings = dedupSettings(token);
   if (format === "tsv") {
+    // TabSeparated goes to a ClickHouse server over HTTP, where settings belong to the request.
     await ch.client.insert({
       table: `${ch.database}.readings`,
       columns: [...INSERT_COLUMNS],
       format: "TabSeparated",
       values: Readable.from([payloads.map(rowBinaryToTsv).join("")], { objectMode: false }),
       // Large TSV bodies parse faster on both cores.
-      clickhouse_settings: { ...settings, min_chunk_bytes_for_parallel_parsing: String(512 * 1024) },
+      clickhouse_settings: { ...dedupSettings(token), min_chunk_bytes_for_parallel_parsing: String(512 * 1024) },
     });
     return;
   }
@@ -50,10 +61,9 @@ export async function insertReadings(ch: Clickhouse, payloads: readonly Uint8Arr
   try {
     writeAll(file, payloads);
     await ch.client.command({
-      query: `INSERT INTO ${ch.database}.readings (${INSERT_COLUMNS.join(", ")})
+      query: `INSERT INTO ${ch.database}.readings (${INSERT_COLUMNS.join(", ")}) ${dedupClause(token)}
               SELECT * FROM file({file:String}, 'RowBinary', '${ROW_BINARY_STRUCTURE}')`,
       query_params: { file },
-      clickhouse_settings: settings,
     });
   } finally {
     try {
@@ -74,11 +84,10 @@ export interface BatchRecord {
 /** Records the batches an INSERT of readings carried (with its own token, for the same reason). */
 export async function insertBatches(ch: Clickhouse, batches: readonly BatchRecord[], token: string): Promise<void> {
   if (batches.length === 0) return;
-  await ch.client.insert({
-    table: `${ch.database}.batches`,
-    format: "JSONEachRow",
-    values: batches.map((b) => ({ device_id: b.deviceId, batch: b.batchHash.toString(), rows: b.rows, received_at: b.receivedAt })),
-    clickhouse_settings: { ...dedupSettings(token), date_time_input_format: "best_effort" },
+  // Inline rows after the statement (both engines take them so), with the statement's own settings.
+  const rows = batches.map((b) => JSON.stringify({ device_id: b.deviceId, batch: b.batchHash.toString(), rows: b.rows, received_at: b.receivedAt })).join("\n");
+  await ch.client.command({
+    query: `INSERT INTO ${ch.database}.batches (device_id, batch, rows, received_at) ${dedupClause(token)}, date_time_input_format = 'best_effort' FORMAT JSONEachRow\n${rows}`,
   });
 }
 
