@@ -1,4 +1,5 @@
 import { queryRows, type Clickhouse } from "./client";
+import { DEMO_BATCH } from "./insert";
 
 /**
  * Two days of plausible readings at a 5-minute cadence for the demo sensors, generated inside
@@ -16,7 +17,7 @@ export async function seedDemoReadings(ch: Clickhouse, sensors: { id: string; me
   for (const [i, sensor] of sensors.entries()) {
     await ch.client.command({
       query: `INSERT INTO ${ch.database}.readings (sensor_id, ts, value, raw_value, batch)
-        SELECT {sensor:UUID}, t, v, v, xxHash64('demo')
+        SELECT {sensor:UUID}, t, v, v, {demo:UInt64}
         FROM (
           SELECT fromUnixTimestamp64Milli(toInt64({end:Int64} - (number * 300000)), 'UTC') AS t,
                  toHour(t, 'Europe/Berlin') + toMinute(t) / 60 AS h,
@@ -29,7 +30,7 @@ export async function seedDemoReadings(ch: Clickhouse, sensors: { id: string; me
                    0), 2) AS v
           FROM numbers({points:UInt32})
         )`,
-      query_params: { sensor: sensor.id, metric: sensor.metric, end, points, phase: i * 97 },
+      query_params: { sensor: sensor.id, metric: sensor.metric, end, points, phase: i * 97, demo: DEMO_BATCH },
     });
   }
   return points * sensors.length;

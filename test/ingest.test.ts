@@ -346,6 +346,44 @@ for (const engine of postgresEngines) {
   });
 }
 
+describe("recognising retries without asking ClickHouse", () => {
+  test("a new installation looks no batch up, backlog included; a new log over stores that hold batches does, and finds them", async () => {
+    const server = await startTestServer("pglite");
+    try {
+      const owner = await server.client().auth.register.mutate({ email: "history@example.com", password: PASSWORD, displayName: "H", client: "app" });
+      const { device, token } = await server.client(owner.token!).devices.provision.mutate({ siteId: owner.personalSiteId, name: "d" });
+      const send = (url: string, batchId: string) =>
+        fetch(`${url}/v1/ingest`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}` },
+          // A backlog: readings from a day before this server (and its log) began.
+          body: JSON.stringify({ batchId, readings: [{ sensor: "t", ts: T0, value: 1 }, { sensor: "t", ts: T0 + 1_000, value: 2 }] }),
+        }).then((r) => r.json());
+      expect(await send(server.url, "backlog-1")).toMatchObject({ accepted: 2, duplicates: 0 });
+      expect(await send(server.url, "backlog-1")).toMatchObject({ accepted: 0, duplicates: 2 });
+      expect(server.ingest.ledger.stats.lookups).toBe(0);
+      await server.settled();
+
+      // Another log (a second server, or a DATA_DIR whose log was lost) over stores that already
+      // hold batches cannot know them all from memory: it asks ClickHouse, and the retry is found.
+      const peer = await server.peer();
+      try {
+        expect(await send(peer.url, "backlog-1")).toMatchObject({ accepted: 0, duplicates: 2 });
+        expect(await send(peer.url, "backlog-2")).toMatchObject({ accepted: 2, duplicates: 0 });
+        expect(peer.ingest.ledger.stats.lookups).toBeGreaterThan(0);
+        await peer.settled();
+      } finally {
+        await peer.close();
+      }
+      const [n] = await queryRows<{ n: string }>(server.stores.clickhouse, `SELECT count() AS n FROM ${server.stores.clickhouse.database}.readings`);
+      expect(Number(n!.n)).toBe(4);
+      void device;
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("ingest under pressure", () => {
   test("a full queue of readings not yet in ClickHouse answers 429 with Retry-After and loses nothing it acknowledged", async () => {
     const server = await startTestServer("pglite", { ingest: { maxQueueRows: 100, flushMs: 300 } });

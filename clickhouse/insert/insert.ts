@@ -3,7 +3,10 @@ import { closeSync, openSync, unlinkSync, writevSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { queryRows, type Clickhouse } from "../client";
-import { INSERT_COLUMNS, ROW_BINARY_STRUCTURE, rowBinaryToTsv } from "./rows";
+import { batchHash, INSERT_COLUMNS, ROW_BINARY_STRUCTURE, rowBinaryToTsv } from "./rows";
+
+/** The batch the demo's readings name (clickhouse/demo-readings.ts): no device sent it. */
+export const DEMO_BATCH = batchHash("demo");
 
 /**
  * Writing raw readings: one INSERT of many batches' RowBinary rows (./rows.ts), the record of the
@@ -89,6 +92,20 @@ export async function insertBatches(ch: Clickhouse, batches: readonly BatchRecor
   await ch.client.command({
     query: `INSERT INTO ${ch.database}.batches (device_id, batch, rows, received_at) ${dedupClause(token)}, date_time_input_format = 'best_effort' FORMAT JSONEachRow\n${rows}`,
   });
+}
+
+/**
+ * Whether ClickHouse holds any device's batch: one recorded, or readings of one stored before
+ * batches were recorded (every reading but the demo's names its batch). Stops at the first found.
+ */
+export async function anyDeviceBatchStored(ch: Clickhouse): Promise<boolean> {
+  const [row] = await queryRows<{ recorded: number | string; landed: number | string }>(
+    ch,
+    `SELECT (SELECT count() FROM (SELECT 1 FROM ${ch.database}.batches LIMIT 1)) AS recorded,
+            (SELECT count() FROM (SELECT 1 FROM ${ch.database}.readings WHERE batch NOT IN (0, {demo:UInt64}) LIMIT 1)) AS landed`,
+    { demo: DEMO_BATCH },
+  );
+  return Number(row?.recorded ?? 0) > 0 || Number(row?.landed ?? 0) > 0;
 }
 
 /** The most recent batches recorded, oldest first: what fills ingest's window on start. */

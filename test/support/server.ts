@@ -59,6 +59,8 @@ export interface PeerServer {
   directory: SiteDirectory;
   /** Its own engine, judging what it ingests. */
   automation: AutomationEngine;
+  /** Its own ingest pipeline and write-ahead log. */
+  ingest: Ingest;
   /** As TestServer.settled, for what this server ingested. */
   settled(): Promise<void>;
   events: EventHub;
@@ -225,6 +227,7 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
         url,
         directory: instance.directory,
         automation: instance.automation,
+        ingest: instance.ingest,
         settled: async () => {
           await instance.ingest.visible();
           await instance.ingest.judged();

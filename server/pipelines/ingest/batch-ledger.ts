@@ -133,6 +133,15 @@ export class BatchLedger {
     if (entries.length >= this.options.capacity) this.#coveredSince = Math.max(this.#coveredSince, entries[0]!.receivedAt);
   }
 
+  /**
+   * The ledger has seen every acknowledged batch since `since` after all (earlier than it was told:
+   * nothing was acknowledged before the log began). Only before the window has moved on.
+   */
+  historyFrom(since: number): void {
+    if (this.#coveredSince === this.options.historySince) this.#coveredSince = Math.min(this.#coveredSince, since);
+    this.options.historySince = since;
+  }
+
   get coveredSince(): number {
     return this.#coveredSince;
   }

@@ -1,4 +1,4 @@
-import { landedReadings, recentBatches, recordedBatches } from "../../../clickhouse/insert";
+import { anyDeviceBatchStored, landedReadings, recentBatches, recordedBatches } from "../../../clickhouse/insert";
 import type { EventHub, IngestLimits, Logger, Stores } from "../../platform";
 import type { SiteDirectory } from "../../sites";
 import { BatchLedger, type LedgerKey } from "./batch-ledger";
@@ -42,6 +42,12 @@ export function createIngest(stores: Stores, directory: SiteDirectory, limits: I
   const start = () =>
     (started ??= (async () => {
       await stores.start();
+      // A new log on stores that never took a device's batch (a new installation, a reset): no
+      // batch can be a retry of one acknowledged before the log, so none is looked up for that.
+      if (opened.created && wal.checkpoint.since !== 0 && !(await anyDeviceBatchStored(stores.clickhouse))) {
+        wal.coverAllHistory();
+        ledger.historyFrom(0);
+      }
       const recent = await recentBatches(stores.clickhouse, limits.dedupBatches);
       ledger.load(recent);
       for (const r of unflushed) flusher.add(r, false);

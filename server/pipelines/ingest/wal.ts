@@ -47,7 +47,11 @@ export interface WalRecord extends WalBatch {
 export interface WalCheckpoint {
   /** Names this log in ClickHouse's insert deduplication tokens (a log per DATA_DIR). */
   logId: string;
-  /** When the log was created (epoch ms): every batch acknowledged since went through it. */
+  /**
+   * Every batch acknowledged since this moment (epoch ms) went through the log: when it was
+   * created, or 0 when ClickHouse held no device's batch then (a new installation, or after a
+   * reset): every batch ever acknowledged did.
+   */
   since: number;
   /** Every record up to here is in ClickHouse. */
   flushed: number;
@@ -107,9 +111,9 @@ export class WriteAheadLog {
   }
 
   /** Opens (or creates) the log in `dir` and reads back every record still in it, oldest first. */
-  static open(dir: string, options: WalOptions = {}): { wal: WriteAheadLog; records: WalRecord[]; checkpoint: WalCheckpoint } {
+  static open(dir: string, options: WalOptions = {}): { wal: WriteAheadLog; records: WalRecord[]; checkpoint: WalCheckpoint; created: boolean } {
     mkdirSync(dir, { recursive: true });
-    const checkpoint = readCheckpoint(dir);
+    const { checkpoint, created } = readCheckpoint(dir);
     const segments: Segment[] = [];
     const records: WalRecord[] = [];
     let nextSeq = Math.max(checkpoint.flushed, checkpoint.judged) + 1;
@@ -130,7 +134,7 @@ export class WriteAheadLog {
       nextSeq = Math.max(nextSeq, read.at(-1)!.seq + 1);
     }
     const wal = new WriteAheadLog(dir, checkpoint, segments, nextSeq, options);
-    return { wal, records, checkpoint: { ...checkpoint } };
+    return { wal, records, checkpoint: { ...checkpoint }, created };
   }
 
   get checkpoint(): Readonly<WalCheckpoint> {
@@ -173,6 +177,12 @@ export class WriteAheadLog {
     while (this.#segments.length > 1 && this.#segments[0]!.lastSeq <= done) {
       rmSync(join(this.dir, this.#segments.shift()!.name), { force: true });
     }
+  }
+
+  /** The log was created when no batch had ever been acknowledged: it holds (or held) every one. */
+  coverAllHistory(): void {
+    this.#checkpoint = { ...this.#checkpoint, since: 0 };
+    writeCheckpoint(this.dir, this.#checkpoint);
   }
 
   /** Lets every append made so far reach the disk, then closes the segments. */
@@ -306,15 +316,15 @@ function uuidString(bytes: Uint8Array): string {
 
 const CHECKPOINT = "checkpoint.json";
 
-function readCheckpoint(dir: string): WalCheckpoint {
+function readCheckpoint(dir: string): { checkpoint: WalCheckpoint; created: boolean } {
   try {
     const saved = JSON.parse(readFileSync(join(dir, CHECKPOINT), "utf8")) as WalCheckpoint;
-    return { logId: saved.logId, since: saved.since, flushed: saved.flushed ?? 0, judged: saved.judged ?? 0, inFlight: saved.inFlight ?? null };
+    return { checkpoint: { logId: saved.logId, since: saved.since, flushed: saved.flushed ?? 0, judged: saved.judged ?? 0, inFlight: saved.inFlight ?? null }, created: false };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`write-ahead log checkpoint unreadable: ${(error as Error).message}`);
     const fresh: WalCheckpoint = { logId: randomUUID(), since: Date.now(), flushed: 0, judged: 0, inFlight: null };
     writeCheckpoint(dir, fresh);
-    return fresh;
+    return { checkpoint: fresh, created: true };
   }
 }
 
