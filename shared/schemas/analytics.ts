@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { METRICS, type Metric } from "../metrics";
+import { MAX_ABS_VALUE, MAX_ABS_VALUE_TEXT } from "../values";
 import { uuidSchema } from "./accounts";
 import { dateInput, urlDateInput } from "./dates";
 
@@ -195,7 +196,11 @@ export const crossingInput = z
     aggregate: z.enum(CROSSING_AGGREGATES, { message: "must be avg, min or max" }),
     comparison: z.enum(["below", "above"], { message: "must be below or above" }),
     /** Strictly below or above, as a rule's threshold. */
-    threshold: z.number({ message: "must be a finite number" }),
+    // Readings never go beyond ±1e15 (shared/values.ts): a bound past that is refused, not sent on.
+    threshold: z
+      .number({ message: "must be a finite number" })
+      .min(-MAX_ABS_VALUE, `must be within ±${MAX_ABS_VALUE_TEXT}`)
+      .max(MAX_ABS_VALUE, `must be within ±${MAX_ABS_VALUE_TEXT}`),
   })
   .superRefine((input, ctx) => checkRange(input, ctx));
 export type CrossingInput = z.infer<typeof crossingInput>;

@@ -164,7 +164,7 @@ export const wateringSafetyInput = z.object({ plantId: uuidSchema });
 export const pauseWateringInput = z.object({
   plantId: uuidSchema,
   reason: z.string().trim().min(1, "must not be empty").max(500, "must be at most 500 characters"),
-  until: z.date().optional(),
+  until: dateInput.optional(),
 });
 export const updateWateringSafetyInput = z.object({
   plantId: uuidSchema,

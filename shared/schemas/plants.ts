@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { dateInput } from "./dates";
 import { uuidSchema } from "./accounts";
 import { nameSchema, optionalText, pageInput } from "./common";
 
@@ -37,7 +38,7 @@ const plantFields = {
   /** Days between waterings; absent or null uses the species' interval. */
   wateringIntervalDays: z.number().int("must be a whole number").min(1, "must be at least 1").max(365, "must be at most 365").nullable().optional(),
   /** When the plant was last repotted, if known: the care plan's repotting reminder counts from it. */
-  repottedAt: z.date().nullable().optional(),
+  repottedAt: dateInput.nullable().optional(),
   thresholds: thresholdOverridesInput.optional(),
 };
 

@@ -1,5 +1,5 @@
-import { eq } from "drizzle-orm";
-import { actuators, automationRules, automationSchedules, careTasks, commands, devices, plants, sensors, siteMembers, sites, species, users, waterings, webhookEndpoints } from "../../db/schema";
+import { eq, isNull } from "drizzle-orm";
+import { actuators, automationRules, automationSchedules, careTasks, commands, devices, mqttBindings, mqttDiscovered, plants, sensors, siteMembers, sites, species, users, waterings, webhookEndpoints } from "../../db/schema";
 import { raiseAlert } from "../../server/alerts";
 import { hashPassword } from "../../server/accounts/passwords";
 import { createSession } from "../../server/accounts/sessions";
@@ -8,7 +8,7 @@ import type { TestServer } from "./server";
 
 /**
  * A site with one of everything (device with a sensor and a pump, plant, task, watering, alert,
- * command, webhook, rule, schedule) owned by a fresh user with a session: what a test needs to
+ * command, webhook, rule, schedule, a species of its own, MQTT binding and a topic that arrived unbound) owned by a fresh user with a session: what a test needs to
  * call any procedure with valid ids. Written straight to the database, as fixtures are.
  */
 
@@ -23,6 +23,7 @@ export interface SiteFixture {
   deviceToken: string;
   plantId: string;
   speciesId: string;
+  siteSpeciesId: string;
   sensorId: string;
   actuatorId: string;
   taskId: string;
@@ -32,6 +33,8 @@ export interface SiteFixture {
   webhookId: string;
   ruleId: string;
   scheduleId: string;
+  bindingId: string;
+  discoveredId: string;
   unique: string;
 }
 
@@ -49,7 +52,13 @@ export async function siteFixture(server: TestServer, now = new Date()): Promise
   await db.insert(siteMembers).values({ siteId, userId: owner!.id, role: "owner" });
   const deviceToken = generateDeviceToken();
   const [device] = await db.insert(devices).values({ siteId, name: "hub", tokenHash: hashToken(deviceToken), tokenHint: tokenHint(deviceToken) }).returning();
-  const [aSpecies] = await db.select({ id: species.id }).from(species).limit(1);
+  const [aSpecies] = await db.select().from(species).where(isNull(species.siteId)).limit(1);
+  const { id: _catalogId, ...catalogFields } = aSpecies!;
+  // The site's own species (a copy of a catalog entry), which the site may change and delete.
+  const [ownSpecies] = await db
+    .insert(species)
+    .values({ ...catalogFields, siteId, slug: `own-${unique}`, scientificName: `Own species ${unique}` })
+    .returning({ id: species.id });
   const [plant] = await db.insert(plants).values({ siteId, name: "Monstera", speciesId: aSpecies!.id }).returning();
   const [sensor] = await db.insert(sensors).values({ siteId, deviceId: device!.id, key: "soil1", metric: "soil_moisture", unit: "%" }).returning();
   const [pump] = await db
@@ -113,6 +122,11 @@ export async function siteFixture(server: TestServer, now = new Date()): Promise
       updatedAt: now,
     })
     .returning();
+  const [binding] = await db.insert(mqttBindings).values({ siteId, deviceId: device!.id, preset: "zigbee2mqtt", prefix: "zigbee2mqtt", base: `Fixture ${unique}` }).returning();
+  const [discovered] = await db
+    .insert(mqttDiscovered)
+    .values({ siteId, preset: "esphome", prefix: "", base: `node-${unique}`, topic: `node-${unique}/sensor/soil/state`, sample: "42", messages: 1, firstSeenAt: now, lastSeenAt: now })
+    .returning();
   const { token } = await createSession(db, owner!.id, now);
   return {
     siteId,
@@ -123,6 +137,7 @@ export async function siteFixture(server: TestServer, now = new Date()): Promise
     deviceToken,
     plantId: plant!.id,
     speciesId: aSpecies!.id,
+    siteSpeciesId: ownSpecies!.id,
     sensorId: sensor!.id,
     actuatorId: pump!.id,
     taskId: task!.id,
@@ -132,6 +147,8 @@ export async function siteFixture(server: TestServer, now = new Date()): Promise
     webhookId: webhook!.id,
     ruleId: rule!.id,
     scheduleId: schedule!.id,
+    bindingId: binding!.id,
+    discoveredId: discovered!.id,
     unique,
   };
 }

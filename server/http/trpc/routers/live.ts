@@ -9,7 +9,7 @@ import type { Stores } from "../../../platform";
 
 /**
  * Live updates over server-sent events, for one site and any of its members. Alerts and command
- * states come from every server (Postgres NOTIFY, see server/events/changes.ts); readings come from
+ * states come from every server (Postgres NOTIFY, see server/platform/changes.ts); readings come from
  * this server's ingest only. A subscription starts with what happens next: load the current state
  * with the matching queries first.
  *
@@ -86,6 +86,8 @@ export const liveRouter = router({
    */
   plantStatus: siteProcedure("viewer")
     .input(plantStatusInput)
+    // A plant of another site (or none) is NOT_FOUND on plantId before the stream opens.
+    .use(ownFilters)
     .subscription(async function* ({ ctx, input, signal }) {
       yield* statusChanges({
         events: ctx.events,
