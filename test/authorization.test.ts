@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { isNull, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { rowsOf } from "../db/client";
-import { actuators, automationRules, automationSchedules, careTasks, commands, devices, mqttBindings, mqttDiscovered, plants, sensors, siteMembers, sites, species, users, waterings, webhookEndpoints } from "../db/schema";
-import { raiseAlert } from "../server/alerts/alerts";
+import { siteMembers, sites, users } from "../db/schema";
 import { createSession } from "../server/accounts/sessions";
 import { hashPassword } from "../server/accounts/passwords";
 import { appRouter } from "../server/http/trpc/root";
 import type { SiteRole } from "../shared/schemas/accounts";
 import { startTestServer, type TestServer } from "./support/server";
+import { siteFixture } from "./support/site-fixture";
 import { postgresEngines } from "./support/stores";
 import { TRPCClientError } from "@trpc/client";
 import { outcomeOf } from "./support/trpc";
@@ -311,7 +311,6 @@ for (const engine of postgresEngines) {
     let server: TestServer;
     let passwordHash: string;
     const actorUsers = {} as Record<Exclude<Actor, "anonymous">, { id: string; email: string }>;
-    let counter = 0;
 
     beforeAll(async () => {
       server = await startTestServer(engine);
@@ -329,119 +328,25 @@ for (const engine of postgresEngines) {
     });
     afterAll(() => server.close());
 
-    /** A fresh site with owner, editor and viewer, and one device: every call starts from the same state. */
+    /**
+     * A fresh site with one of everything (test/support/site-fixture.ts) whose owner, editor and
+     * viewer are the actors: every call starts from the same state.
+     */
     async function fixture(): Promise<Fixture> {
       const db = server.stores.db;
       // Undo what earlier allowed calls changed for the shared users (passwords).
       await db.update(users).set({ passwordHash }).where(sql`${users.email} like '%@authz.example'`);
-      const [site] = await db.insert(sites).values({ name: `Site ${++counter}` }).returning();
+      const fx = await siteFixture(server);
+      // The actors take the fixture owner's place: the owner actor is the site's only owner.
+      await db.delete(siteMembers).where(eq(siteMembers.siteId, fx.siteId));
       await db.insert(siteMembers).values([
-        { siteId: site!.id, userId: actorUsers.owner.id, role: "owner" },
-        { siteId: site!.id, userId: actorUsers.editor.id, role: "editor" },
-        { siteId: site!.id, userId: actorUsers.viewer.id, role: "viewer" },
+        { siteId: fx.siteId, userId: actorUsers.owner.id, role: "owner" },
+        { siteId: fx.siteId, userId: actorUsers.editor.id, role: "editor" },
+        { siteId: fx.siteId, userId: actorUsers.viewer.id, role: "viewer" },
       ]);
-      const [device] = await db
-        .insert(devices)
-        .values({ siteId: site!.id, name: "d", tokenHash: `hash-${counter}-${Math.random()}`, tokenHint: "vdt_…" })
-        .returning();
-      const siteId = site!.id;
-      const now = new Date();
-      const [aSpecies] = await db.select().from(species).where(isNull(species.siteId)).limit(1);
-      const { id: _, ...catalogFields } = aSpecies!;
-      const [ownSpecies] = await db
-        .insert(species)
-        .values({ ...catalogFields, siteId, slug: `own-${counter}`, scientificName: `Own species ${counter}` })
-        .returning({ id: species.id });
-      const [plant] = await db.insert(plants).values({ siteId, name: "Monstera", speciesId: aSpecies!.id }).returning();
-      const [sensor] = await db.insert(sensors).values({ siteId, deviceId: device!.id, key: "soil1", metric: "soil_moisture", unit: "%" }).returning();
-      const [pump] = await db
-        .insert(actuators)
-        .values({ siteId, deviceId: device!.id, key: "pump1", kind: "pump", flowRateMlPerSecond: 10, maxRunSeconds: 60 })
-        .returning();
-      const [task] = await db
-        .insert(careTasks)
-        .values({ siteId, plantId: plant!.id, kind: "water", title: "Water", startsAt: now, rrule: "FREQ=WEEKLY", occurrenceAt: now, dueAt: now, createdAt: now })
-        .returning();
-      const [watering] = await db
-        .insert(waterings)
-        .values({ siteId, plantId: plant!.id, source: "manual", status: "pending", startedAt: now, createdAt: now })
-        .returning();
-      const { alert } = await raiseAlert(db, { siteId, rule: "soil_moisture.low", subject: plant!.id, severity: "warning", title: "Dry", plantId: plant!.id }, now);
-      const [command] = await db
-        .insert(commands)
-        .values({
-          siteId,
-          deviceId: device!.id,
-          actuatorId: pump!.id,
-          idempotencyKey: "fixture",
-          action: "pump",
-          durationSeconds: 5,
-          maxRunSeconds: 60,
-          expiresAt: new Date(now.getTime() + 3_600_000),
-          createdAt: now,
-        })
-        .returning();
-      const [webhook] = await db
-        .insert(webhookEndpoints)
-        .values({ siteId, name: "hook", url: "https://hooks.example.com/x", secret: "whsec_fixture", secretHint: "whsec_fixt…", events: ["alert.raised"], createdAt: now, updatedAt: now })
-        .returning();
-      const [rule] = await db
-        .insert(automationRules)
-        .values({
-          siteId,
-          name: "Too warm",
-          kind: "threshold",
-          sensorId: sensor!.id,
-          metric: "soil_moisture",
-          comparison: "below",
-          thresholdFrom: "value",
-          threshold: 20,
-          actions: [{ type: "alert", severity: "warning", title: "dry" }],
-          createdAt: now,
-          updatedAt: now,
-        })
-        .returning();
-      const [schedule] = await db
-        .insert(automationSchedules)
-        .values({
-          siteId,
-          name: "Lamp",
-          startsAt: now,
-          rrule: "FREQ=DAILY",
-          actions: [{ type: "notify", severity: "info", title: "lamp" }],
-          nextRunAt: new Date(now.getTime() + 86_400_000),
-          createdAt: now,
-          updatedAt: now,
-        })
-        .returning();
-      const [binding] = await db.insert(mqttBindings).values({ siteId, deviceId: device!.id, preset: "zigbee2mqtt", prefix: "zigbee2mqtt", base: "Fixture soil" }).returning();
-      const [discovered] = await db
-        .insert(mqttDiscovered)
-        .values({ siteId, preset: "esphome", prefix: "", base: "fixture-node", topic: "fixture-node/sensor/soil/state", sample: "42", messages: 1, firstSeenAt: now, lastSeenAt: now })
-        .returning();
       const pick = <K extends "id" | "email">(k: K) =>
         Object.fromEntries(Object.entries(actorUsers).map(([a, u]) => [a, u[k]])) as Record<Exclude<Actor, "anonymous">, string>;
-      return {
-        siteId,
-        deviceId: device!.id,
-        plantId: plant!.id,
-        speciesId: aSpecies!.id,
-        siteSpeciesId: ownSpecies!.id,
-        sensorId: sensor!.id,
-        actuatorId: pump!.id,
-        taskId: task!.id,
-        wateringId: watering!.id,
-        alertId: alert.id,
-        commandId: command!.id,
-        webhookId: webhook!.id,
-        ruleId: rule!.id,
-        scheduleId: schedule!.id,
-        bindingId: binding!.id,
-        discoveredId: discovered!.id,
-        userIds: pick("id"),
-        emails: pick("email"),
-        unique: `${counter}-${Date.now()}`,
-      };
+      return { ...fx, userIds: pick("id"), emails: pick("email") };
     }
 
     /** Every row of every table, to prove a refused call wrote nothing. */
