@@ -7,7 +7,7 @@ import { hashPassword } from "../server/accounts/passwords";
 import { appRouter } from "../server/http/trpc/root";
 import type { SiteRole } from "../shared/schemas/accounts";
 import { startTestServer, type TestServer } from "./support/server";
-import { siteFixture } from "./support/site-fixture";
+import { siteFixture, type SiteFixture } from "./support/site-fixture";
 import { postgresEngines } from "./support/stores";
 import { TRPCClientError } from "@trpc/client";
 import { outcomeOf } from "./support/trpc";
@@ -22,27 +22,10 @@ type Access = "public" | "authed" | SiteRole;
 type Actor = "anonymous" | "outsider" | "viewer" | "editor" | "owner";
 const ACTORS: Actor[] = ["anonymous", "outsider", "viewer", "editor", "owner"];
 
-interface Fixture {
-  siteId: string;
-  deviceId: string;
-  plantId: string;
-  speciesId: string;
-  /** The site's own species. */
-  siteSpeciesId: string;
-  sensorId: string;
-  actuatorId: string;
-  taskId: string;
-  wateringId: string;
-  alertId: string;
-  commandId: string;
-  webhookId: string;
-  ruleId: string;
-  scheduleId: string;
-  bindingId: string;
-  discoveredId: string;
+/** The shared site fixture, with the actors' ids and emails. */
+interface Fixture extends SiteFixture {
   userIds: Record<Exclude<Actor, "anonymous">, string>;
   emails: Record<Exclude<Actor, "anonymous">, string>;
-  unique: string;
 }
 
 interface Case {
