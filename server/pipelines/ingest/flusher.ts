@@ -1,5 +1,5 @@
 import type { Clickhouse } from "../../../clickhouse/client";
-import { insertBatches, insertReadings, type InsertFormat } from "../../../clickhouse/insert";
+import { insertBatches, insertReadings, repairRange, type InsertFormat } from "../../../clickhouse/insert";
 import { messageOf, type Logger } from "../../platform";
 import type { WalRecord, WriteAheadLog } from "./wal";
 
@@ -12,10 +12,12 @@ import type { WalRecord, WriteAheadLog } from "./wal";
  * `flushRows` rows, once that many wait or the oldest has waited `flushMs`; while an INSERT runs,
  * new records wait for the next one. Exactly once: before the INSERT the range is saved in the
  * log's checkpoint as in flight, and the INSERT carries a deduplication token naming the log and
- * the range; after a crash the same range is sent again with the same token, and ClickHouse drops
- * whatever part of it (raw rows, a rollup's block, the batch records) had already landed. A failed
- * INSERT is retried, the same range again, with backoff; meanwhile records keep queueing, up to
- * `maxQueueRows` (then ingest answers 429).
+ * the range. A failed INSERT is retried, the same range again with the same token, with backoff:
+ * ClickHouse drops whatever part of it (raw rows, a rollup's block, the batch records) had already
+ * landed; meanwhile records keep queueing, up to `maxQueueRows` (then ingest answers 429). The
+ * range in flight when the previous process died is not trusted to that: a kill can leave a
+ * table that remembers a block it never committed, so that range is checked and put right
+ * (clickhouse/insert/repair.ts) before anything else is sent.
  */
 
 export interface FlusherOptions {
@@ -24,6 +26,8 @@ export interface FlusherOptions {
   maxQueueRows: number;
   /** Unset: RowBinary for chDB, TabSeparated for a ClickHouse server. */
   insertFormat?: InsertFormat | undefined;
+  /** Raw readings are kept this many days: rollup hours older than that cannot be rebuilt from them. */
+  rawRetentionDays: number;
 }
 
 /** Told of each range once it is in ClickHouse, in log order. */
@@ -53,6 +57,8 @@ export class Flusher {
   #retryMs = RETRY_MIN_MS;
   #waiters: { upTo: number; resolve: () => void }[] = [];
   #stopped = false;
+  /** The checkpoint named a range in flight when this process started: a crash interrupted it. */
+  #interrupted: { from: number; to: number } | null;
   readonly stats: FlusherStats = { flushes: 0, rowsFlushed: 0, batchesFlushed: 0, lastFlushRows: 0, lastFlushMs: 0, insertMs: 0, lastError: undefined };
 
   constructor(
@@ -61,7 +67,9 @@ export class Flusher {
     private readonly options: FlusherOptions,
     private readonly log: Logger,
     private readonly onFlushed: OnFlushed = () => {},
-  ) {}
+  ) {
+    this.#interrupted = wal.checkpoint.inFlight;
+  }
 
   /** Rows on their way to the log, counted against the queue before they are appended. */
   #reservedRows = 0;
@@ -162,8 +170,15 @@ export class Flusher {
     try {
       this.wal.saveCheckpoint({ inFlight: { from, to } });
       const ch = this.clickhouse();
-      await insertReadings(ch, range.map((r) => r.payload), token, this.options.insertFormat ?? (ch.kind === "chdb" ? "rowbinary" : "tsv"));
-      await insertBatches(ch, range.map((r) => ({ deviceId: r.deviceId, batchHash: r.batchHash, rows: r.rows, receivedAt: r.receivedAt })), `${token}:batches`);
+      const format = this.options.insertFormat ?? (ch.kind === "chdb" ? "rowbinary" : "tsv");
+      if (this.#interrupted && this.#interrupted.from === from && this.#interrupted.to === to) {
+        const report = await repairRange(ch, range, format, Date.now() - this.options.rawRetentionDays * 86_400_000);
+        this.log.warn({ from, to, rows, ...report }, "ingest: the range in flight at the last crash checked and put right");
+        this.#interrupted = null;
+      } else {
+        await insertReadings(ch, range.map((r) => r.payload), token, format);
+        await insertBatches(ch, range.map((r) => ({ deviceId: r.deviceId, batchHash: r.batchHash, rows: r.rows, receivedAt: r.receivedAt })), `${token}:batches`);
+      }
       this.stats.insertMs += performance.now() - started;
       this.wal.saveCheckpoint({ flushed: to, inFlight: null });
     } catch (error) {

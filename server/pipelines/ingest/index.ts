@@ -22,7 +22,13 @@ export function createIngest(stores: Stores, directory: SiteDirectory, limits: I
   const { wal } = opened;
   const sensors = new SensorKeys(() => stores.db, directory, limits.sensorLimit);
   // The pipeline hands each range to the automation once it is in ClickHouse.
-  const flusher = new Flusher(() => stores.clickhouse, wal, limits, log.child({ component: "ingest" }), (records) => pipeline.flushed(records));
+  const flusher = new Flusher(
+    () => stores.clickhouse,
+    wal,
+    { ...limits, rawRetentionDays: stores.retention.rawDays },
+    log.child({ component: "ingest" }),
+    (records) => pipeline.flushed(records),
+  );
   const activity = new DeviceActivity(() => stores.db, log.child({ component: "device-activity" }), undefined, events);
   const ledger = new BatchLedger({
     capacity: limits.dedupBatches,
