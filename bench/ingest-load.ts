@@ -1,8 +1,9 @@
 // The load generator of the benchmarks, run as its own process so that generating load does not
 // share an event loop with a server or with the process that times queries. The same code drives
-// Verdant (POST /v1/ingest, JSON batches as a plain client sends them) and VictoriaMetrics (POST
-// /write, line protocol): the same readings in the same batches (bench/support/readings.ts), the
-// same number in flight, the same pacing; only the encoding and the URL differ.
+// Verdant (POST /v1/ingest, JSON batches as a plain client sends them; or, with `encoding: "lp"`,
+// its InfluxDB endpoint POST /write with line protocol, as Telegraf sends it) and VictoriaMetrics
+// (POST /write, line protocol): the same readings in the same batches (bench/support/readings.ts),
+// the same number in flight, the same pacing; only the encoding and the URL differ.
 //
 //   bun bench/ingest-load.ts <spec.json>   → one JSON line (LoadResult) on stdout
 //
@@ -35,6 +36,8 @@ export interface LoadSpec {
   attempt?: boolean;
   /** Latency and rate per window of this many seconds (sustained runs); 0 for none. */
   windowSeconds?: number;
+  /** Verdant only: "lp" sends each batch as line protocol to /write (the device token as `Token`). */
+  encoding?: "json" | "lp";
 }
 
 export interface LoadWindow {
@@ -69,10 +72,13 @@ const { layout } = spec;
 checkLayout(layout);
 if (spec.target === "verdant" && spec.tokens?.length !== layout.devices.length) throw new Error("a token per device is needed for Verdant");
 
-const writeUrl = spec.target === "verdant" ? `${spec.url}/v1/ingest` : `${spec.url}/write?precision=ms`;
+const verdantJson = spec.target === "verdant" && spec.encoding !== "lp";
+const writeUrl = verdantJson ? `${spec.url}/v1/ingest` : `${spec.url}/write?precision=ms`;
 const headersOf = (device: number): Record<string, string> =>
   spec.target === "verdant"
-    ? { authorization: `Bearer ${spec.tokens![device]}`, "content-type": "application/json" }
+    ? verdantJson
+      ? { authorization: `Bearer ${spec.tokens![device]}`, "content-type": "application/json" }
+      : { authorization: `Token ${spec.tokens![device]}`, "content-type": "text/plain; charset=utf-8" }
     : { "content-type": "text/plain; charset=utf-8" };
 
 let next = 0;
@@ -99,13 +105,14 @@ async function sendOne(k: number): Promise<void> {
   const batchId = `${spec.runId}-${k}`;
   const first = performance.now();
   for (let attempt = 1; ; attempt++) {
-    const body = spec.target === "verdant" ? verdantBody(layout, k, batchId, spec.attempt ? attempt : undefined) : lineProtocolBody(layout, k);
+    // A line protocol body has no batch id: a retry sends the same bytes, which are the batch.
+    const body = verdantJson ? verdantBody(layout, k, batchId, spec.attempt ? attempt : undefined) : lineProtocolBody(layout, k);
     let status = 0;
     try {
       const response = await fetch(writeUrl, { method: "POST", headers, body });
       status = response.status;
       statusCounts[status] = (statusCounts[status] ?? 0) + 1;
-      if (spec.target === "verdant" && status === 200) {
+      if (verdantJson && status === 200) {
         const receipt = (await response.json()) as { accepted: number; duplicates: number };
         accepted += receipt.accepted;
         duplicates += receipt.duplicates;
@@ -113,6 +120,16 @@ async function sendOne(k: number): Promise<void> {
         break;
       }
       await response.arrayBuffer();
+      if (spec.target === "verdant" && status === 204) {
+        // Verdant's InfluxDB endpoint answers as InfluxDB does (204, no body), its receipt in headers.
+        const stored = Number(response.headers.get("x-verdant-accepted") ?? Number.NaN);
+        const known = Number(response.headers.get("x-verdant-duplicates") ?? 0);
+        if (!Number.isFinite(stored)) throw new Error("Verdant's /write answered without its receipt headers");
+        accepted += stored;
+        duplicates += known;
+        readingsOfAck.push(stored + known);
+        break;
+      }
       if (spec.target === "victoria" && status === 204) {
         readingsOfAck.push(layout.batchSize);
         break;

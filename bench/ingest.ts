@@ -6,7 +6,8 @@
 // same batches with the same number in flight: JSON batches to POST /v1/ingest as a plain client
 // sends them (no `attempt`, sensors created by their first batch inside the timed run), line
 // protocol to VictoriaMetrics' /write. Modes:
-//   scenarios  1, 16 and 128 batches in flight (BENCH_IN_FLIGHT), each BENCH_SECONDS, both targets
+//   scenarios  1, 16 and 128 batches in flight (BENCH_IN_FLIGHT), each BENCH_SECONDS, both targets;
+//              then 16 and 128 with Verdant reading line protocol (BENCH_LINE_PROTOCOL_IN_FLIGHT)
 //              in turn (the order alternates), BENCH_REPEATS times: readings/s and ack p50/p90/p99/
 //              max, each Verdant figure as a ratio to VictoriaMetrics' in the same run;
 //   sustained  BENCH_SUSTAINED_MINUTES at BENCH_SUSTAINED_RATE readings/s (0: as fast as acked),
@@ -43,6 +44,8 @@ const SENSORS_PER_DEVICE = num("BENCH_SENSORS_PER_DEVICE", 10);
 const BATCH = num("BENCH_BATCH", 1000);
 const IN_FLIGHT = (env.BENCH_IN_FLIGHT ?? "1,16,128").split(",").filter(Boolean).map(Number);
 const REPEATS = Math.max(1, num("BENCH_REPEATS", 1));
+// The same batches as line protocol to Verdant's InfluxDB endpoint, at these numbers in flight.
+const LINE_PROTOCOL_IN_FLIGHT = (env.BENCH_LINE_PROTOCOL_IN_FLIGHT ?? "16,128").split(",").filter(Boolean).map(Number);
 const ATTEMPT = env.BENCH_ATTEMPT === "1";
 const SUSTAINED_MINUTES = num("BENCH_SUSTAINED_MINUTES", 0);
 const SUSTAINED_RATE = num("BENCH_SUSTAINED_RATE", 1_000_000);
@@ -67,7 +70,7 @@ type Target = keyof typeof NAMES;
 const SPAN_MS = 1000; // a closed-loop batch covers one second of its device
 
 interface Phase {
-  mode: "scenario" | "sustained" | "mixed" | "mixed-history" | "mixed-dashboard-site" | "registration";
+  mode: "scenario" | "line-protocol" | "sustained" | "mixed" | "mixed-history" | "mixed-dashboard-site" | "registration";
   inFlight: number;
   repeat: number;
   load: Record<Target, LoadResult>;
@@ -133,7 +136,7 @@ async function benchmark(vm: Victoria, verdant: Verdant, work: string) {
 
   // Closed-loop runs send readings faster than real time: place them in the past, far enough back
   // that even RATE_BOUND readings/s for every planned second stays behind the present.
-  const plannedSeconds = IN_FLIGHT.length * SECONDS * REPEATS + SUSTAINED_MINUTES * 60;
+  const plannedSeconds = (IN_FLIGHT.length + LINE_PROTOCOL_IN_FLIGHT.length) * SECONDS * REPEATS + SUSTAINED_MINUTES * 60;
   const slotsPerSecond = RATE_BOUND / BATCH / DEVICES;
   const pastMs = Math.ceil(plannedSeconds * slotsPerSecond) * SPAN_MS + 600_000;
   if (pastMs > 60 * 86_400_000) throw new Error(`the planned runs would need readings ${Math.round(pastMs / 86_400_000)} days old: shorten them or lower BENCH_RATE_BOUND`);
@@ -175,6 +178,15 @@ async function benchmark(vm: Victoria, verdant: Verdant, work: string) {
     for (const inFlight of IN_FLIGHT) {
       const p = await phase("scenario", inFlight, repeat, turn++);
       console.log(`  run ${repeat + 1}, ${inFlight} in flight: ${(["victoria", "verdant"] as const).map((t) => `${NAMES[t]} ${compact(p.load[t].readingsPerSecond)}/s, p99 ${ms(p.load[t].latenciesMs.p99)}`).join("; ")}`);
+    }
+  }
+  // The same scenarios with Verdant reading line protocol (its /write, as Telegraf sends it); the
+  // peer's side is line protocol anyway. Each device's first line protocol batch creates its
+  // sensors (other keys than JSON's: `soil1.bench` for `bench,…,sensor=soil1 value=…`).
+  for (let repeat = 0; repeat < REPEATS; repeat++) {
+    for (const inFlight of LINE_PROTOCOL_IN_FLIGHT) {
+      const p = await phase("line-protocol", inFlight, repeat, turn++, { encoding: "lp" });
+      console.log(`  run ${repeat + 1}, ${inFlight} in flight, line protocol: ${(["victoria", "verdant"] as const).map((t) => `${NAMES[t]} ${compact(p.load[t].readingsPerSecond)}/s, p99 ${ms(p.load[t].latenciesMs.p99)}`).join("; ")}`);
     }
   }
   if (phases.length === 0) {
@@ -388,11 +400,26 @@ function summarize(phases: Phase[]) {
     };
     return { ...s, target: targetOf(inFlight, s) };
   });
+  const lineProtocol = [...new Set(phases.filter((p) => p.mode === "line-protocol").map((p) => p.inFlight))].map((inFlight) => {
+    const runs = phases.filter((p) => p.mode === "line-protocol" && p.inFlight === inFlight);
+    const json = phases.filter((p) => p.mode === "scenario" && p.inFlight === inFlight);
+    const verdant = summaryOf(runs.map((r) => r.load.verdant));
+    return {
+      inFlight,
+      runs: runs.length,
+      victoria: summaryOf(runs.map((r) => r.load.victoria)),
+      verdant,
+      ratio: ratiosOf(runs.map((r) => r.load)),
+      /** Verdant's line protocol rate ÷ its JSON rate at the same number in flight (medians). */
+      toJson: json.length > 0 ? verdant.readingsPerSecond.median / summaryOf(json.map((r) => r.load.verdant)).readingsPerSecond.median : null,
+    };
+  });
   const sustained = phases.find((p) => p.mode === "sustained");
   const mixed = phases.find((p) => p.mode === "mixed");
   const dashSite = phases.find((p) => p.mode === "mixed-dashboard-site");
   return {
     scenarios,
+    lineProtocol,
     sustained: sustained
       ? {
           victoria: { ...summaryOf([sustained.load.victoria]), windows: sustained.load.victoria.windows },
@@ -426,6 +453,17 @@ function printReport(report: ReturnType<typeof summarize>, vm: Victoria) {
     console.log(
       `${pad("", 10)}${pad("Verdant ÷ peer", 17)}${pad(withSpread(s.ratio.readingsPerSecond, ratio), 26)}${pad(withSpread(s.ratio.p50, ratio), 22)}${pad("", 22)}${pad(withSpread(s.ratio.p99, ratio), 22)}${pad("", 22)}${s.target}`,
     );
+  }
+  if (report.lineProtocol.length > 0) {
+    console.log("\nline protocol: the same batches to Verdant's /write (InfluxDB 1.x API); the peer's side as above");
+    for (const s of report.lineProtocol) {
+      row(String(s.inFlight), NAMES.victoria, s.victoria);
+      row("", `${NAMES.verdant} (lp)`, s.verdant);
+      console.log(
+        `${pad("", 10)}${pad("Verdant ÷ peer", 17)}${pad(withSpread(s.ratio.readingsPerSecond, ratio), 26)}${pad(withSpread(s.ratio.p50, ratio), 22)}${pad("", 22)}${pad(withSpread(s.ratio.p99, ratio), 22)}${pad("", 22)}` +
+          (s.toJson === null ? "" : `line protocol ÷ JSON (Verdant): ${ratio(s.toJson)}`),
+      );
+    }
   }
   if (report.sustained) {
     const s = report.sustained;
