@@ -1,4 +1,5 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
@@ -37,10 +38,18 @@ export interface Database {
 /** Arbitrary constant identifying Verdant's migration lock among advisory locks. */
 const MIGRATION_LOCK_KEY = 7_310_552_001;
 
+/**
+ * PGlite's start parameters: its defaults plus a smaller buffer pool. PGlite's 128 MB of shared
+ * buffers are resident from the start (about half of the embedded server's memory at idle), while
+ * app data of a home fleet or a greenhouse is a few megabytes and what falls out of the pool is
+ * still in the operating system's page cache. 16 MB keeps the embedded default within its memory
+ * budget (docs/benchmarks.md); a PostgreSQL server (DATABASE_URL) is sized by its own settings.
+ */
+export const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"];
+
 export async function openDatabase(target: PostgresTarget): Promise<Database> {
   if ("url" in target) return openPostgres(target.url);
-  if ("embeddedPath" in target) mkdirSync(target.embeddedPath, { recursive: true });
-  const client = await PGlite.create("embeddedPath" in target ? target.embeddedPath : undefined);
+  const client = "embeddedPath" in target ? await openEmbedded(target.embeddedPath) : await PGlite.create({ startParams: PGLITE_START_PARAMS });
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   return {
     db,
@@ -56,6 +65,20 @@ export async function openDatabase(target: PostgresTarget): Promise<Database> {
     },
     close: () => client.close(),
   };
+}
+
+/**
+ * Opens PGlite on a directory, creating the cluster on first use. Creating it runs initdb in a
+ * second WebAssembly instance that the new PGlite keeps reachable while it is open: about 700 MB
+ * resident for the server's lifetime. Closing and reopening once after creation releases it.
+ */
+async function openEmbedded(path: string): Promise<PGlite> {
+  mkdirSync(path, { recursive: true });
+  const created = !existsSync(join(path, "PG_VERSION"));
+  const client = await PGlite.create(path, { startParams: PGLITE_START_PARAMS });
+  if (!created) return client;
+  await client.close();
+  return PGlite.create(path, { startParams: PGLITE_START_PARAMS });
 }
 
 function openPostgres(url: string): Database {
