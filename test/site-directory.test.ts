@@ -110,6 +110,44 @@ for (const engine of postgresEngines) {
       expect(fired).toHaveLength(1);
     });
 
+    test("a fleet of new devices registers its sensors without the site being read again, and the other server learns of them", async () => {
+      const fleet = await Promise.all(Array.from({ length: 12 }, (_, i) => api.devices.provision.mutate({ siteId, name: `new-${i}` })));
+      // Provisioning changed the site: the first batch after it reads the site once.
+      const post = (url: string, deviceToken: string, batchId: string, readings: unknown[]) =>
+        fetch(`${url}/v1/ingest`, { method: "POST", headers: { authorization: `Bearer ${deviceToken}` }, body: JSON.stringify({ batchId, readings }) });
+      expect((await post(server.url, token, `warm-${++n}`, [{ sensor: "soil1", value: 1 }])).status).toBe(200);
+      const loadsBefore = server.directory.loads;
+      const keys = Array.from({ length: 10 }, (_, k) => `fleet${k}`);
+      const answers = await Promise.all(
+        fleet.map(({ token: deviceToken }, i) => post(server.url, deviceToken, `first-${i}`, keys.map((key, k) => ({ sensor: key, value: i * 100 + k })))),
+      );
+      expect(answers.map((a) => a.status)).toEqual(fleet.map(() => 200));
+      await server.settled();
+      expect(server.directory.loads - loadsBefore).toBe(0);
+
+      // This server's analytics know them at once; the other server reads the site again.
+      const ids = new Set((await server.directory.site(siteId))!.sensorList.filter((s) => s.key.startsWith("fleet")).map((s) => s.id));
+      expect(ids.size).toBe(120);
+      const latest = new Set((await api.analytics.latest.query({ siteId })).values.sensorId);
+      for (const id of ids) expect(latest.has(id)).toBe(true);
+      const { ms } = await peerSees((site) => [...ids].every((id) => site.sensors.has(id)));
+      expect(ms).toBeLessThan(PROMPTLY_MS);
+      // The facts built for the new sensors are those a full read builds.
+      const loaded = (await peer.directory.site(siteId))!;
+      for (const id of ids) expect((await server.directory.site(siteId))!.sensors.get(id)).toEqual(loaded.sensors.get(id)!);
+      expect((await server.directory.site(siteId))!.sensorList.map((s) => s.id)).toEqual(loaded.sensorList.map((s) => s.id));
+    });
+
+    test("over a hundred sensors created in one statement are announced as a plain change, and every server reads them", async () => {
+      const { device } = await api.devices.provision.mutate({ siteId, name: "many-channels" });
+      await server.stores.db.insert(sensors).values(Array.from({ length: 150 }, (_, k) => ({ siteId, deviceId: device.id, key: `ch${k}`, metric: "unknown", unit: "" })));
+      for (const directory of [server.directory, peer.directory]) {
+        const { value, ms } = await until(async () => (await directory.site(siteId))!, (site) => site.sensorsByDevice.get(device.id)?.size === 150);
+        expect(value.sensorsByDevice.get(device.id)?.size).toBe(150);
+        expect(ms).toBeLessThan(PROMPTLY_MS);
+      }
+    });
+
     test("a server sees its own writes at once: a sensor assigned through it is in the next call's scope", async () => {
       const plant = await api.plants.create.mutate({ siteId, name: "Mint" });
       const sensor = (await api.sensors.list.query({ siteId, deviceId })).items.find((s) => s.key === "soil1")!;

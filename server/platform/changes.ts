@@ -19,7 +19,7 @@ type Change =
   | ({ kind: "presence" } & DevicePresence)
   | { kind: "access" }
   /** Sent by triggers on the tables of site facts (see the site directory); siteId null: every site. */
-  | { kind: "site"; siteId: string | null }
+  | { kind: "site"; siteId: string | null; sensorsCreated?: string[] }
   /** A server's marker: it knows every change committed before it has arrived (SiteDirectory.settle). */
   | { kind: "barrier"; id: string };
 
@@ -74,7 +74,7 @@ export async function relayChanges(database: Database, events: EventHub, log?: L
     else if (kind === "alert") events.emit("alert.changed", rest as AlertChanged);
     else if (kind === "presence") events.emit("device.presence", rest as DevicePresence);
     else if (kind === "access") events.emit("access.changed", {});
-    else if (kind === "site") events.emit("site.changed", { siteId: (rest as { siteId: string | null }).siteId });
+    else if (kind === "site") events.emit("site.changed", rest as { siteId: string | null; sensorsCreated?: string[] });
     else if (kind === "barrier") events.emit("changes.barrier", { id: (rest as { id: string }).id });
   });
 }

@@ -90,8 +90,11 @@ export interface HubEvents {
   "device.presence": DevicePresence;
   /** Sessions were taken away somewhere: cached ones must be read again. */
   "access.changed": Record<string, never>;
-  /** A site's facts changed in Postgres (any server, any writer); siteId null: every site's. */
-  "site.changed": { siteId: string | null };
+  /**
+   * A site's facts changed in Postgres (any server, any writer); siteId null: every site's.
+   * `sensorsCreated`: the change was only these new sensors (see migration 0012).
+   */
+  "site.changed": { siteId: string | null; sensorsCreated?: string[] };
   /** A server's settle marker came back through NOTIFY (see SiteDirectory.settle). */
   "changes.barrier": { id: string };
 }

@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import type { SiteRole } from "../../shared/schemas/accounts";
 import { CHANGES_CHANNEL, DEVICE_TOKEN_PREFIX, type EventHub, hashToken } from "../platform";
-import { loadSiteFacts, siteOfToken, type SiteFacts } from "./facts";
+import { loadSiteFacts, siteOfToken, withCreatedSensors, type SensorRow, type SiteFacts } from "./facts";
 
 /**
  * The site directory: the one cache of site facts (time zone, members and roles, devices and their
@@ -61,6 +61,8 @@ export class SiteDirectory {
   #unknownTokens = new Map<string, number>();
   #pendingTokens = new Map<string, Promise<DeviceAuthResult>>();
   #barriers = new Map<string, () => void>();
+  /** Ids of sensors this server is inserting right now (createSensors). */
+  #creating = new Set<string>();
   #listening = false;
   #unsubscribe: (() => void)[] = [];
   /** Site loads from Postgres so far, for tests and metrics. */
@@ -81,7 +83,7 @@ export class SiteDirectory {
   listen(events: EventHub): () => void {
     this.#listening = true;
     this.#unsubscribe.push(
-      events.on("site.changed", ({ siteId }) => (siteId === null ? this.forgetAll() : this.changed(siteId))),
+      events.on("site.changed", ({ siteId, sensorsCreated }) => (siteId === null ? this.forgetAll() : this.changed(siteId, sensorsCreated))),
       events.on("changes.barrier", ({ id }) => this.#barriers.get(id)?.()),
     );
     return () => {
@@ -139,10 +141,39 @@ export class SiteDirectory {
     return pending;
   }
 
-  /** A site's facts changed (a change event): its next reader loads it again. */
-  changed(siteId: string): void {
+  /**
+   * A site's facts changed (a change event): its next reader loads it again. Unless the change was
+   * only the creation of sensors this server knows already, or is creating itself (see
+   * `createSensors`); a load in flight may have begun before they existed, so then it counts.
+   */
+  changed(siteId: string, sensorsCreated?: readonly string[]): void {
     const entry = this.#entries.get(siteId);
-    if (entry) entry.stale = true;
+    if (!entry) return;
+    const facts = entry.facts;
+    const known = sensorsCreated && facts && !entry.loading && sensorsCreated.every((id) => facts.sensors.has(id) || this.#creating.has(id));
+    if (!known) entry.stale = true;
+  }
+
+  /**
+   * Creates sensors (new, without a plant: what ingest creates) with `insert`, which must give them
+   * these ids, and adds them to this server's facts of the site at once instead of reading the whole
+   * site again; their change event, which may come back before `insert` resolves, is then known. If
+   * the facts are not current, or `insert` created fewer rows (another server was first), the site
+   * is read again, as `refresh` does.
+   */
+  async createSensors(siteId: string, ids: readonly string[], insert: () => Promise<readonly SensorRow[]>): Promise<SiteFacts | undefined> {
+    for (const id of ids) this.#creating.add(id);
+    let rows: readonly SensorRow[];
+    try {
+      rows = await insert();
+    } finally {
+      for (const id of ids) this.#creating.delete(id);
+    }
+    const entry = this.#entries.get(siteId);
+    const complete = rows.length === ids.length && rows.every((row) => row.siteId === siteId && row.plantId === null && ids.includes(row.id));
+    if (!complete || !entry?.facts || entry.loading || entry.stale) return this.refresh(siteId);
+    entry.facts = withCreatedSensors(entry.facts, rows);
+    return entry.facts;
   }
 
   /** Everything is stale (the listening connection was re-established, or a catalog changed). */

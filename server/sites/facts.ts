@@ -175,27 +175,7 @@ export async function loadSiteFacts(db: Db, siteId: string): Promise<SiteFacts |
     if (!list) metricsOf.set(m.sensorId, (list = []));
     list.push({ metric: m.metric, unit: m.unit, from: m.startedAt.getTime(), to: m.endedAt.getTime() });
   }
-  const sensorList: SensorFacts[] = sensorRows.map((s) => {
-    const device = deviceMap.get(s.deviceId);
-    const calibrated =
-      s.calibrationRawLow !== null && s.calibrationValueLow !== null && s.calibrationRawHigh !== null && s.calibrationValueHigh !== null && s.calibrationRawHigh !== s.calibrationRawLow;
-    return {
-      id: s.id,
-      deviceId: s.deviceId,
-      deviceName: device?.name ?? "",
-      key: s.key,
-      name: s.name,
-      label: s.name ?? s.key,
-      metric: s.metric,
-      unit: s.unit,
-      plantId: s.plantId,
-      calibration: calibrated ? { rawLow: s.calibrationRawLow!, valueLow: s.calibrationValueLow!, rawHigh: s.calibrationRawHigh!, valueHigh: s.calibrationValueHigh! } : null,
-      expectedReportIntervalSeconds: device?.expectedReportIntervalSeconds ?? 300,
-      createdAt: s.createdAt,
-      assignments: withCurrentAssignment(assignmentsOf.get(s.id) ?? [], s.plantId, s.createdAt),
-      pastMetrics: metricsOf.get(s.id) ?? [],
-    };
-  });
+  const sensorList = sensorRows.map((s) => sensorFacts(s, deviceMap.get(s.deviceId), assignmentsOf.get(s.id) ?? [], metricsOf.get(s.id) ?? []));
   const sensorsEverOfPlant = new Map<string, SensorFacts[]>();
   for (const s of sensorList) {
     for (const plantId of new Set(s.assignments.map((a) => a.plantId))) {
@@ -203,12 +183,6 @@ export async function loadSiteFacts(db: Db, siteId: string): Promise<SiteFacts |
       if (!list) sensorsEverOfPlant.set(plantId, (list = []));
       list.push(s);
     }
-  }
-  const sensorsByDevice = new Map<string, Map<string, SensorFacts>>();
-  for (const s of sensorList) {
-    let byKey = sensorsByDevice.get(s.deviceId);
-    if (!byKey) sensorsByDevice.set(s.deviceId, (byKey = new Map()));
-    byKey.set(s.key, s);
   }
   const plantMap = new Map<string, PlantFacts>();
   for (const { plant, species: sp } of plantRows) {
@@ -226,15 +200,60 @@ export async function loadSiteFacts(db: Db, siteId: string): Promise<SiteFacts |
     members: new Map(memberRows.map((m) => [m.userId, m.role])),
     devices: deviceMap,
     devicesByToken: new Map([...deviceMap.values()].map((d) => [d.tokenHash, d])),
-    sensorList,
-    sensors: new Map(sensorList.map((s) => [s.id, s])),
-    sensorsByDevice,
+    ...sensorIndexes(sensorList),
     sensorsEverOfPlant,
     plants: plantMap,
     actuators: new Map(actuatorRows.map((a) => [a.id, a])),
     rules: ruleRows,
     mqtt: mqttBindingsOf(bindingRows),
   };
+}
+
+export type SensorRow = typeof sensors.$inferSelect;
+
+/**
+ * The facts with sensors just created added: what a server that created them knows without reading
+ * the whole site again (ingest creates a device's sensors on its first batch; a fleet of new
+ * devices would otherwise cost a full site load each). New rows have no plant, assignment or past
+ * metric; those come with the next full load, which any later change of the site triggers.
+ */
+export function withCreatedSensors(facts: SiteFacts, rows: readonly SensorRow[]): SiteFacts {
+  const added = rows.filter((row) => !facts.sensors.has(row.id)).map((row) => sensorFacts(row, facts.devices.get(row.deviceId), [], []));
+  if (added.length === 0) return facts;
+  const sensorList = [...facts.sensorList, ...added].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { ...facts, ...sensorIndexes(sensorList) };
+}
+
+function sensorFacts(s: SensorRow, device: DeviceFacts | undefined, assignments: AssignmentFacts[], pastMetrics: MetricPeriodFacts[]): SensorFacts {
+  const calibrated =
+    s.calibrationRawLow !== null && s.calibrationValueLow !== null && s.calibrationRawHigh !== null && s.calibrationValueHigh !== null && s.calibrationRawHigh !== s.calibrationRawLow;
+  return {
+    id: s.id,
+    deviceId: s.deviceId,
+    deviceName: device?.name ?? "",
+    key: s.key,
+    name: s.name,
+    label: s.name ?? s.key,
+    metric: s.metric,
+    unit: s.unit,
+    plantId: s.plantId,
+    calibration: calibrated ? { rawLow: s.calibrationRawLow!, valueLow: s.calibrationValueLow!, rawHigh: s.calibrationRawHigh!, valueHigh: s.calibrationValueHigh! } : null,
+    expectedReportIntervalSeconds: device?.expectedReportIntervalSeconds ?? 300,
+    createdAt: s.createdAt,
+    assignments: withCurrentAssignment(assignments, s.plantId, s.createdAt),
+    pastMetrics,
+  };
+}
+
+/** Postgres orders uuids as their bytes, which is the order of their lowercase hex text. */
+function sensorIndexes(sensorList: SensorFacts[]): Pick<SiteFacts, "sensorList" | "sensors" | "sensorsByDevice"> {
+  const sensorsByDevice = new Map<string, Map<string, SensorFacts>>();
+  for (const s of sensorList) {
+    let byKey = sensorsByDevice.get(s.deviceId);
+    if (!byKey) sensorsByDevice.set(s.deviceId, (byKey = new Map()));
+    byKey.set(s.key, s);
+  }
+  return { sensorList, sensors: new Map(sensorList.map((s) => [s.id, s])), sensorsByDevice };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Db } from "../../../db/client";
 import { sensors } from "../../../db/schema";
 import { inferMetric, METRIC_UNITS, type Metric } from "../../../shared/metrics";
@@ -7,8 +8,8 @@ import type { AuthenticatedDevice, SensorFacts, SiteDirectory } from "../../site
 /**
  * A batch's sensor keys → the device's sensors, from the site directory (no Postgres query while
  * the keys are known). A key the device has not used before becomes a new, unassigned sensor
- * (metric from the reading, else inferred from the key), up to the per-device limit; the site's
- * facts are then read again so the batch, and every later one, finds it.
+ * (metric from the reading, else inferred from the key), up to the per-device limit, and is added
+ * to the site's facts at once, so the batch, and every later one, finds it.
  */
 
 /** A batch that would give its device more sensors than allowed: refused whole. */
@@ -45,16 +46,16 @@ export class SensorKeys {
           this.sensorLimit,
         );
       }
-      await this.db()
-        .insert(sensors)
-        .values(
-          missing.map(([key, hint]) => {
-            const metric = hint ?? inferMetric(key);
-            return { siteId: device.siteId, deviceId: device.id, key, metric, unit: METRIC_UNITS[metric] };
-          }),
-        )
-        .onConflictDoNothing();
-      const fresh = (await this.directory.refresh(device.siteId))?.sensorsByDevice.get(device.id);
+      const rows = missing.map(([key, hint]) => {
+        const metric = hint ?? inferMetric(key);
+        return { id: randomUUID(), siteId: device.siteId, deviceId: device.id, key, metric, unit: METRIC_UNITS[metric] };
+      });
+      const facts = await this.directory.createSensors(
+        device.siteId,
+        rows.map((row) => row.id),
+        () => this.db().insert(sensors).values(rows).onConflictDoNothing().returning(),
+      );
+      const fresh = facts?.sensorsByDevice.get(device.id);
       if (!fresh || !allPresent(fresh, keys)) throw new Error(`sensors of device ${device.id} not found after creating them`);
       return fresh;
     });
