@@ -2,7 +2,7 @@ import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
-import { createChdbConnection } from "chdb/connection";
+import { openChdbPool } from "./chdb-pool";
 import { keepMergesNiced } from "./merge-priority";
 
 export type ClickhouseTarget =
@@ -61,7 +61,7 @@ export function openClickhouse(options: ClickhouseOptions): Clickhouse {
     kind = "chdb";
     mkdirSync(target.embeddedPath, { recursive: true });
     scratchDir = createScratchDir();
-    client = createClient({ connection: createChdbConnection({ path: target.embeddedPath }) } as Parameters<
+    client = createClient({ connection: openChdbPool(target.embeddedPath) } as Parameters<
       typeof createClient
     >[0]);
     stopNicing = keepMergesNiced(target.mergeNice ?? DEFAULT_MERGE_NICE);

@@ -33,9 +33,10 @@ test("a process that exits without closing its chDB connection leaves no scratch
 test("query parameters reach the engine exactly as sent, escapable characters and all", async () => {
   const { openTestClickhouse } = await import("./support/stores");
   const { queryRows } = await import("../clickhouse/client");
+  const { bindParameters } = await import("../clickhouse/chdb-pool");
   const t = openTestClickhouse();
   try {
-    const tricky = ["it's", "back\\slash", "tab\there", "new\nline", "carriage\rreturn", "nul\0byte", "bell\bform\ffeed", "\\'", "plain"];
+    const tricky = ["it's", "back\\slash", "tab\there", "new\nline", "carriage\rreturn", "nul\0byte", "bell\bform\ffeed", "\\'", "plain", "'); DROP DATABASE x; --", "{s:String}", "del\u007f", "ünïcødé 🌱"];
     const ids = [crypto.randomUUID(), crypto.randomUUID()];
     for (const text of tricky) {
       const [row] = await queryRows<{ s: string; a: string[]; n: number }>(
@@ -44,6 +45,8 @@ test("query parameters reach the engine exactly as sent, escapable characters an
         { s: text, a: [text, ...ids], ids },
       );
       expect(row).toEqual({ s: text, a: [text, ...ids], n: 2 });
+      // The embedded engine gets them bound into the SQL text (clickhouse/chdb-pool.ts), not as parameters.
+      expect(bindParameters("SELECT {s:String} AS s, {a:Array(String)} AS a", { s: text, a: [text, ...ids] })).toBeString();
     }
   } finally {
     await t.cleanup();
@@ -85,3 +88,32 @@ test("a flush's deduplication token stays with its INSERT: later INSERTs without
     await t.cleanup();
   }
 }, 60_000);
+
+// A chDB connection runs one statement at a time, and chdb-node runs parameterized statements one
+// at a time across connections: a dashboard's query used to wait for every INSERT and long query
+// before it. Now a short query started while a long one runs is answered before it.
+test("a short query is not held up by a long one running in the embedded engine", async () => {
+  const { openTestClickhouse } = await import("./support/stores");
+  const { queryRows } = await import("../clickhouse/client");
+  const t = openTestClickhouse();
+  try {
+    const finished: string[] = [];
+    const long = queryRows(t.clickhouse, "SELECT sum(cityHash64(number)) AS h FROM numbers({n:UInt64})", { n: 400_000_000 }).then(() => finished.push("long"));
+    await Bun.sleep(50);
+    const [row] = await queryRows<{ x: number }>(t.clickhouse, "SELECT {x:UInt32} + 1 AS x", { x: 41 });
+    finished.push("short");
+    await long;
+    expect(row!.x).toBe(42);
+    expect(finished).toEqual(["short", "long"]);
+  } finally {
+    await t.cleanup();
+  }
+}, 60_000);
+
+test("parameters the pool cannot bind go to the engine as parameters", async () => {
+  const { bindParameters } = await import("../clickhouse/chdb-pool");
+  expect(bindParameters("SELECT {a:UInt8}", {})).toBeUndefined();
+  expect(bindParameters("SELECT {a:UInt8}", { a: Number.NaN })).toBeUndefined();
+  expect(bindParameters("SELECT {d:DateTime}", { d: new Date() })).toBeUndefined();
+  expect(bindParameters("SELECT {a:Array(UInt8)}, {t:DateTime64(3, 'UTC')}", { a: [1, 2], t: 1.5 })).toBe("SELECT _CAST([1, 2], 'Array(UInt8)'), _CAST(1.5, 'DateTime64(3, \\'UTC\\')')");
+});
