@@ -63,7 +63,18 @@ export function openTestClickhouse(options: { cluster?: string } = {}): TestClic
     cleanup: async () => {
       // Other suites share the engine: drop this suite's database but keep the connection's engine
       // alive; its scratch directory goes now (bun test does not run process exit handlers).
-      await clickhouse.client.command({ query: `DROP DATABASE IF EXISTS ${clickhouse.database} SYNC` });
+      // A server the suite started may still be migrating this database on another connection
+      // (statements run in parallel, clickhouse/chdb-pool.ts): the engine then refuses the DROP
+      // (DATABASE_NOT_EMPTY, "new table appeared") until that DDL is done.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await clickhouse.client.command({ query: `DROP DATABASE IF EXISTS ${clickhouse.database} SYNC` });
+          break;
+        } catch (error) {
+          if (attempt >= 50 || (error as { type?: string }).type !== "DATABASE_NOT_EMPTY") throw error;
+          await Bun.sleep(100);
+        }
+      }
       if (clickhouse.scratchDir) rmSync(clickhouse.scratchDir, { recursive: true, force: true });
     },
   };
