@@ -91,48 +91,46 @@ test("a flush's deduplication token stays with its INSERT: later INSERTs without
 
 // A chDB connection runs one statement at a time, and chdb-node runs parameterized statements one
 // at a time across connections: a dashboard's query used to wait for every INSERT and long query
-// before it. Now a short query started while a long one runs is answered before it.
-test("a short query is not held up by a long one running in the embedded engine", async () => {
+// before it. Now a short query started while a long statement runs is answered before it.
+async function shortQueryFinishesFirst(long: (t: import("./support/stores").TestClickhouse) => Promise<unknown>, setup?: (t: import("./support/stores").TestClickhouse) => Promise<void>) {
   const { openTestClickhouse } = await import("./support/stores");
   const { queryRows } = await import("../clickhouse/client");
   const t = openTestClickhouse();
   try {
+    await setup?.(t);
     const finished: string[] = [];
-    const long = queryRows(t.clickhouse, "SELECT sum(cityHash64(number)) AS h FROM numbers({n:UInt64})", { n: 400_000_000 }).then(() => finished.push("long"));
+    const running = long(t).then(() => finished.push("long"));
     await Bun.sleep(50);
     const [row] = await queryRows<{ x: number }>(t.clickhouse, "SELECT {x:UInt32} + 1 AS x", { x: 41 });
     finished.push("short");
-    await long;
+    await running;
     expect(row!.x).toBe(42);
     expect(finished).toEqual(["short", "long"]);
   } finally {
     await t.cleanup();
   }
+}
+
+test("a short query is not held up by a long one running in the embedded engine", async () => {
+  const { queryRows } = await import("../clickhouse/client");
+  await shortQueryFinishesFirst((t) => queryRows(t.clickhouse, "SELECT sum(cityHash64(number)) AS h FROM numbers({n:UInt64})", { n: 400_000_000 }));
 }, 60_000);
 
-test("a query is answered while a long INSERT runs, and the INSERT does not wait for queries", async () => {
-  const { openTestClickhouse } = await import("./support/stores");
+test("a query is answered while a long INSERT runs, and the INSERT lands whole", async () => {
   const { queryRows } = await import("../clickhouse/client");
-  const t = openTestClickhouse();
-  const table = `${t.clickhouse.database}.big`;
-  try {
-    await t.clickhouse.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${t.clickhouse.database}` });
-    await t.clickhouse.client.command({ query: `CREATE TABLE ${table} (n UInt64, h UInt64) ENGINE = MergeTree ORDER BY n` });
-    const finished: string[] = [];
-    const insert = t.clickhouse.client
-      .command({ query: `INSERT INTO ${table} SELECT number, cityHash64(number) FROM numbers({n:UInt64})`, query_params: { n: 30_000_000 } })
-      .then(() => finished.push("insert"));
-    await Bun.sleep(50);
-    const [row] = await queryRows<{ x: number }>(t.clickhouse, "SELECT {x:UInt32} * 2 AS x", { x: 21 });
-    finished.push("query");
-    await insert;
-    expect(row!.x).toBe(42);
-    expect(finished).toEqual(["query", "insert"]);
-    const [count] = await queryRows<{ n: number }>(t.clickhouse, `SELECT count() AS n FROM ${table}`);
-    expect(Number(count!.n)).toBe(30_000_000);
-  } finally {
-    await t.cleanup();
-  }
+  let table = "";
+  await shortQueryFinishesFirst(
+    async (t) => {
+      await t.clickhouse.client.command({ query: `INSERT INTO ${table} SELECT number, cityHash64(number) FROM numbers({n:UInt64})`, query_params: { n: 30_000_000 } });
+      const [count] = await queryRows<{ n: number }>(t.clickhouse, `SELECT count() AS n FROM ${table}`);
+      expect(Number(count!.n)).toBe(30_000_000);
+    },
+    async (t) => {
+      table = `${t.clickhouse.database}.big`;
+      await t.clickhouse.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${t.clickhouse.database}` });
+      await t.clickhouse.client.command({ query: `CREATE TABLE ${table} (n UInt64, h UInt64) ENGINE = MergeTree ORDER BY n` });
+    },
+  );
 }, 60_000);
 
 test("parameters the pool cannot bind go to the engine as parameters", async () => {
