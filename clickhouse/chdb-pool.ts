@@ -7,7 +7,7 @@ import type { Readable } from "node:stream";
  *
  * Why: a chDB connection runs one statement at a time, and chdb-node runs every statement that
  * carries parameters one at a time across all connections (libchdb's parameter state is not
- * isolated between connections). With one connection and bound parameters, a dashboard's 5 ms
+ * isolated between connections). With one connection and parameters bound by the engine, a dashboard's 5 ms
  * query waited behind each group commit's INSERT (about 60 ms under load) and behind any
  * year-long chart or export: measured, a 5 ms query took 55 ms beside a 50 ms one on the same
  * connection and 10 ms on another connection without parameters. A ClickHouse server binds
