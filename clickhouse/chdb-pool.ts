@@ -84,13 +84,15 @@ function bound<P extends { query: string; query_params?: Record<string, unknown>
  * `{name:Type}` placeholders replaced by `_CAST(<literal>, 'Type')`, the same expression the engine
  * builds when it binds a parameter itself. Literals are made from the JavaScript value: finite
  * numbers and bigints as numbers, booleans, strings as quoted literals (every quote, backslash and
- * control character escaped), arrays of these. Anything else (a missing parameter, a Date, an
- * object) answers undefined: the statement is then sent with its parameters, as before.
+ * control character escaped), arrays of these; arrays of ids and integers as one string the
+ * engine splits (listOf). Anything else (a missing parameter, a Date, an object) answers
+ * undefined: the statement is then sent with its parameters, as before.
  */
 export function bindParameters(sql: string, values: Record<string, unknown>): string | undefined {
   let unbindable = false;
   const text = sql.replace(/\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}/g, (placeholder, name: string, type: string) => {
-    const literal = Object.hasOwn(values, name) ? literalOf(values[name]) : undefined;
+    const value = Object.hasOwn(values, name) ? values[name] : undefined;
+    const literal = listOf(type.trim(), value) ?? literalOf(value);
     if (literal === undefined) {
       unbindable = true;
       return placeholder;
@@ -98,6 +100,32 @@ export function bindParameters(sql: string, values: Record<string, unknown>): st
     return `_CAST(${literal}, ${quoted(type.trim())})`;
   });
   return unbindable ? undefined : text;
+}
+
+/** Array types whose items the engine reads back from their text exactly (no floats: its fast float parser may round). */
+const LIST_TYPE = /^Array\((UUID|UInt(8|16|32|64)|Int(8|16|32|64))\)$/;
+
+/**
+ * A non-empty array of ids or integers as one string the engine splits, `splitByChar(',', 'a,b,…')`:
+ * what a dashboard's call sends for every sensor of a site. The engine's SQL parser costs about
+ * 4 µs per array item (a site's 2,000 sensor ids: 8 ms of CPU, three quarters of its latest-values
+ * query), while one string literal costs almost nothing and the split values still select by the
+ * primary key. Anything that could change meaning when split (an item with a comma, an empty
+ * string, a non-integer) answers undefined and is bound as an array literal.
+ */
+function listOf(type: string, value: unknown): string | undefined {
+  if (!Array.isArray(value) || value.length === 0) return undefined;
+  const match = LIST_TYPE.exec(type);
+  if (!match) return undefined;
+  const ids = match[1] === "UUID";
+  const unsigned = match[1]!.startsWith("U");
+  for (const item of value) {
+    const fits = ids
+      ? typeof item === "string" && item.length > 0 && !item.includes(",")
+      : (Number.isSafeInteger(item) || typeof item === "bigint") && (!unsigned || (item as number | bigint) >= 0);
+    if (!fits) return undefined;
+  }
+  return `splitByChar(',', ${quoted(value.join(","))})`;
 }
 
 function literalOf(value: unknown): string | undefined {

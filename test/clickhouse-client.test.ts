@@ -138,5 +138,44 @@ test("parameters the pool cannot bind go to the engine as parameters", async () 
   expect(bindParameters("SELECT {a:UInt8}", {})).toBeUndefined();
   expect(bindParameters("SELECT {a:UInt8}", { a: Number.NaN })).toBeUndefined();
   expect(bindParameters("SELECT {d:DateTime}", { d: new Date() })).toBeUndefined();
-  expect(bindParameters("SELECT {a:Array(UInt8)}, {t:DateTime64(3, 'UTC')}", { a: [1, 2], t: 1.5 })).toBe("SELECT _CAST([1, 2], 'Array(UInt8)'), _CAST(1.5, 'DateTime64(3, \\'UTC\\')')");
+  expect(bindParameters("SELECT {a:Array(Float64)}, {t:DateTime64(3, 'UTC')}", { a: [1, 2.5], t: 1.5 })).toBe("SELECT _CAST([1, 2.5], 'Array(Float64)'), _CAST(1.5, 'DateTime64(3, \\'UTC\\')')");
 });
+
+// A site's 2,000 sensor ids as an array literal cost the engine's parser 8 ms per query; as one
+// string the engine splits, almost nothing. The split must select exactly what the literal did,
+// and whatever a split could change (a comma in an item, an empty item, a fraction, a negative
+// unsigned) must stay a literal.
+test("arrays of ids and integers travel as one string the engine splits, with the same answers", async () => {
+  const { openTestClickhouse } = await import("./support/stores");
+  const { queryRows } = await import("../clickhouse/client");
+  const { bindParameters } = await import("../clickhouse/chdb-pool");
+  expect(bindParameters("SELECT {ids:Array(UUID)}, {n:Array(Int64)}", { ids: ["a", "b"], n: [-1, 2n] })).toBe(
+    "SELECT _CAST(splitByChar(',', 'a,b'), 'Array(UUID)'), _CAST(splitByChar(',', '-1,2'), 'Array(Int64)')",
+  );
+  for (const [type, value] of [["Array(String)", ["a", "b"]], ["Array(UUID)", ["a,b"]], ["Array(UUID)", [""]], ["Array(UUID)", []], ["Array(Int64)", [1.5]], ["Array(UInt8)", [-1]], ["Array(Float64)", [1, 2]]] as const) {
+    expect(bindParameters(`SELECT {a:${type}}`, { a: value })).not.toContain("splitByChar");
+  }
+  const t = openTestClickhouse();
+  try {
+    const ch = t.clickhouse;
+    const table = `${ch.database}.split_ids`;
+    await ch.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${ch.database}` });
+    await ch.client.command({ query: `CREATE TABLE ${table} (id UUID, n Int64) ENGINE = MergeTree ORDER BY id` });
+    const ids = Array.from({ length: 2000 }, () => crypto.randomUUID());
+    await ch.client.insert({ table, values: ids.map((id, n) => ({ id, n: n - 1000 })), format: "JSONEachRow" });
+    const wanted = ids.filter((_, i) => i % 3 === 0);
+    const big = [2n ** 62n, -(2n ** 62n), 0n];
+    const [row] = await queryRows<{ found: string; count: string; since: string[]; big: string[] }>(
+      ch,
+      `SELECT groupArray(toString(id)) AS found, count() AS count, {since:Array(Int64)} AS since, {big:Array(Int64)} AS big
+       FROM ${table} WHERE id IN {ids:Array(UUID)} AND n >= {since:Array(Int64)}[1]`,
+      { ids: wanted, since: [-1000, 5], big },
+    );
+    expect(Number(row!.count)).toBe(wanted.length);
+    expect(new Set(row!.found)).toEqual(new Set(wanted));
+    expect(row!.since.map(Number)).toEqual([-1000, 5]);
+    expect(row!.big.map(BigInt)).toEqual(big);
+  } finally {
+    await t.cleanup();
+  }
+}, 60_000);
