@@ -7,8 +7,8 @@ import type { Readable } from "node:stream";
  *
  * Why: a chDB connection runs one statement at a time, and chdb-node runs every statement that
  * carries parameters one at a time across all connections (libchdb's parameter state is not
- * isolated between connections). With one connection and parameters bound by the engine, a dashboard's 5 ms
- * query waited behind each group commit's INSERT (about 60 ms under load) and behind any
+ * isolated between connections). With one connection and parameters bound by the engine, a
+ * dashboard's 5 ms query waited behind each group commit's INSERT (about 60 ms under load) and behind any
  * year-long chart or export: measured, a 5 ms query took 55 ms beside a 50 ms one on the same
  * connection and 10 ms on another connection without parameters. A ClickHouse server binds
  * parameters itself and runs statements in parallel; this gives the embedded engine the same.
@@ -90,14 +90,15 @@ function bound<P extends { query: string; query_params?: Record<string, unknown>
  */
 export function bindParameters(sql: string, values: Record<string, unknown>): string | undefined {
   let unbindable = false;
-  const text = sql.replace(/\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}/g, (placeholder, name: string, type: string) => {
+  const text = sql.replace(/\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}/g, (placeholder, name: string, typeText: string) => {
+    const type = typeText.trim();
     const value = Object.hasOwn(values, name) ? values[name] : undefined;
-    const literal = listOf(type.trim(), value) ?? literalOf(value);
+    const literal = listOf(type, value) ?? literalOf(value);
     if (literal === undefined) {
       unbindable = true;
       return placeholder;
     }
-    return `_CAST(${literal}, ${quoted(type.trim())})`;
+    return `_CAST(${literal}, ${quoted(type)})`;
   });
   return unbindable ? undefined : text;
 }

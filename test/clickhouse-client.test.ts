@@ -89,6 +89,14 @@ test("a flush's deduplication token stays with its INSERT: later INSERTs without
   }
 }, 60_000);
 
+/** A MergeTree table in the suite's database (created first); its qualified name. */
+async function createTable(t: import("./support/stores").TestClickhouse, name: string, columns: string, orderBy: string): Promise<string> {
+  const table = `${t.clickhouse.database}.${name}`;
+  await t.clickhouse.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${t.clickhouse.database}` });
+  await t.clickhouse.client.command({ query: `CREATE TABLE ${table} (${columns}) ENGINE = MergeTree ORDER BY ${orderBy}` });
+  return table;
+}
+
 // A chDB connection runs one statement at a time, and chdb-node runs parameterized statements one
 // at a time across connections: a dashboard's query used to wait for every INSERT and long query
 // before it. Now a short query started while a long statement runs is answered before it.
@@ -126,9 +134,7 @@ test("a query is answered while a long INSERT runs, and the INSERT lands whole",
       expect(Number(count!.n)).toBe(30_000_000);
     },
     async (t) => {
-      table = `${t.clickhouse.database}.big`;
-      await t.clickhouse.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${t.clickhouse.database}` });
-      await t.clickhouse.client.command({ query: `CREATE TABLE ${table} (n UInt64, h UInt64) ENGINE = MergeTree ORDER BY n` });
+      table = await createTable(t, "big", "n UInt64, h UInt64", "n");
     },
   );
 }, 60_000);
@@ -158,9 +164,7 @@ test("arrays of ids and integers travel as one string the engine splits, with th
   const t = openTestClickhouse();
   try {
     const ch = t.clickhouse;
-    const table = `${ch.database}.split_ids`;
-    await ch.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${ch.database}` });
-    await ch.client.command({ query: `CREATE TABLE ${table} (id UUID, n Int64) ENGINE = MergeTree ORDER BY id` });
+    const table = await createTable(t, "split_ids", "id UUID, n Int64", "id");
     const ids = Array.from({ length: 2000 }, () => crypto.randomUUID());
     await ch.client.insert({ table, values: ids.map((id, n) => ({ id, n: n - 1000 })), format: "JSONEachRow" });
     const wanted = ids.filter((_, i) => i % 3 === 0);
