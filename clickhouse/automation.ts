@@ -1,4 +1,5 @@
 import { queryRows, type Clickhouse } from "./client";
+import { queryLatest } from "./analytics/latest";
 
 /**
  * The ClickHouse reads of the automation (aggregate, offline and battery rules, automatic watering
@@ -32,14 +33,8 @@ export async function aggregateBySensor(ch: Clickhouse, sensorIds: string[], fn:
 
 /** Each sensor's latest reading (time and value). */
 export async function latestBySensor(ch: Clickhouse, sensorIds: string[]): Promise<Map<string, Sample>> {
-  if (sensorIds.length === 0) return new Map();
-  const rows = await queryRows<{ sensor_id: string; v: number | string; t: string | number }>(
-    ch,
-    `SELECT sensor_id, argMax(value, ts) AS v, toUnixTimestamp64Milli(max(ts)) AS t FROM ${ch.database}.readings_latest
-     WHERE sensor_id IN {ids:Array(UUID)} GROUP BY sensor_id`,
-    { ids: sensorIds },
-  );
-  return new Map(rows.map((r) => [r.sensor_id, { at: Number(r.t), value: Number(r.v) }]));
+  const latest = await queryLatest(ch, sensorIds);
+  return new Map(latest.sensor_id.map((id, i) => [id, { at: latest.t_ms[i]!, value: latest.v[i]! }]));
 }
 
 /** The latest value among several sensors (a plant's soil moisture), or null. */

@@ -31,6 +31,9 @@ export interface EncodedBatch {
   /** Calibrated values, index i for reading i (what is stored as `value`). */
   values: Float64Array;
   sensorIds: string[];
+  /** Each sensor's newest reading (the first of a tie), in the order of sensorIds: what the latest values become. */
+  latestTs: Float64Array;
+  latestValues: Float64Array;
   minTs: number;
   maxTs: number;
   /** The newest battery reading, if the batch has one. */
@@ -56,6 +59,8 @@ export function encodeBatch(
   hash: bigint,
 ): EncodedBatch {
   const bySensor = new Map<string, SensorForRows>();
+  /** The index of each sensor's newest reading. */
+  const newest = new Map<SensorForRows, number>();
   const values = new Float64Array(readings.length);
   let battery: number | undefined;
   let batteryTs = -Infinity;
@@ -69,13 +74,45 @@ export function encodeBatch(
     values[i] = value;
     if (r.ts < minTs) minTs = r.ts;
     if (r.ts > maxTs) maxTs = r.ts;
+    const at = newest.get(sensor);
+    if (at === undefined || r.ts > readings[at]!.ts) newest.set(sensor, i);
     if (sensor.metric === "battery" && r.ts >= batteryTs) {
       battery = value;
       batteryTs = r.ts;
     }
   }
   const payload = rowBinaryOf(bySensor, readings, values, hash);
-  return { payload, values, sensorIds: [...bySensor.values()].map((s) => s.id), minTs, maxTs, battery };
+  const sensorList = [...newest.keys()];
+  const latestAt = [...newest.values()];
+  return {
+    payload,
+    values,
+    sensorIds: sensorList.map((s) => s.id),
+    latestTs: Float64Array.from(latestAt, (i) => readings[i]!.ts),
+    latestValues: Float64Array.from(latestAt, (i) => values[i]!),
+    minTs,
+    maxTs,
+    battery,
+  };
+}
+
+/** Each sensor's newest reading in RowBinary rows (the first of a tie), as encodeBatch reports it. */
+export function latestOfRows(payload: Uint8Array): { sensorIds: string[]; latestTs: number[]; latestValues: number[] } {
+  const place = new Map<string, number>();
+  const latest = { sensorIds: [] as string[], latestTs: [] as number[], latestValues: [] as number[] };
+  for (const row of decodeRows(payload)) {
+    const at = place.get(row.sensorId);
+    if (at === undefined) {
+      place.set(row.sensorId, latest.sensorIds.length);
+      latest.sensorIds.push(row.sensorId);
+      latest.latestTs.push(row.ts);
+      latest.latestValues.push(row.value);
+    } else if (row.ts > latest.latestTs[at]!) {
+      latest.latestTs[at] = row.ts;
+      latest.latestValues[at] = row.value;
+    }
+  }
+  return latest;
 }
 
 /** A RowBinary row read back (from the write-ahead log). */

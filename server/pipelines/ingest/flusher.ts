@@ -1,5 +1,6 @@
 import type { Clickhouse } from "../../../clickhouse/client";
-import { insertBatches, insertReadings, repairRange, type InsertFormat } from "../../../clickhouse/insert";
+import { insertBatches, insertReadings, latestOfRows, repairRange, type InsertFormat } from "../../../clickhouse/insert";
+import { forgetLatest, noteLatest } from "../../../clickhouse/latest-mirror";
 import { messageOf, type Logger } from "../../platform";
 import type { WalRecord, WriteAheadLog } from "./wal";
 
@@ -167,9 +168,10 @@ export class Flusher {
     const token = `${this.wal.checkpoint.logId}:${from}-${to}`;
     const rows = range.reduce((n, r) => n + r.rows, 0);
     const started = performance.now();
+    let ch: Clickhouse | undefined;
     try {
       this.wal.saveCheckpoint({ inFlight: { from, to } });
-      const ch = this.clickhouse();
+      ch = this.clickhouse();
       const format = this.options.insertFormat ?? (ch.kind === "chdb" ? "rowbinary" : "tsv");
       if (this.#interrupted && this.#interrupted.from === from && this.#interrupted.to === to) {
         const report = await repairRange(ch, range, format, Date.now() - this.options.rawRetentionDays * 86_400_000);
@@ -180,8 +182,12 @@ export class Flusher {
         await insertBatches(ch, range.map((r) => ({ deviceId: r.deviceId, batchHash: r.batchHash, rows: r.rows, receivedAt: r.receivedAt })), `${token}:batches`);
       }
       this.stats.insertMs += performance.now() - started;
+      // Before anyone hears of the range (the automation reads latest values of what it judges).
+      for (const record of range) noteLatest(ch, record.latest ?? latestOf(record.payload));
       this.wal.saveCheckpoint({ flushed: to, inFlight: null });
     } catch (error) {
+      // Part of it may have landed (a rollup, the latest values): the copy of latest values reloads.
+      if (ch) forgetLatest(ch);
       // Kept until an INSERT succeeds: readiness reports it meanwhile.
       this.stats.lastError = messageOf(error);
       this.log.error({ err: this.stats.lastError, from, to, rows, retryInMs: this.#retryMs }, "flushing readings to ClickHouse failed; retrying the same range");
@@ -228,4 +234,9 @@ export class Flusher {
     if (inFlight && range.at(-1)?.seq !== inFlight.to) return []; // the whole in-flight range must be back first
     return range;
   }
+}
+
+function latestOf(payload: Uint8Array) {
+  const rows = latestOfRows(payload);
+  return { sensorIds: rows.sensorIds, ts: rows.latestTs, values: rows.latestValues };
 }
