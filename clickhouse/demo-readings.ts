@@ -1,6 +1,6 @@
 import { queryRows, type Clickhouse } from "./client";
 import { DEMO_BATCH } from "./insert";
-import { forgetLatest } from "./latest-mirror";
+import { forgetReadings } from "./mirror";
 
 /**
  * Two days of plausible readings at a 5-minute cadence for the demo sensors, generated inside
@@ -34,7 +34,7 @@ export async function seedDemoReadings(ch: Clickhouse, sensors: { id: string; me
       query_params: { sensor: sensor.id, metric: sensor.metric, end, points, phase: i * 97, demo: DEMO_BATCH },
     });
   }
-  // Written behind ingest's back: the copy of latest values reads them from the table.
-  forgetLatest(ch);
+  // Written behind ingest's back: the copies in memory load them from the engine.
+  forgetReadings(ch);
   return points * sensors.length;
 }

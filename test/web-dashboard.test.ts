@@ -5,7 +5,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import { eq } from "drizzle-orm";
 import { sensors as sensorsTable, wateringSafety } from "../db/schema";
 import { seedDemoReadings } from "../clickhouse/demo-readings";
-import { forgetLatest } from "../clickhouse/latest-mirror";
+import { forgetReadings } from "../clickhouse/mirror";
 import { ensureDemoSite } from "../db/seed";
 import { demoSensors } from "../db/seed/demo";
 import { WEB_DIST_DIR } from "../server/http/web-bundle";
@@ -380,7 +380,7 @@ describe("the dashboard in a browser", () => {
         clickhouse_settings: { insert_deduplication_token: `browser-year-${sensor.id}` },
       });
     }
-    forgetLatest(ch); // written behind ingest's back, as a script would: latest values are read again
+    forgetReadings(ch); // written behind ingest's back, as a script would: the copies in memory load again
     const plantUrl = `${server.url}/s/${siteId}/plants/${plantId}?range=1y`;
     await page.goto(plantUrl);
     const ready = await page.waitForFunction(

@@ -1,5 +1,5 @@
 import { queryColumns, type Clickhouse } from "../client";
-import { latestMirrorOf } from "../latest-mirror";
+import { mirrorsOf } from "../mirror";
 
 /** One entry per sensor that ever reported. */
 export type LatestColumns = {
@@ -39,12 +39,12 @@ HAVING t_ms >= {since:Array(Int64)}[indexOf({ids:Array(UUID)}, sensor_id)]`,
 
 /**
  * The latest reading of each of these sensors that has one (in `since` order: taken at or after
- * the sensor's `since`): from this process's exact copy on embedded chDB (../latest-mirror.ts),
+ * the sensor's `since`): from this process's exact copy on embedded chDB (../mirror),
  * from the engine otherwise.
  */
 export async function queryLatest(ch: Clickhouse, sensorIds: string[], since?: number[]): Promise<LatestColumns> {
   if (sensorIds.length === 0) return { sensor_id: [], v: [], t_ms: [] };
-  const mirror = latestMirrorOf(ch);
+  const mirror = mirrorsOf(ch)?.latest;
   if (mirror) {
     const found = await mirror.read(sensorIds);
     const columns: LatestColumns = { sensor_id: [], v: [], t_ms: [] };

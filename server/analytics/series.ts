@@ -1,7 +1,8 @@
 import { queryChart, querySeries, type SeriesColumns, type SeriesQuery, type Windows } from "../../clickhouse/analytics/series";
+import { mirrorsOf } from "../../clickhouse/mirror";
 import type { ChartInput, SeriesInput } from "../../shared/schemas/analytics";
 import type { AnalyticsDeps } from "./deps";
-import { planSeries, rawRetentionStart } from "./plan";
+import { planSeries, rawRetentionStart, type SeriesPlan } from "./plan";
 import { inRange, selectedSensors, type ScopedSensor, type Selection } from "./scope";
 import { spanAt, timelineOf } from "./windows";
 
@@ -86,7 +87,8 @@ function sensorEntries(scope: Selection, from: Date, to: Date, rawStart: number)
 export async function seriesOf(deps: AnalyticsDeps, siteId: string, input: SeriesInput) {
   const scope = await selectedSensors(deps, siteId, input);
   const plan = planSeries(input, { timezone: scope.timezone, now: deps.now, rawRetentionDays: deps.rawRetentionDays });
-  const selected = sensorEntries(scope, plan.from, plan.to, rawRetentionStart(deps.now, deps.rawRetentionDays).getTime());
+  const rawStart = rawRetentionStart(deps.now, deps.rawRetentionDays).getTime();
+  const selected = sensorEntries(scope, plan.from, plan.to, rawStart);
   const query: SeriesQuery = {
     sensorIds: selected.sensors.map((s) => s.id),
     from: plan.from,
@@ -98,7 +100,10 @@ export async function seriesOf(deps: AnalyticsDeps, siteId: string, input: Serie
     windows: selected.windows,
   };
   const buckets = new Map<string, SeriesBuckets>();
-  if (query.sensorIds.length > 0) {
+  const held = heldSeries(deps, plan, query, rawStart);
+  if (held) {
+    for (const [id, b] of await held) buckets.set(id, b);
+  } else if (query.sensorIds.length > 0) {
     // Rows come ordered by sensor: each sensor's buckets are one run of rows, taken as slices.
     const columns = await querySeries(deps.ch, query);
     const ids = columns.sensor_id;
@@ -116,6 +121,28 @@ export async function seriesOf(deps: AnalyticsDeps, siteId: string, input: Serie
     series: selected.sensors.map((s) => ({ ...selected.entry(s), buckets: buckets.get(s.id) ?? emptyBuckets(input.percentiles) })),
   };
 }
+
+/**
+ * Fixed buckets of whole sensors over recent days (a dashboard's charts) come from the copy kept
+ * in memory by ingest (clickhouse/mirror/series.ts), loading the sensors it does not hold yet;
+ * undefined where it cannot answer: another store, calendar buckets, percentiles, a plant's
+ * windows, or a range reaching back to within a day of the raw retention's end (the copy is
+ * loaded from raw readings, which expire there).
+ */
+function heldSeries(deps: AnalyticsDeps, plan: SeriesPlan, query: SeriesQuery, rawStart: number): Promise<Map<string, SeriesBuckets>> | undefined {
+  const mirror = mirrorsOf(deps.ch)?.series;
+  if (!mirror || plan.kind.kind !== "fixed" || query.percentiles || query.windows || query.sensorIds.length === 0) return undefined;
+  const from = plan.from.getTime();
+  if (from < rawStart + DAY_MS) return undefined;
+  const step = plan.kind.seconds * 1000;
+  const to = plan.to.getTime();
+  const held = mirror.read(query.sensorIds, step, from, to);
+  const missing = query.sensorIds.filter((id) => !held.has(id));
+  if (missing.length === 0) return Promise.resolve(held);
+  return mirror.load(missing, step, from, to).then((loaded) => new Map([...held, ...loaded]));
+}
+
+const DAY_MS = 86_400_000;
 
 /** Chart points as columns, like a series' buckets: epoch ms and values. */
 export interface ChartPoints {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createAppClient, type AppClient } from "../../client";
-import { forgetLatest } from "../../clickhouse/latest-mirror";
+import { forgetReadings } from "../../clickhouse/mirror";
 import { openDatabase } from "../../db/client";
 import { serveHttp } from "../../server/http";
 import { enqueueNotification } from "../../server/notifications";
@@ -210,8 +210,8 @@ export async function startTestServer(engine: PostgresEngine, options: TestServe
     restartIngest: () => server.restart(),
     restart: async () => {
       await stop(current);
-      // A new process would open its own handle: its copy of latest values starts cold.
-      forgetLatest(ch.clickhouse);
+      // A new process would open its own handle: its copies in memory start empty.
+      forgetReadings(ch.clickhouse);
       current = await boot(port, stores, walDir);
       server.directory = current.directory;
       server.events = current.events;

@@ -1,6 +1,6 @@
 import type { Clickhouse } from "../../../clickhouse/client";
-import { insertBatches, insertReadings, latestOfRows, repairRange, type InsertFormat } from "../../../clickhouse/insert";
-import { forgetLatest, noteLatest } from "../../../clickhouse/latest-mirror";
+import { decodeRows, insertBatches, insertReadings, latestOfRows, repairRange, type DecodedRow, type InsertFormat } from "../../../clickhouse/insert";
+import { readingsWriteBegins, readingsWriteFailed, readingsWritten, type WrittenBatch } from "../../../clickhouse/mirror";
 import { messageOf, type Logger } from "../../platform";
 import type { WalRecord, WriteAheadLog } from "./wal";
 
@@ -168,11 +168,13 @@ export class Flusher {
     const token = `${this.wal.checkpoint.logId}:${from}-${to}`;
     const rows = range.reduce((n, r) => n + r.rows, 0);
     const started = performance.now();
-    let ch: Clickhouse | undefined;
+    /** Set while the copies in memory (clickhouse/mirror) wait to hear how this INSERT ended. */
+    let writing: Clickhouse | undefined;
     try {
       this.wal.saveCheckpoint({ inFlight: { from, to } });
-      ch = this.clickhouse();
+      const ch = this.clickhouse();
       const format = this.options.insertFormat ?? (ch.kind === "chdb" ? "rowbinary" : "tsv");
+      readingsWriteBegins((writing = ch));
       if (this.#interrupted && this.#interrupted.from === from && this.#interrupted.to === to) {
         const report = await repairRange(ch, range, format, Date.now() - this.options.rawRetentionDays * 86_400_000);
         this.log.warn({ from, to, rows, ...report }, "ingest: the range in flight at the last crash checked and put right");
@@ -183,11 +185,12 @@ export class Flusher {
       }
       this.stats.insertMs += performance.now() - started;
       // Before anyone hears of the range (the automation reads latest values of what it judges).
-      for (const record of range) noteLatest(ch, record.latest ?? latestOf(record.payload));
+      readingsWritten(ch, range.map(writtenBatch));
+      writing = undefined;
       this.wal.saveCheckpoint({ flushed: to, inFlight: null });
     } catch (error) {
-      // Part of it may have landed (a rollup, the latest values): the copy of latest values reloads.
-      if (ch) forgetLatest(ch);
+      // Part of it may have landed (a rollup, the latest values): the copies in memory load again.
+      if (writing) readingsWriteFailed(writing);
       // Kept until an INSERT succeeds: readiness reports it meanwhile.
       this.stats.lastError = messageOf(error);
       this.log.error({ err: this.stats.lastError, from, to, rows, retryInMs: this.#retryMs }, "flushing readings to ClickHouse failed; retrying the same range");
@@ -236,7 +239,8 @@ export class Flusher {
   }
 }
 
-function latestOf(payload: Uint8Array) {
-  const rows = latestOfRows(payload);
-  return { sensorIds: rows.sensorIds, ts: rows.latestTs, values: rows.latestValues };
+/** A record as the copies in memory take it: its newest readings as encoded, else read back from its rows. */
+function writtenBatch(record: WalRecord): WrittenBatch {
+  let rows: DecodedRow[] | undefined;
+  return { ...(record.newest ?? latestOfRows(record.payload)), rows: () => (rows ??= decodeRows(record.payload)) };
 }

@@ -129,7 +129,7 @@ export class IngestPipeline {
         this.log.error({ err: messageOf(error), batchId, deviceId: device.id }, "ingest: the write-ahead log failed");
         throw new IngestUnavailableError("the readings could not be made durable: the server's disk refused them");
       }
-      record = { ...walBatch, seq: appended.seq, latest: { sensorIds: encoded.sensorIds, ts: encoded.latestTs, values: encoded.latestValues } };
+      record = { ...walBatch, seq: appended.seq, newest: { sensorIds: encoded.sensorIds, latestTs: encoded.latestTs, latestValues: encoded.latestValues } };
     } catch (error) {
       settle(undefined);
       throw error;

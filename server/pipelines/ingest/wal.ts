@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeSync, writevSync } from "node:fs";
 import { join } from "node:path";
-import type { LatestOfWrite } from "../../../clickhouse/latest-mirror";
 
 /**
  * Ingest's write-ahead log: what a device's acknowledgement means.
@@ -43,7 +42,7 @@ export interface WalRecord extends WalBatch {
   /** Position in the log: 1, 2, 3 … across segments and restarts. */
   seq: number;
   /** In memory only, for batches this process encoded: each sensor's newest reading (else read from the payload). */
-  latest?: LatestOfWrite;
+  newest?: { sensorIds: readonly string[]; latestTs: ArrayLike<number>; latestValues: ArrayLike<number> };
 }
 
 /** What has been done with the log: persisted in `checkpoint.json`, replaced atomically. */

@@ -1,4 +1,5 @@
-import { queryColumns, type Clickhouse } from "./client";
+import { queryColumns, type Clickhouse } from "../client";
+import type { WrittenBatch } from "./writes";
 
 /**
  * Each sensor's latest reading, kept in this process's memory as an exact copy of what the
@@ -6,16 +7,9 @@ import { queryColumns, type Clickhouse } from "./client";
  * automation asks on every batch, answered without a query.
  *
  * Exact because it is built the way the table is: each sensor's reading with the highest time
- * wins, whatever order they arrive in, so loading the table (`prime`) and hearing of every write
- * after it (`note`) give the same answer in either order, even interleaved. Three rules keep it so:
- *
- *  - Only for embedded chDB: its data directory belongs to one process, so every write goes
- *    through this one. Servers sharing a ClickHouse server (scale-out) each write behind the
- *    others' backs; they ask the engine.
- *  - Whoever writes readings tells it: ingest's flusher notes what each INSERT carried once the
- *    INSERT has returned; anything else that writes readings (demo data, a script's INSERT … SELECT)
- *    calls `forgetLatest`, and the next read loads the table again.
- *  - A write that failed may have landed in part: the flusher forgets too, and the copy reloads.
+ * wins, whatever order they arrive in, so loading the table and hearing of every write
+ * after it (`note`) give the same answer in either order, even interleaved (who tells it of
+ * writes, and when it forgets: ./index.ts).
  *
  * Ties (two readings of a sensor with the same time) are the engine's choice too: within one
  * INSERT the first of them (argMax keeps the first maximum), across INSERTs the later one
@@ -27,14 +21,7 @@ export interface LatestSample {
   value: number;
 }
 
-/** The newest reading of each sensor an INSERT carried: entry i of each array is about one sensor. */
-export interface LatestOfWrite {
-  sensorIds: readonly string[];
-  ts: ArrayLike<number>;
-  values: ArrayLike<number>;
-}
-
-class LatestMirror {
+export class LatestMirror {
   #values = new Map<string, LatestSample>();
   /** Loaded (or loading) from the table; notes made while cold would be lost, so none are. */
   #warm = false;
@@ -55,9 +42,9 @@ class LatestMirror {
     return found;
   }
 
-  note(write: LatestOfWrite): void {
+  note(batch: WrittenBatch): void {
     if (!this.#warm && !this.#loading) return; // the next load reads it from the table
-    for (let i = 0; i < write.sensorIds.length; i++) this.#take(write.sensorIds[i]!, write.ts[i]!, write.values[i]!, true);
+    for (let i = 0; i < batch.sensorIds.length; i++) this.#take(batch.sensorIds[i]!, batch.latestTs[i]!, batch.latestValues[i]!, true);
   }
 
   forget(): void {
@@ -89,25 +76,3 @@ class LatestMirror {
     if (current === undefined || ts > current.ts || (later && ts === current.ts)) this.#values.set(id, { ts, value });
   }
 }
-
-const mirrors = new WeakMap<Clickhouse, LatestMirror>();
-
-/** The handle's copy of the latest readings; undefined where other processes may write (a ClickHouse server). */
-export function latestMirrorOf(ch: Clickhouse): LatestMirror | undefined {
-  if (ch.kind !== "chdb") return undefined;
-  let mirror = mirrors.get(ch);
-  if (!mirror) mirrors.set(ch, (mirror = new LatestMirror(ch)));
-  return mirror;
-}
-
-/** An INSERT into `readings` carrying these newest readings has returned. */
-export function noteLatest(ch: Clickhouse, write: LatestOfWrite): void {
-  mirrors.get(ch)?.note(write);
-}
-
-/** Readings were written some other way (or a write failed part-way): the copy reloads on its next read. */
-export function forgetLatest(ch: Clickhouse): void {
-  mirrors.get(ch)?.forget();
-}
-
-export type { LatestMirror };

@@ -1,21 +1,22 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { querySeries } from "../clickhouse/analytics/series";
 import { queryRows } from "../clickhouse/client";
 import { encodeBatch, latestOfRows } from "../clickhouse/insert";
-import { forgetLatest } from "../clickhouse/latest-mirror";
-import { gardenOwner, post, type Api } from "./support/garden";
+import { forgetReadings, mirrorsOf } from "../clickhouse/mirror";
+import { gardenOwner, post, type Api, type Reading } from "./support/garden";
 import { startTestServer, type TestServer } from "./support/server";
 import { postgresEngines } from "./support/stores";
 
 /**
- * Latest values on embedded chDB come from the server's memory (clickhouse/latest-mirror.ts), kept
- * by ingest's flushes: the answers must stay exactly what the engine's `readings_latest` holds,
- * however reads, writes, restarts and late readings interleave.
+ * On embedded chDB, latest values and recent chart buckets come from the server's memory
+ * (clickhouse/mirror), kept by ingest's flushes: the answers must stay exactly what the engine
+ * answers, however reads, writes, restarts and late readings interleave.
  */
 
 const MINUTE = 60_000;
 
 for (const engine of postgresEngines) {
-  describe(`latest values from memory on ${engine}`, () => {
+  describe(`latest values and charts from memory on ${engine}`, () => {
     let server: TestServer;
     let api: Api;
     let siteId: string;
@@ -57,8 +58,8 @@ for (const engine of postgresEngines) {
     });
     afterAll(() => server?.close());
 
-    test("a read answers from memory once loaded; writes behind ingest's back show after forgetLatest", async () => {
-      forgetLatest(server.stores.clickhouse);
+    test("a read answers from memory once loaded; writes behind ingest's back show after forgetReadings", async () => {
+      forgetReadings(server.stores.clickhouse);
       // Loaded from the table on this read.
       const first = await apiLatest();
       expect(first).toEqual(await engineLatest());
@@ -74,7 +75,7 @@ for (const engine of postgresEngines) {
         query_params: { id: sensorIds.soil, ts: t0 + MINUTE },
       });
       expect((await apiLatest()).get(sensorIds.soil!)).toEqual({ ts: t0, value: 0 });
-      forgetLatest(ch);
+      forgetReadings(ch);
       expect((await apiLatest()).get(sensorIds.soil!)).toEqual({ ts: t0 + MINUTE, value: 99 });
       expect(await apiLatest()).toEqual(await engineLatest());
     });
@@ -116,7 +117,7 @@ for (const engine of postgresEngines) {
       }
       const reads: Promise<unknown>[] = [];
       for (let i = 0; i < batches.length; i += 8) {
-        if (i === 24) forgetLatest(server.stores.clickhouse);
+        if (i === 24) forgetReadings(server.stores.clickhouse);
         reads.push(apiLatest());
         await Promise.all(batches.slice(i, i + 8).map((batch) => post(server, deviceToken, batch, false)));
       }
@@ -130,6 +131,95 @@ for (const engine of postgresEngines) {
     test("after a restart the copy loads again and agrees with the engine", async () => {
       await server.restart();
       expect(await apiLatest()).toEqual(await engineLatest());
+    });
+
+    // Charts: the last 24 hours of one sensor in 5-minute buckets, as the dashboard asks.
+    const DAY = 86_400_000;
+    /** The dashboard's chart, through the typed client. */
+    async function apiChart(key: string, now = Date.now()) {
+      const res = await api.analytics.series.query({ siteId, sensorIds: [sensorIds[key]!], from: new Date(now - DAY), to: new Date(now), bucket: "5m" });
+      return res.series[0]!.buckets;
+    }
+    /** The same buckets asked of the engine (the minute rollup), never through the copy. */
+    async function engineChart(key: string, now = Date.now()) {
+      const from = Math.floor((now - DAY) / 300_000) * 300_000;
+      const to = Math.ceil(now / 300_000) * 300_000;
+      const c = await querySeries(server.stores.clickhouse, { sensorIds: [sensorIds[key]!], from: new Date(from), to: new Date(to), source: "1m", bucket: { kind: "fixed", seconds: 300 }, timezone: "UTC", percentiles: false });
+      return { t: c.t.map((s) => s * 1000), avg: c.mean, min: c.lo, max: c.hi, count: c.n, last: c.last_v };
+    }
+    /** Equal bucket for bucket; averages to the last few bits (a sum's order is the engine's own choice). */
+    function expectSameChart(actual: Awaited<ReturnType<typeof apiChart>>, expected: Awaited<ReturnType<typeof engineChart>>) {
+      expect({ ...actual, avg: [] }).toEqual({ ...expected, avg: [] });
+      expect(actual.avg.length).toBe(expected.avg.length);
+      actual.avg.forEach((a, i) => expect(a).toBeCloseTo(expected.avg[i]!, 9));
+    }
+    /** A reading a minute for the last `hours`, values from the sensor's own curve. */
+    function history(key: string, hours: number, end: number): Reading[] {
+      const out: Reading[] = [];
+      for (let ts = end - hours * 3_600_000; ts < end; ts += MINUTE) out.push({ sensor: key, ts, value: Math.round((40 + 10 * Math.sin(ts / 3_600_000)) * 100) / 100 });
+      return out;
+    }
+
+    test("a chart's buckets come from memory once loaded, equal to the engine's; writes behind ingest's back show after forgetReadings", async () => {
+      const now = Date.now();
+      await post(server, deviceToken, history("hum", 6, now - 5 * MINUTE));
+      const loaded = await apiChart("hum", now);
+      expect(loaded.count.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(6 * 60);
+      expectSameChart(loaded, await engineChart("hum", now));
+
+      // Straight into the engine: the copy does not know of it (the chart came from memory)…
+      const ch = server.stores.clickhouse;
+      await ch.client.command({
+        query: `INSERT INTO ${ch.database}.readings (sensor_id, ts, value, raw_value, batch)
+                SETTINGS insert_deduplication_token = 'chart-behind-the-back'
+                VALUES ({id:UUID}, fromUnixTimestamp64Milli({ts:Int64}, 'UTC'), 1000, 1000, 1)`,
+        query_params: { id: sensorIds.hum, ts: now - 2 * MINUTE },
+      });
+      expect(await apiChart("hum", now)).toEqual(loaded);
+      // …until told.
+      forgetReadings(ch);
+      const reloaded = await apiChart("hum", now);
+      expect(Math.max(...reloaded.max)).toBe(1000);
+      expectSameChart(reloaded, await engineChart("hum", now));
+    });
+
+    test("ingest keeps a held chart exact: new buckets, the current one, and late readings in old ones", async () => {
+      const now = Date.now();
+      await post(server, deviceToken, history("soil", 4, now - 30 * MINUTE));
+      await apiChart("soil", now); // loaded and held
+      const holds = () => mirrorsOf(server.stores.clickhouse)!.series.holds(sensorIds.soil!, 300_000, Math.floor((now - DAY) / 300_000) * 300_000);
+      expect(holds()).toBe(true);
+      await post(server, deviceToken, [
+        { sensor: "soil", ts: now - 20 * MINUTE, value: 12.5 }, // a new bucket
+        { sensor: "soil", ts: now - 20 * MINUTE + 1_000, value: 80 }, // the same one: a new max and last
+        { sensor: "soil", ts: now - 3 * 3_600_000 + 7_000, value: -5 }, // late, inside an old bucket: a new min
+        { sensor: "soil", ts: now - 2 * DAY, value: 999 }, // outside the chart: changes nothing
+      ]);
+      expect(holds()).toBe(true); // kept up by the batches, not loaded again
+      expectSameChart(await apiChart("soil", now), await engineChart("soil", now));
+      // A minute later the chart's range has moved on: still answered from the copy, still the engine's.
+      expectSameChart(await apiChart("soil", now + MINUTE), await engineChart("soil", now + MINUTE));
+      // Asked two days on, the held buckets all lie before the range: it keeps only what it is
+      // asked for (no unbounded growth), and the earlier chart loads again, still the engine's.
+      expect((await apiChart("soil", now + 2 * DAY)).t).toEqual([]);
+      expect(holds()).toBe(false);
+      expectSameChart(await apiChart("soil", now), await engineChart("soil", now));
+      expect(holds()).toBe(true);
+    });
+
+    test("charts loading while batches land count every reading once", async () => {
+      const now = Date.now();
+      const batches: Reading[][] = [];
+      for (let b = 0; b < 40; b++) batches.push(["temp", "light"].map((sensor) => ({ sensor, ts: now - 90 * MINUTE + b * 2 * MINUTE + (sensor === "temp" ? 0 : 1), value: b })));
+      const charts: Promise<unknown>[] = [];
+      for (let i = 0; i < batches.length; i += 4) {
+        if (i === 20) forgetReadings(server.stores.clickhouse);
+        charts.push(apiChart("temp", now), apiChart("light", now));
+        await Promise.all(batches.slice(i, i + 4).map((batch) => post(server, deviceToken, batch, false)));
+      }
+      await Promise.all(charts);
+      await server.settled();
+      for (const key of ["temp", "light"]) expectSameChart(await apiChart(key, now), await engineChart(key, now));
     });
   });
 }

@@ -1,0 +1,74 @@
+import type { Clickhouse } from "../client";
+import { LatestMirror } from "./latest";
+import { SeriesMirror } from "./series";
+import { WriteClock, type WrittenBatch } from "./writes";
+
+/**
+ * Exact copies of what dashboards ask most, kept in memory by the writes themselves: each
+ * sensor's latest reading (./latest.ts) and the recent buckets of charted sensors (./series.ts).
+ *
+ * Only for embedded chDB, whose data directory belongs to this process, so every write of
+ * readings passes here: ingest's flusher says when an INSERT begins and what it wrote once it
+ * has returned (`readingsWritten`), or that it failed (`readingsWriteFailed`: part of it may have
+ * landed). Anything else that writes readings (demo data, a script's INSERT … SELECT) calls
+ * `forgetReadings` afterwards, and the copies load again from the engine. Against a ClickHouse
+ * server other servers write too, so there are no copies: `mirrorsOf` is undefined.
+ */
+
+export interface Mirrors {
+  latest: LatestMirror;
+  series: SeriesMirror;
+}
+
+interface Held extends Mirrors {
+  clock: WriteClock;
+}
+
+const held = new WeakMap<Clickhouse, Held>();
+
+export function mirrorsOf(ch: Clickhouse): Mirrors | undefined {
+  if (ch.kind !== "chdb") return undefined;
+  let mirrors = held.get(ch);
+  if (!mirrors) {
+    const clock = new WriteClock();
+    held.set(ch, (mirrors = { clock, latest: new LatestMirror(ch), series: new SeriesMirror(ch, clock) }));
+  }
+  return mirrors;
+}
+
+/** An INSERT of readings is about to be sent. */
+export function readingsWriteBegins(ch: Clickhouse): void {
+  held.get(ch)?.clock.begin();
+}
+
+/** The INSERT announced by readingsWriteBegins has returned: these batches are in the engine. */
+export function readingsWritten(ch: Clickhouse, batches: readonly WrittenBatch[]): void {
+  const mirrors = held.get(ch);
+  if (!mirrors) return;
+  for (const batch of batches) {
+    mirrors.latest.note(batch);
+    mirrors.series.note(batch);
+  }
+  mirrors.clock.end();
+}
+
+/** The INSERT announced by readingsWriteBegins failed: it may have landed in part. */
+export function readingsWriteFailed(ch: Clickhouse): void {
+  const mirrors = held.get(ch);
+  if (!mirrors) return;
+  forgetReadings(ch);
+  mirrors.clock.end();
+}
+
+/** Readings were written (or deleted) some other way: the copies load again on their next read. */
+export function forgetReadings(ch: Clickhouse): void {
+  const mirrors = held.get(ch);
+  if (!mirrors) return;
+  mirrors.clock.forgot();
+  mirrors.latest.forget();
+  mirrors.series.forget();
+}
+
+export type { HeldBuckets } from "./series";
+export type { LatestSample } from "./latest";
+export type { WrittenBatch } from "./writes";

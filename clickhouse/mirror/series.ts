@@ -1,0 +1,226 @@
+import { queryColumns, type Clickhouse } from "../client";
+import type { WriteClock, WrittenBatch } from "./writes";
+
+/**
+ * Recent fixed-size buckets of the sensors people chart, kept in this process's memory and
+ * brought up to date by every write: a one-sensor 24-hour chart answered without a query.
+ *
+ * An entry holds one sensor's buckets of one size from some instant on, with no end: every write
+ * after it was loaded adds its readings to the buckets (`note`), so it answers any range from
+ * that instant up to now and beyond. Each bucket keeps what makes the answer exact and can take
+ * one more reading: sum, min, max, count, and the newest reading's value and time.
+ *
+ * Loading must see exactly the writes the entry will not hear of. A load reads the engine's raw
+ * readings; it is kept only when no write was under way when it began and none began before it
+ * ended (the write clock, ./writes.ts): then the engine's snapshot holds every write noted before
+ * and none noted after. Otherwise its rows still answer the call that asked, and the next call
+ * loads again. Embedded chDB only, like the latest values (./latest.ts): elsewhere other
+ * servers write too.
+ */
+
+export interface HeldBuckets {
+  /** Bucket starts, epoch ms, ascending; only buckets with readings. */
+  t: number[];
+  avg: number[];
+  min: number[];
+  max: number[];
+  count: number[];
+  last: number[];
+}
+
+interface Entry {
+  stepMs: number;
+  /** Covers every reading from here on (epoch ms, a bucket start). */
+  fromMs: number;
+  t: number[];
+  sum: number[];
+  min: number[];
+  max: number[];
+  count: number[];
+  last: number[];
+  lastTs: number[];
+  usedAt: number;
+}
+
+/** At most this many buckets across entries (about 60 B each): the least recently read go first. */
+const MAX_BUCKETS = 600_000;
+
+export class SeriesMirror {
+  /** sensor id → bucket size (ms) → entry. */
+  #entries = new Map<string, Map<number, Entry>>();
+  #buckets = 0;
+  /** Keeps the least recently used order cheap: entries are stamped with a counter. */
+  #clock = 0;
+
+  constructor(
+    private readonly ch: Clickhouse,
+    private readonly writes: WriteClock,
+  ) {}
+
+  /** The buckets of [fromMs, toMs) of each sensor held from fromMs or earlier; the others are left out. */
+  read(sensorIds: readonly string[], stepMs: number, fromMs: number, toMs: number): Map<string, HeldBuckets> {
+    const held = new Map<string, HeldBuckets>();
+    for (const id of sensorIds) {
+      const entry = this.#entries.get(id)?.get(stepMs);
+      if (!entry || entry.fromMs > fromMs) continue;
+      entry.usedAt = ++this.#clock;
+      held.set(id, slice(entry, fromMs, toMs));
+      this.#trim(entry, fromMs);
+    }
+    return held;
+  }
+
+  /** Whether a sensor's buckets of this size are held from fromMs or earlier (tests, diagnostics). */
+  holds(sensorId: string, stepMs: number, fromMs: number): boolean {
+    const entry = this.#entries.get(sensorId)?.get(stepMs);
+    return entry !== undefined && entry.fromMs <= fromMs;
+  }
+
+  /**
+   * Loads these sensors' buckets from fromMs on from the engine and answers [fromMs, toMs) with
+   * them; keeps them when the load saw exactly the writes noted so far.
+   */
+  async load(sensorIds: readonly string[], stepMs: number, fromMs: number, toMs: number): Promise<Map<string, HeldBuckets>> {
+    const before = this.writes.snapshot();
+    const { columns: c } = await queryColumns<{ sensor_id: string[]; t_ms: number[]; s: number[]; lo: number[]; hi: number[]; n: number[]; last_v: number[]; last_ms: number[] }>(
+      this.ch,
+      `SELECT sensor_id, intDiv(toUnixTimestamp64Milli(ts), {step:Int64}) * {step:Int64} AS t_ms, sum(value) AS s, min(value) AS lo, max(value) AS hi,
+              count() AS n, argMax(value, ts) AS last_v, toUnixTimestamp64Milli(max(ts)) AS last_ms
+       FROM ${this.ch.database}.readings
+       WHERE sensor_id IN {ids:Array(UUID)} AND ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')
+       GROUP BY sensor_id, t_ms
+       ORDER BY sensor_id, t_ms`,
+      { ids: sensorIds, step: stepMs, from: fromMs },
+    );
+    const loaded = new Map<string, Entry>();
+    for (const id of sensorIds) loaded.set(id, { stepMs, fromMs, t: [], sum: [], min: [], max: [], count: [], last: [], lastTs: [], usedAt: 0 });
+    for (let row = 0; row < c.sensor_id.length; row++) {
+      const e = loaded.get(c.sensor_id[row]!)!;
+      e.t.push(c.t_ms[row]!);
+      e.sum.push(c.s[row]!);
+      e.min.push(c.lo[row]!);
+      e.max.push(c.hi[row]!);
+      e.count.push(c.n[row]!);
+      e.last.push(c.last_v[row]!);
+      e.lastTs.push(c.last_ms[row]!);
+    }
+    const answer = new Map<string, HeldBuckets>();
+    for (const [id, entry] of loaded) answer.set(id, slice(entry, fromMs, toMs));
+    if (this.writes.unchangedSince(before)) for (const [id, entry] of loaded) this.#keep(id, entry);
+    return answer;
+  }
+
+  /** A write has landed: its readings join the buckets of the entries of its sensors. */
+  note(batch: WrittenBatch): void {
+    if (this.#entries.size === 0) return;
+    let touches = false;
+    for (const id of batch.sensorIds) if (this.#entries.has(id)) touches = true;
+    if (!touches) return;
+    for (const row of batch.rows()) {
+      const entries = this.#entries.get(row.sensorId);
+      if (entries) for (const entry of entries.values()) this.#add(entry, row.ts, row.value);
+    }
+  }
+
+  forget(): void {
+    this.#entries = new Map();
+    this.#buckets = 0;
+  }
+
+  #keep(id: string, entry: Entry): void {
+    entry.usedAt = ++this.#clock;
+    let bySize = this.#entries.get(id);
+    if (!bySize) this.#entries.set(id, (bySize = new Map()));
+    const previous = bySize.get(entry.stepMs);
+    if (previous) this.#buckets -= previous.t.length;
+    bySize.set(entry.stepMs, entry);
+    this.#buckets += entry.t.length;
+    if (this.#buckets > MAX_BUCKETS) this.#evict();
+  }
+
+  /** Drops the least recently read entries until a tenth of the room is free again. */
+  #evict(): void {
+    const all: { id: string; entry: Entry }[] = [];
+    for (const [id, bySize] of this.#entries) for (const entry of bySize.values()) all.push({ id, entry });
+    all.sort((a, b) => a.entry.usedAt - b.entry.usedAt);
+    for (const { id, entry } of all) {
+      if (this.#buckets <= MAX_BUCKETS * 0.9) break;
+      const bySize = this.#entries.get(id)!;
+      bySize.delete(entry.stepMs);
+      if (bySize.size === 0) this.#entries.delete(id);
+      this.#buckets -= entry.t.length;
+    }
+  }
+
+  /**
+   * An entry read for a later start than it holds, with more buckets before that start than after
+   * (a chart whose 24 hours moved on for days), keeps only what is read: it would otherwise grow
+   * by a day's buckets a day. A reader of the earlier range loads it again.
+   */
+  #trim(e: Entry, fromMs: number): void {
+    const drop = lowerBound(e.t, fromMs);
+    if (drop === 0 || drop <= e.t.length - drop) return;
+    for (const column of [e.t, e.sum, e.min, e.max, e.count, e.last, e.lastTs]) column.splice(0, drop);
+    e.fromMs = fromMs;
+    this.#buckets -= drop;
+  }
+
+  #add(e: Entry, ts: number, value: number): void {
+    if (ts < e.fromMs) return;
+    const start = Math.floor(ts / e.stepMs) * e.stepMs;
+    let at = e.t.length;
+    // Readings mostly land in the newest bucket or after it.
+    if (at > 0 && e.t[at - 1]! >= start) at = lowerBound(e.t, start);
+    if (e.t[at] !== start) {
+      pushBucket(e, at, start, value, ts);
+      if (++this.#buckets > MAX_BUCKETS) this.#evict();
+      return;
+    }
+    e.sum[at]! += value;
+    if (value < e.min[at]!) e.min[at] = value;
+    if (value > e.max[at]!) e.max[at] = value;
+    e.count[at]! += 1;
+    // A tie is the engine's choice either way (argMax keeps whichever it meets first): the later write here.
+    if (ts >= e.lastTs[at]!) {
+      e.last[at] = value;
+      e.lastTs[at] = ts;
+    }
+  }
+}
+
+function pushBucket(e: Entry, at: number, start: number, value: number, ts: number): void {
+  e.t.splice(at, 0, start);
+  e.sum.splice(at, 0, value);
+  e.min.splice(at, 0, value);
+  e.max.splice(at, 0, value);
+  e.count.splice(at, 0, 1);
+  e.last.splice(at, 0, value);
+  e.lastTs.splice(at, 0, ts);
+}
+
+/** The first index whose value is ≥ x. */
+function lowerBound(sorted: number[], x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function slice(e: Entry, fromMs: number, toMs: number): HeldBuckets {
+  const start = lowerBound(e.t, fromMs);
+  const end = lowerBound(e.t, toMs);
+  const sum = e.sum.slice(start, end);
+  const count = e.count.slice(start, end);
+  return {
+    t: e.t.slice(start, end),
+    avg: sum.map((s, i) => s / count[i]!),
+    min: e.min.slice(start, end),
+    max: e.max.slice(start, end),
+    count,
+    last: e.last.slice(start, end),
+  };
+}
