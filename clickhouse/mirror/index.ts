@@ -9,8 +9,7 @@ import { WriteClock, type WrittenBatch } from "./writes";
  *
  * Only for embedded chDB, whose data directory belongs to this process, so every write of
  * readings passes here: ingest's flusher says when an INSERT begins and what it wrote once it
- * has returned (`readingsWritten`), or that it failed (`readingsWriteFailed`: part of it may have
- * landed). Anything else that writes readings (demo data, a script's INSERT … SELECT) calls
+ * has returned (`readingsWritten`), or that it failed or repaired a range (`readingsRewritten`). Anything else that writes readings (demo data, a script's INSERT … SELECT) calls
  * `forgetReadings` afterwards, and the copies load again from the engine. Against a ClickHouse
  * server other servers write too, so there are no copies: `mirrorsOf` is undefined.
  */
@@ -27,6 +26,10 @@ interface Held extends Mirrors {
 const held = new WeakMap<Clickhouse, Held>();
 
 export function mirrorsOf(ch: Clickhouse): Mirrors | undefined {
+  return heldOf(ch);
+}
+
+function heldOf(ch: Clickhouse): Held | undefined {
   if (ch.kind !== "chdb") return undefined;
   let mirrors = held.get(ch);
   if (!mirrors) {
@@ -36,9 +39,9 @@ export function mirrorsOf(ch: Clickhouse): Mirrors | undefined {
   return mirrors;
 }
 
-/** An INSERT of readings is about to be sent. */
+/** An INSERT of readings is about to be sent (the clock must know of it even if nothing was read yet). */
 export function readingsWriteBegins(ch: Clickhouse): void {
-  held.get(ch)?.clock.begin();
+  heldOf(ch)?.clock.begin();
 }
 
 /** The INSERT announced by readingsWriteBegins has returned: these batches are in the engine. */
@@ -52,8 +55,11 @@ export function readingsWritten(ch: Clickhouse, batches: readonly WrittenBatch[]
   mirrors.clock.end();
 }
 
-/** The INSERT announced by readingsWriteBegins failed: it may have landed in part. */
-export function readingsWriteFailed(ch: Clickhouse): void {
+/**
+ * The write announced by readingsWriteBegins failed (it may have landed in part), or it also
+ * deleted readings (the repair of a range cut off by a crash): the copies load again.
+ */
+export function readingsRewritten(ch: Clickhouse): void {
   const mirrors = held.get(ch);
   if (!mirrors) return;
   forgetReadings(ch);

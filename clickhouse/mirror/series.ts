@@ -78,9 +78,47 @@ export class SeriesMirror {
 
   /**
    * Loads these sensors' buckets from fromMs on from the engine and answers [fromMs, toMs) with
-   * them; keeps them when the load saw exactly the writes noted so far.
+   * them; keeps them when the load saw exactly the writes noted so far. Loads of one bucket size
+   * and start (every 24-hour chart asked within the same 5 minutes) that arrive while one is
+   * running go together in the next: under load, one query serves many charts.
    */
   async load(sensorIds: readonly string[], stepMs: number, fromMs: number, toMs: number): Promise<Map<string, HeldBuckets>> {
+    const loaded = await this.#gather(sensorIds, stepMs, fromMs);
+    const answer = new Map<string, HeldBuckets>();
+    for (const id of sensorIds) answer.set(id, slice(loaded.get(id)!, fromMs, toMs));
+    return answer;
+  }
+
+  /** Loads waiting for the running one of their kind (`${stepMs}/${fromMs}`), and the running ones. */
+  #waiting = new Map<string, { ids: Set<string>; loaded: Promise<Map<string, Entry>> }>();
+  #running = new Map<string, Promise<unknown>>();
+
+  #gather(sensorIds: readonly string[], stepMs: number, fromMs: number): Promise<Map<string, Entry>> {
+    const kind = `${stepMs}/${fromMs}`;
+    let waiting = this.#waiting.get(kind);
+    if (!waiting) {
+      const ids = new Set<string>();
+      const loaded = (this.#running.get(kind) ?? Promise.resolve()).then(() => {
+        // Sent now: later callers gather for the next one.
+        this.#waiting.delete(kind);
+        const running = this.#query([...ids], stepMs, fromMs);
+        const settled = running.then(
+          () => {},
+          () => {},
+        );
+        this.#running.set(kind, settled);
+        void settled.then(() => {
+          if (this.#running.get(kind) === settled) this.#running.delete(kind);
+        });
+        return running;
+      });
+      this.#waiting.set(kind, (waiting = { ids, loaded }));
+    }
+    for (const id of sensorIds) waiting.ids.add(id);
+    return waiting.loaded;
+  }
+
+  async #query(sensorIds: string[], stepMs: number, fromMs: number): Promise<Map<string, Entry>> {
     const before = this.writes.snapshot();
     const { columns: c } = await queryColumns<{ sensor_id: string[]; t_ms: number[]; s: number[]; lo: number[]; hi: number[]; n: number[]; last_v: number[]; last_ms: number[] }>(
       this.ch,
@@ -104,10 +142,9 @@ export class SeriesMirror {
       e.last.push(c.last_v[row]!);
       e.lastTs.push(c.last_ms[row]!);
     }
-    const answer = new Map<string, HeldBuckets>();
-    for (const [id, entry] of loaded) answer.set(id, slice(entry, fromMs, toMs));
+    // Kept ones may take a write's readings before a caller slices them: only writes this load did not see.
     if (this.writes.unchangedSince(before)) for (const [id, entry] of loaded) this.#keep(id, entry);
-    return answer;
+    return loaded;
   }
 
   /** A write has landed: its readings join the buckets of the entries of its sensors. */
