@@ -1,6 +1,6 @@
 import type { Clickhouse } from "../../../clickhouse/client";
 import { decodeRows, insertBatches, insertReadings, latestOfRows, repairRange, type DecodedRow, type InsertFormat } from "../../../clickhouse/insert";
-import { readingsWriteBegins, readingsWriteFailed, readingsWritten, type WrittenBatch } from "../../../clickhouse/mirror";
+import { readingsRewritten, readingsWriteBegins, readingsWritten, type WrittenBatch } from "../../../clickhouse/mirror";
 import { messageOf, type Logger } from "../../platform";
 import type { WalRecord, WriteAheadLog } from "./wal";
 
@@ -179,18 +179,20 @@ export class Flusher {
         const report = await repairRange(ch, range, format, Date.now() - this.options.rawRetentionDays * 86_400_000);
         this.log.warn({ from, to, rows, ...report }, "ingest: the range in flight at the last crash checked and put right");
         this.#interrupted = null;
+        // It deleted part of a batch before writing it again: the copies in memory load again.
+        readingsRewritten(ch);
       } else {
         await insertReadings(ch, range.map((r) => r.payload), token, format);
         await insertBatches(ch, range.map((r) => ({ deviceId: r.deviceId, batchHash: r.batchHash, rows: r.rows, receivedAt: r.receivedAt })), `${token}:batches`);
+        // Before anyone hears of the range (the automation reads latest values of what it judges).
+        readingsWritten(ch, range.map(writtenBatch));
       }
-      this.stats.insertMs += performance.now() - started;
-      // Before anyone hears of the range (the automation reads latest values of what it judges).
-      readingsWritten(ch, range.map(writtenBatch));
       writing = undefined;
+      this.stats.insertMs += performance.now() - started;
       this.wal.saveCheckpoint({ flushed: to, inFlight: null });
     } catch (error) {
       // Part of it may have landed (a rollup, the latest values): the copies in memory load again.
-      if (writing) readingsWriteFailed(writing);
+      if (writing) readingsRewritten(writing);
       // Kept until an INSERT succeeds: readiness reports it meanwhile.
       this.stats.lastError = messageOf(error);
       this.log.error({ err: this.stats.lastError, from, to, rows, retryInMs: this.#retryMs }, "flushing readings to ClickHouse failed; retrying the same range");
