@@ -18,6 +18,7 @@ import type { WriteClock, WrittenBatch } from "./writes";
  * servers write too.
  */
 
+/** A sensor's buckets as columns, index i of each array describing the same bucket (what analytics.series answers). */
 export interface HeldBuckets {
   /** Bucket starts, epoch ms, ascending; only buckets with readings. */
   t: number[];
@@ -25,6 +26,7 @@ export interface HeldBuckets {
   min: number[];
   max: number[];
   count: number[];
+  /** The value of each bucket's newest reading. */
   last: number[];
 }
 

@@ -1,5 +1,5 @@
 import { queryChart, querySeries, type SeriesColumns, type SeriesQuery, type Windows } from "../../clickhouse/analytics/series";
-import { mirrorsOf } from "../../clickhouse/mirror";
+import { mirrorsOf, type HeldBuckets } from "../../clickhouse/mirror";
 import type { ChartInput, SeriesInput } from "../../shared/schemas/analytics";
 import type { AnalyticsDeps } from "./deps";
 import { planSeries, rawRetentionStart, type SeriesPlan } from "./plan";
@@ -17,15 +17,7 @@ import { spanAt, timelineOf } from "./windows";
  * libraries take (uPlot, ECharts datasets, Chart.js data arrays), and a third of the JSON of one
  * object per bucket, which for a year of hourly buckets is most of a call's cost above the query.
  */
-export interface SeriesBuckets {
-  /** Bucket starts, epoch ms, ascending. */
-  t: number[];
-  avg: number[];
-  min: number[];
-  max: number[];
-  count: number[];
-  /** The value of each bucket's newest reading. */
-  last: number[];
+export interface SeriesBuckets extends HeldBuckets {
   /** Only with `percentiles: true` (computed from raw readings). */
   p50?: number[];
   p90?: number[];
