@@ -1,6 +1,6 @@
 import type { Clickhouse } from "../../../clickhouse/client";
 import { decodeRows, insertBatches, insertReadings, latestOfRows, repairRange, type DecodedRow, type InsertFormat } from "../../../clickhouse/insert";
-import { readingsRewritten, readingsWriteBegins, readingsWritten, type WrittenBatch } from "../../../clickhouse/mirror";
+import { forgetReadings, readingsRewritten, readingsWriteBegins, readingsWritten, type WrittenBatch } from "../../../clickhouse/mirror";
 import { messageOf, type Logger } from "../../platform";
 import type { WalRecord, WriteAheadLog } from "./wal";
 
@@ -170,6 +170,7 @@ export class Flusher {
     const started = performance.now();
     /** Set while the copies in memory (clickhouse/mirror) wait to hear how this INSERT ended. */
     let writing: Clickhouse | undefined;
+    let noted: Clickhouse | undefined;
     try {
       this.wal.saveCheckpoint({ inFlight: { from, to } });
       const ch = this.clickhouse();
@@ -187,12 +188,14 @@ export class Flusher {
         // Before anyone hears of the range (the automation reads latest values of what it judges).
         readingsWritten(ch, range.map(writtenBatch));
       }
-      writing = undefined;
+      [noted, writing] = [writing, undefined];
       this.stats.insertMs += performance.now() - started;
       this.wal.saveCheckpoint({ flushed: to, inFlight: null });
     } catch (error) {
       // Part of it may have landed (a rollup, the latest values): the copies in memory load again.
       if (writing) readingsRewritten(writing);
+      // Taken, but the range will be sent again (and taken again) since the checkpoint failed.
+      if (noted) forgetReadings(noted);
       // Kept until an INSERT succeeds: readiness reports it meanwhile.
       this.stats.lastError = messageOf(error);
       this.log.error({ err: this.stats.lastError, from, to, rows, retryInMs: this.#retryMs }, "flushing readings to ClickHouse failed; retrying the same range");
