@@ -281,7 +281,10 @@ async function benchmark(vm: Victoria, verdant: Verdant, work: string) {
 
   // Verdant: stopped as a service manager stops it, then ClickHouse opened afresh and counted.
   await verdant.stop();
-  const totals = verdant.logs().find((l) => l.msg === "ingest totals")?.ingest ?? null;
+  const totalsLine = verdant.logs().find((l) => l.msg === "ingest totals");
+  const totals = totalsLine?.ingest ?? null;
+  /** Charts answered from the server's copy in memory (clickhouse/mirror): how many sensors' buckets came from it, how many were loaded. */
+  const charts = (totalsLine?.memoryCopies as { series?: { asked: number; fromMemory: number; loads: number; loaded: number; kept: number; notKept: number } } | undefined)?.series ?? null;
   const stored = await storedReadings(verdant.dataDir);
   const verdantAcked = phases.reduce((n, p) => n + p.load.verdant.accepted, 0);
   const verdantBatches = phases.reduce((n, p) => n + p.load.verdant.batches, 0);
@@ -308,6 +311,11 @@ async function benchmark(vm: Victoria, verdant: Verdant, work: string) {
 
   const report = summarize(phases);
   printReport(report, vm);
+  if (charts && charts.asked > 0) {
+    console.log(
+      `charts from Verdant's copy in memory: ${charts.fromMemory.toLocaleString("en")} of ${charts.asked.toLocaleString("en")} sensor series; ${charts.loaded.toLocaleString("en")} loaded in ${charts.loads.toLocaleString("en")} queries (${charts.kept.toLocaleString("en")} kept, ${charts.notKept.toLocaleString("en")} not: a flush overlapped the load)`,
+    );
+  }
   console.log(`\nstored: VictoriaMetrics ${vmStored.toLocaleString("en")} samples in ${vmSeries.toLocaleString("en")} series for ${acknowledged("victoria").toLocaleString("en")} acknowledged readings (${vmStored === acknowledged("victoria") ? "all" : "NOT all"})`);
   console.log(
     `        Verdant ${stored.rows.toLocaleString("en")} rows${stored.batches === null ? "" : ` in ${stored.batches.toLocaleString("en")} batches`}, ` +
@@ -344,6 +352,7 @@ async function benchmark(vm: Victoria, verdant: Verdant, work: string) {
     engineCeiling: ceiling,
     javascript,
     serverTotals: totals,
+    chartsFromMemory: charts,
     memoryBytes: {
       victoria: { idle: idle.victoria, idleAnonymous: idleAnonymous.victoria, peak: peaks.victoria, highWaterMark: hwm.victoria },
       verdant: { idle: idle.verdant, idleAnonymous: idleAnonymous.verdant, afterStartWithDemo: demoResident, afterStartWithDemoAnonymous: demoAnonymous, peak: peaks.verdant, highWaterMark: hwm.verdant },

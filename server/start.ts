@@ -1,5 +1,6 @@
 import { openClickhouse } from "../clickhouse/client";
 import { seedDemoReadings } from "../clickhouse/demo-readings";
+import { mirrorStats } from "../clickhouse/mirror";
 import { openDatabase } from "../db/client";
 import { demoSensors } from "../db/seed/demo";
 import { sessionCacheOf, type PasswordVerifier } from "./accounts";
@@ -140,7 +141,7 @@ export function assemble(stores: Stores, options: AssembleOptions) {
       await mqtt.stop().catch((error) => log.error({ err: error }, "mqtt stop failed"));
       stopPresence?.();
       await ingest.stop().catch((error) => log.error({ err: error }, "ingest drain failed"));
-      log.info({ ingest: ingest.flusher.stats }, "ingest totals");
+      log.info({ ingest: ingest.flusher.stats, memoryCopies: stores.ready ? mirrorStats(stores.clickhouse) : undefined }, "ingest totals");
       await automation.stop().catch((error) => log.error({ err: error }, "automation stop failed"));
       stopForgetting();
       stopDirectory?.();

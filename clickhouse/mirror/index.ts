@@ -75,6 +75,12 @@ export function forgetReadings(ch: Clickhouse): void {
   mirrors.series.forget();
 }
 
+/** What the copies answered and loaded so far (the server logs it at shutdown; benchmarks print it). */
+export function mirrorStats(ch: Clickhouse) {
+  const mirrors = held.get(ch);
+  return mirrors ? { series: { ...mirrors.series.stats } } : undefined;
+}
+
 export type { HeldBuckets } from "./series";
 export type { LatestSample } from "./latest";
 export type { WrittenBatch } from "./writes";

@@ -53,6 +53,8 @@ export class SeriesMirror {
   #buckets = 0;
   /** Keeps the least recently used order cheap: entries are stamped with a counter. */
   #clock = 0;
+  /** Counted in sensors: asked for, answered from memory, loaded, and of those kept or not (a write overlapped the load). */
+  readonly stats = { asked: 0, fromMemory: 0, loads: 0, loaded: 0, kept: 0, notKept: 0 };
 
   constructor(
     private readonly ch: Clickhouse,
@@ -62,6 +64,7 @@ export class SeriesMirror {
   /** The buckets of [fromMs, toMs) of each sensor held from fromMs or earlier; the others are left out. */
   read(sensorIds: readonly string[], stepMs: number, fromMs: number, toMs: number): Map<string, HeldBuckets> {
     const held = new Map<string, HeldBuckets>();
+    this.stats.asked += sensorIds.length;
     for (const id of sensorIds) {
       const entry = this.#entries.get(id)?.get(stepMs);
       if (!entry || entry.fromMs > fromMs) continue;
@@ -69,6 +72,7 @@ export class SeriesMirror {
       held.set(id, slice(entry, fromMs, toMs));
       this.#trim(entry, fromMs);
     }
+    this.stats.fromMemory += held.size;
     return held;
   }
 
@@ -145,7 +149,12 @@ export class SeriesMirror {
       e.lastTs.push(c.last_ms[row]!);
     }
     // Kept ones may take a write's readings before a caller slices them: only writes this load did not see.
-    if (this.writes.unchangedSince(before)) for (const [id, entry] of loaded) this.#keep(id, entry);
+    this.stats.loads++;
+    this.stats.loaded += sensorIds.length;
+    if (this.writes.unchangedSince(before)) {
+      for (const [id, entry] of loaded) this.#keep(id, entry);
+      this.stats.kept += sensorIds.length;
+    } else this.stats.notKept += sensorIds.length;
     return loaded;
   }
 
