@@ -160,10 +160,8 @@ export class SeriesMirror {
 
   /** A write has landed: its readings join the buckets of the entries of its sensors. */
   note(batch: WrittenBatch): void {
-    if (this.#entries.size === 0) return;
-    let touches = false;
-    for (const id of batch.sensorIds) if (this.#entries.has(id)) touches = true;
-    if (!touches) return;
+    // Most batches are of sensors nobody charts: their rows are not even decoded.
+    if (!batch.sensorIds.some((id) => this.#entries.has(id))) return;
     for (const row of batch.rows()) {
       const entries = this.#entries.get(row.sensorId);
       if (entries) for (const entry of entries.values()) this.#add(entry, row.ts, row.value);
