@@ -9,7 +9,8 @@ import { WriteClock, type WrittenBatch } from "./writes";
  *
  * Only for embedded chDB, whose data directory belongs to this process, so every write of
  * readings passes here: ingest's flusher says when an INSERT begins and what it wrote once it
- * has returned (`readingsWritten`), or that it failed or repaired a range (`readingsRewritten`). Anything else that writes readings (demo data, a script's INSERT … SELECT) calls
+ * has returned (`readingsWritten`), or that it failed or repaired a range (`readingsRewritten`).
+ * Anything else that writes readings (demo data, a script's INSERT … SELECT) calls
  * `forgetReadings` afterwards, and the copies load again from the engine. Against a ClickHouse
  * server other servers write too, so there are no copies: `mirrorsOf` is undefined.
  */

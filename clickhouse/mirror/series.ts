@@ -108,14 +108,11 @@ export class SeriesMirror {
         // Sent now: later callers gather for the next one.
         this.#waiting.delete(kind);
         const running = this.#query([...ids], stepMs, fromMs);
-        const settled = running.then(
-          () => {},
-          () => {},
-        );
-        this.#running.set(kind, settled);
-        void settled.then(() => {
+        // The next one of the kind waits for this one, failed or not; the last one cleans up.
+        const settled: Promise<void> = running.then(done, done).then(() => {
           if (this.#running.get(kind) === settled) this.#running.delete(kind);
         });
+        this.#running.set(kind, settled);
         return running;
       });
       this.#waiting.set(kind, (waiting = { ids, loaded }));
@@ -148,10 +145,10 @@ export class SeriesMirror {
       e.last.push(c.last_v[row]!);
       e.lastTs.push(c.last_ms[row]!);
     }
-    // Kept ones may take a write's readings before a caller slices them: only writes this load did not see.
     this.stats.loads++;
     this.stats.loaded += sensorIds.length;
     if (this.writes.unchangedSince(before)) {
+      // Kept ones may take a write's readings before a caller slices them: only writes this load did not see.
       for (const [id, entry] of loaded) this.#keep(id, entry);
       this.stats.kept += sensorIds.length;
     } else this.stats.notKept += sensorIds.length;
@@ -233,6 +230,8 @@ export class SeriesMirror {
     }
   }
 }
+
+const done = () => {};
 
 function pushBucket(e: Entry, at: number, start: number, value: number, ts: number): void {
   e.t.splice(at, 0, start);
