@@ -40,9 +40,12 @@ function heldOf(ch: Clickhouse): Held | undefined {
   return mirrors;
 }
 
-/** An INSERT of readings is about to be sent (the clock must know of it even if nothing was read yet). */
-export function readingsWriteBegins(ch: Clickhouse): void {
-  heldOf(ch)?.clock.begin();
+/**
+ * An INSERT of these batches is about to be sent (the clock must know of it even if nothing was
+ * read yet: a load of their sensors running meanwhile cannot tell whether it saw them).
+ */
+export function readingsWriteBegins(ch: Clickhouse, batches: readonly WrittenBatch[]): void {
+  heldOf(ch)?.clock.begin(batches);
 }
 
 /** The INSERT announced by readingsWriteBegins has returned: these batches are in the engine. */

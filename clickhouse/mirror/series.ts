@@ -1,4 +1,5 @@
 import { queryColumns, type Clickhouse } from "../client";
+import { lowerBound } from "./sorted";
 import type { WriteClock, WrittenBatch } from "./writes";
 
 /**
@@ -11,9 +12,9 @@ import type { WriteClock, WrittenBatch } from "./writes";
  * one more reading: sum, min, max, count, and the newest reading's value and time.
  *
  * Loading must see exactly the writes the entry will not hear of. A load reads the engine's raw
- * readings; it is kept only when no write was under way when it began and none began before it
- * ended (the write clock, ./writes.ts): then the engine's snapshot holds every write noted before
- * and none noted after. Otherwise its rows still answer the call that asked, and the next call
+ * readings; it is kept only when no write of its sensors was under way when it began and none
+ * began before it ended (the write clock, ./writes.ts): then the engine's snapshot holds every
+ * write of them noted before and none noted after. Otherwise its rows still answer the call that asked, and the next call
  * loads again. Embedded chDB only, like the latest values (./latest.ts): elsewhere other
  * servers write too.
  */
@@ -122,8 +123,7 @@ export class SeriesMirror {
   }
 
   async #query(sensorIds: string[], stepMs: number, fromMs: number): Promise<Map<string, Entry>> {
-    const before = this.writes.snapshot();
-    const { columns: c } = await queryColumns<{ sensor_id: string[]; t_ms: number[]; s: number[]; lo: number[]; hi: number[]; n: number[]; last_v: number[]; last_ms: number[] }>(
+    const { result, exact } = await this.writes.watched(sensorIds, () => queryColumns<{ sensor_id: string[]; t_ms: number[]; s: number[]; lo: number[]; hi: number[]; n: number[]; last_v: number[]; last_ms: number[] }>(
       this.ch,
       `SELECT sensor_id, intDiv(toUnixTimestamp64Milli(ts), {step:Int64}) * {step:Int64} AS t_ms, sum(value) AS s, min(value) AS lo, max(value) AS hi,
               count() AS n, argMax(value, ts) AS last_v, toUnixTimestamp64Milli(max(ts)) AS last_ms
@@ -132,7 +132,8 @@ export class SeriesMirror {
        GROUP BY sensor_id, t_ms
        ORDER BY sensor_id, t_ms`,
       { ids: sensorIds, step: stepMs, from: fromMs },
-    );
+    ));
+    const c = result.columns;
     const loaded = new Map<string, Entry>();
     for (const id of sensorIds) loaded.set(id, { stepMs, fromMs, t: [], sum: [], min: [], max: [], count: [], last: [], lastTs: [], usedAt: 0 });
     for (let row = 0; row < c.sensor_id.length; row++) {
@@ -147,7 +148,7 @@ export class SeriesMirror {
     }
     this.stats.loads++;
     this.stats.loaded += sensorIds.length;
-    if (this.writes.unchangedSince(before)) {
+    if (exact) {
       // Kept ones may take a write's readings before a caller slices them: only writes this load did not see.
       for (const [id, entry] of loaded) this.#keep(id, entry);
       this.stats.kept += sensorIds.length;
@@ -241,18 +242,6 @@ function pushBucket(e: Entry, at: number, start: number, value: number, ts: numb
   e.count.splice(at, 0, 1);
   e.last.splice(at, 0, value);
   e.lastTs.splice(at, 0, ts);
-}
-
-/** The first index whose value is ≥ x. */
-function lowerBound(sorted: number[], x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function slice(e: Entry, fromMs: number, toMs: number): HeldBuckets {

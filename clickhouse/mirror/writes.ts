@@ -10,42 +10,69 @@ export interface WrittenBatch {
   rows(): readonly DecodedRow[];
 }
 
-/** What a load saw of the writes: compared with the clock once it has its rows. */
-export interface WriteSnapshot {
-  idle: boolean;
-  begun: number;
-  forgotten: number;
+/** A running load's sensors, overlapped once a write of one of them begins (or anything is forgotten). */
+interface Watch {
+  readonly sensorIds: ReadonlySet<string>;
+  overlapped: boolean;
+}
+
+interface Write {
+  batches: readonly Pick<WrittenBatch, "sensorIds">[];
+  /** Every sensor the write touches, made when a watch first asks. */
+  sensors?: Set<string>;
 }
 
 /**
  * Which writes of readings are under way, for loads that must know exactly which writes the
- * engine's snapshot held (./series.ts): one that began with none under way and ended before any
- * began (or anything was forgotten) saw every write noted before it and none after.
+ * engine's snapshot held (./series.ts, ./recent.ts). A load of some sensors that began with no
+ * write of them under way, and ended before any write of them began (or anything was forgotten),
+ * saw every write of them noted before it and none after: writes of other sensors, the usual case
+ * while a busy fleet reports, cannot change what it read.
+ *
+ * Writes end in the order they began (ingest's flusher sends one INSERT at a time).
  */
 export class WriteClock {
-  #begun = 0;
-  #inFlight = 0;
-  #forgotten = 0;
+  #inFlight: Write[] = [];
+  #watches = new Set<Watch>();
 
-  begin(): void {
-    this.#begun++;
-    this.#inFlight++;
+  begin(batches: readonly Pick<WrittenBatch, "sensorIds">[]): void {
+    const write: Write = { batches };
+    this.#inFlight.push(write);
+    for (const watch of this.#watches) if (!watch.overlapped && touches(write, watch)) watch.overlapped = true;
   }
 
-  /** After the write's batches were noted (or forgotten, when it failed). */
+  /** After the oldest write's batches were noted (or forgotten, when it failed). */
   end(): void {
-    this.#inFlight--;
+    this.#inFlight.shift();
   }
 
   forgot(): void {
-    this.#forgotten++;
+    for (const watch of this.#watches) watch.overlapped = true;
   }
 
-  snapshot(): WriteSnapshot {
-    return { idle: this.#inFlight === 0, begun: this.#begun, forgotten: this.#forgotten };
+  /**
+   * Runs a load of these sensors and says whether it saw exactly the writes of them noted before
+   * it (then what it read can be kept and brought up to date by the writes noted after).
+   */
+  async watched<T>(sensorIds: readonly string[], load: () => Promise<T>): Promise<{ result: T; exact: boolean }> {
+    const watch: Watch = { sensorIds: new Set(sensorIds), overlapped: false };
+    watch.overlapped = this.#inFlight.some((write) => touches(write, watch));
+    this.#watches.add(watch);
+    try {
+      const result = await load();
+      return { result, exact: !watch.overlapped };
+    } finally {
+      this.#watches.delete(watch);
+    }
   }
+}
 
-  unchangedSince(s: WriteSnapshot): boolean {
-    return s.idle && s.begun === this.#begun && s.forgotten === this.#forgotten;
+function touches(write: Write, watch: Watch): boolean {
+  if (!write.sensors) {
+    write.sensors = new Set();
+    for (const batch of write.batches) for (const id of batch.sensorIds) write.sensors.add(id);
   }
+  const [small, large] = write.sensors.size < watch.sensorIds.size ? [write.sensors, watch.sensorIds] : [watch.sensorIds, write.sensors];
+  for (const id of small) if (large.has(id)) return true;
+  return false;
 }

@@ -175,7 +175,8 @@ export class Flusher {
       this.wal.saveCheckpoint({ inFlight: { from, to } });
       const ch = this.clickhouse();
       const format = this.options.insertFormat ?? (ch.kind === "chdb" ? "rowbinary" : "tsv");
-      readingsWriteBegins((writing = ch));
+      const written = range.map(writtenBatch);
+      readingsWriteBegins((writing = ch), written);
       if (this.#interrupted && this.#interrupted.from === from && this.#interrupted.to === to) {
         const report = await repairRange(ch, range, format, Date.now() - this.options.rawRetentionDays * 86_400_000);
         this.log.warn({ from, to, rows, ...report }, "ingest: the range in flight at the last crash checked and put right");
@@ -186,7 +187,7 @@ export class Flusher {
         await insertReadings(ch, range.map((r) => r.payload), token, format);
         await insertBatches(ch, range.map((r) => ({ deviceId: r.deviceId, batchHash: r.batchHash, rows: r.rows, receivedAt: r.receivedAt })), `${token}:batches`);
         // Before anyone hears of the range (the automation reads latest values of what it judges).
-        readingsWritten(ch, range.map(writtenBatch));
+        readingsWritten(ch, written);
       }
       [noted, writing] = [writing, undefined];
       this.stats.insertMs += performance.now() - started;
