@@ -1,5 +1,6 @@
 import { queryRows, type Clickhouse } from "./client";
 import { queryLatest } from "./analytics/latest";
+import { mirrorsOf } from "./mirror";
 
 /**
  * The ClickHouse reads of the automation (aggregate, offline and battery rules, automatic watering
@@ -17,9 +18,21 @@ const AGGREGATE_SQL = { avg: "avg(value)", min: "min(value)", max: "max(value)" 
 
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
+/** Windows up to an hour (a rule's are usually 5–60 minutes) are summed from the recent readings in memory where there is such a copy. */
+const HELD_WINDOW_MS = 3_600_000;
+
 /** avg / min / max of each sensor's readings in [from, to]; sensors without readings are absent. */
 export async function aggregateBySensor(ch: Clickhouse, sensorIds: string[], fn: keyof typeof AGGREGATE_SQL, from: number, to: number): Promise<Map<string, number>> {
   if (sensorIds.length === 0) return new Map();
+  const recent = mirrorsOf(ch)?.recent;
+  if (!recent || to - from > HELD_WINDOW_MS) return queryAggregates(ch, sensorIds, fn, from, to);
+  const { aggregates, unheld } = await recent.aggregates(sensorIds, from, to + 1);
+  const values = unheld.length > 0 ? await queryAggregates(ch, unheld, fn, from, to) : new Map<string, number>();
+  for (const [id, a] of aggregates) if (a.count > 0) values.set(id, fn === "avg" ? a.sum / a.count : fn === "min" ? a.min : a.max);
+  return values;
+}
+
+async function queryAggregates(ch: Clickhouse, sensorIds: string[], fn: keyof typeof AGGREGATE_SQL, from: number, to: number): Promise<Map<string, number>> {
   // The function comes from a fixed map, never from input.
   const rows = await queryRows<{ sensor_id: string; v: number | string }>(
     ch,

@@ -1,11 +1,13 @@
 import type { Clickhouse } from "../client";
 import { LatestMirror } from "./latest";
+import { RecentMirror } from "./recent";
 import { SeriesMirror } from "./series";
 import { WriteClock, type WrittenBatch } from "./writes";
 
 /**
- * Exact copies of what dashboards ask most, kept in memory by the writes themselves: each
- * sensor's latest reading (./latest.ts) and the recent buckets of charted sensors (./series.ts).
+ * Exact copies of what dashboards and rules ask most, kept in memory by the writes themselves:
+ * each sensor's latest reading (./latest.ts), the recent buckets of charted sensors (./series.ts)
+ * and the recent readings of sensors whose windows are judged (./recent.ts).
  *
  * Only for embedded chDB, whose data directory belongs to this process, so every write of
  * readings passes here: ingest's flusher says when an INSERT begins and what it wrote once it
@@ -18,6 +20,7 @@ import { WriteClock, type WrittenBatch } from "./writes";
 export interface Mirrors {
   latest: LatestMirror;
   series: SeriesMirror;
+  recent: RecentMirror;
 }
 
 interface Held extends Mirrors {
@@ -35,7 +38,7 @@ function heldOf(ch: Clickhouse): Held | undefined {
   let mirrors = held.get(ch);
   if (!mirrors) {
     const clock = new WriteClock();
-    held.set(ch, (mirrors = { clock, latest: new LatestMirror(ch), series: new SeriesMirror(ch, clock) }));
+    held.set(ch, (mirrors = { clock, latest: new LatestMirror(ch), series: new SeriesMirror(ch, clock), recent: new RecentMirror(ch, clock) }));
   }
   return mirrors;
 }
@@ -55,6 +58,7 @@ export function readingsWritten(ch: Clickhouse, batches: readonly WrittenBatch[]
   for (const batch of batches) {
     mirrors.latest.note(batch);
     mirrors.series.note(batch);
+    mirrors.recent.note(batch);
   }
   mirrors.clock.end();
 }
@@ -77,14 +81,16 @@ export function forgetReadings(ch: Clickhouse): void {
   mirrors.clock.forgot();
   mirrors.latest.forget();
   mirrors.series.forget();
+  mirrors.recent.forget();
 }
 
 /** What the copies answered and loaded so far (the server logs it at shutdown; benchmarks print it). */
 export function mirrorStats(ch: Clickhouse) {
   const mirrors = held.get(ch);
-  return mirrors ? { series: { ...mirrors.series.stats } } : undefined;
+  return mirrors ? { series: { ...mirrors.series.stats }, recent: { ...mirrors.recent.stats } } : undefined;
 }
 
 export type { HeldBuckets } from "./series";
 export type { LatestSample } from "./latest";
+export type { WindowAggregate } from "./recent";
 export type { WrittenBatch } from "./writes";

@@ -1,4 +1,6 @@
-import { queryCrossing, type WindowPiece } from "../../clickhouse/analytics/crossing";
+import { queryCrossing, type CrossingColumns, type CrossingQuery, type WindowPiece } from "../../clickhouse/analytics/crossing";
+import type { Clickhouse } from "../../clickhouse/client";
+import { mirrorsOf } from "../../clickhouse/mirror";
 import type { CrossingInput } from "../../shared/schemas/analytics";
 import { AppError } from "../platform";
 import type { AnalyticsDeps } from "./deps";
@@ -99,7 +101,8 @@ export async function crossingOf(deps: AnalyticsDeps, siteId: string, input: Cro
   const pieces = windowPieces(from, to, rawStart);
   checkRawEdges(pieces, rawStart, deps.rawRetentionDays, input);
   const ids = scope.sensors.map((s) => s.id);
-  const crossing = await queryCrossing(deps.ch, { sensorIds: ids, pieces, aggregate: input.aggregate, comparison: input.comparison, threshold: input.threshold });
+  const query = { sensorIds: ids, pieces, aggregate: input.aggregate, comparison: input.comparison, threshold: input.threshold };
+  const crossing = (await heldCrossing(deps.ch, query)) ?? (await queryCrossing(deps.ch, query));
   return {
     from,
     to,
@@ -110,4 +113,31 @@ export async function crossingOf(deps: AnalyticsDeps, siteId: string, input: Cro
     sensors: ids.length,
     values: { sensorId: crossing.sensor_id, value: crossing.v, count: crossing.n },
   };
+}
+
+/**
+ * A window read from raw readings alone (an hour or less) comes from the recent readings kept in
+ * memory by ingest (clickhouse/mirror/recent.ts), loading the sensors not held yet; sensors
+ * reporting too often to hold are asked of the engine. Undefined where there is no such copy
+ * (a ClickHouse server) or the window reaches into the rollups.
+ */
+async function heldCrossing(ch: Clickhouse, q: CrossingQuery): Promise<CrossingColumns | undefined> {
+  const recent = mirrorsOf(ch)?.recent;
+  const [piece, ...others] = q.pieces;
+  if (!recent || !piece || others.length > 0 || piece.source !== "raw" || q.sensorIds.length === 0) return undefined;
+  const { aggregates, unheld } = await recent.aggregates(q.sensorIds, piece.from, piece.to);
+  const rows: { id: string; v: number; n: number }[] = [];
+  for (const [id, a] of aggregates) {
+    if (a.count === 0) continue;
+    const v = q.aggregate === "avg" ? a.sum / a.count : q.aggregate === "min" ? a.min : a.max;
+    if (q.comparison === "below" ? v < q.threshold : v > q.threshold) rows.push({ id, v, n: a.count });
+  }
+  if (unheld.length > 0) {
+    const rest = await queryCrossing(ch, { ...q, sensorIds: unheld });
+    rest.sensor_id.forEach((id, i) => rows.push({ id, v: rest.v[i]!, n: rest.n[i]! }));
+  }
+  // Most extreme first, as the engine orders them; ties by id.
+  const sign = q.comparison === "below" ? 1 : -1;
+  rows.sort((a, b) => sign * (a.v - b.v) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { sensor_id: rows.map((r) => r.id), v: rows.map((r) => r.v), n: rows.map((r) => r.n) };
 }
