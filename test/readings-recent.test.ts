@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { aggregateBySensor } from "../clickhouse/automation";
 import { queryCrossing, type CrossingColumns } from "../clickhouse/analytics/crossing";
+import { queryFleetSeries } from "../clickhouse/analytics/fleet-series";
 import { queryRows } from "../clickhouse/client";
 import { forgetReadings, mirrorsOf } from "../clickhouse/mirror";
 import { WriteClock } from "../clickhouse/mirror/writes";
@@ -12,7 +13,9 @@ import { postgresEngines } from "./support/stores";
  * On embedded chDB, windows of raw readings an hour or shorter (analytics.crossing, aggregate
  * rules) are summed from the recent readings the server keeps in memory (clickhouse/mirror/recent.ts),
  * kept by ingest's flushes: the answers must stay exactly the engine's, to the millisecond at the
- * window's edges, however reads and writes interleave.
+ * window's edges, however reads and writes interleave. A fleet's buckets (analytics.fleetSeries)
+ * come from the chart buckets kept the same way (clickhouse/mirror/series.ts), calendar days
+ * summed from hourly ones.
  */
 
 const MINUTE = 60_000;
@@ -63,7 +66,7 @@ for (const engine of postgresEngines) {
 
     beforeAll(async () => {
       server = await startTestServer(engine);
-      ({ api, siteId } = await gardenOwner(server, `recent-${engine}@example.com`));
+      ({ api, siteId } = await gardenOwner(server, `recent-${engine}@example.com`, "Europe/Berlin"));
       const provisioned = await api.devices.provision.mutate({ siteId, name: "bench" });
       token = provisioned.token;
       const readings: Reading[] = [];
@@ -147,6 +150,61 @@ for (const engine of postgresEngines) {
       expect(recent.holds(ids.soil1!, from)).toBe(true);
       const answer = await apiCrossing(from, to, "max", "above", -1);
       expect(answer.n[answer.sensor_id.indexOf(ids.soil5!)]).toBe(5_000);
+    });
+
+    test("a fleet's days and 5-minute buckets come from memory once loaded, equal to the engine's, kept by ingest", async () => {
+      type Bucket = "1d" | "5m";
+      const range = (bucket: Bucket) => (bucket === "1d" ? { from: new Date(Date.now() - 30 * 3_600_000), to: new Date() } : { from: new Date(t0), to: new Date(t0 + 60 * MINUTE) });
+      const apiFleet = (bucket: Bucket) => api.analytics.fleetSeries.query({ siteId, metric: "soil_moisture", bucket, ...range(bucket) });
+      /** The engine's own buckets from raw readings, in the answer's shape. */
+      async function expectEngine(bucket: Bucket) {
+        const res = await apiFleet(bucket);
+        const rows = await queryFleetSeries(ch(), {
+          sensorIds: res.values.sensorId,
+          from: new Date(res.from),
+          to: new Date(res.to),
+          source: "raw",
+          bucket: bucket === "1d" ? { kind: "day" } : { kind: "fixed", seconds: 300 },
+          timezone: "Europe/Berlin",
+        });
+        let filled = 0;
+        res.values.sensorId.forEach((id, i) => {
+          res.t.forEach((t, j) => {
+            const row = rows.sensor_id.findIndex((s, r) => s === id && rows.t[r]! * 1000 === t);
+            if (row < 0) return expect(res.values.count[i]![j]).toBe(0);
+            filled++;
+            expect(res.values.count[i]![j]).toBe(Number(rows.n[row]));
+            expect(res.values.min[i]![j]).toBe(rows.lo[row]!);
+            expect(res.values.max[i]![j]).toBe(rows.hi[row]!);
+            expect(res.values.avg[i]![j]!).toBeCloseTo(rows.mean[row]!, 9);
+          });
+        });
+        expect(filled).toBe(rows.sensor_id.length);
+        return res;
+      }
+
+      forgetReadings(ch());
+      const days = await expectEngine("1d");
+      expect(days.t.length).toBeGreaterThanOrEqual(2); // yesterday and today, Berlin's midnights
+      await expectEngine("5m");
+      const loads = mirrorsOf(ch())!.series.stats.loads;
+      await ch().client.command({
+        query: `INSERT INTO ${ch().database}.readings (sensor_id, ts, value, raw_value, batch)
+                SETTINGS insert_deduplication_token = 'fleet-behind-the-back'
+                VALUES ({id:UUID}, fromUnixTimestamp64Milli({ts:Int64}, 'UTC'), -50, -50, 1)`,
+        query_params: { id: ids.soil2, ts: t0 + 3 * MINUTE },
+      });
+      expect(await apiFleet("1d")).toEqual(days); // from memory: the write behind ingest's back is not seen
+      expect(mirrorsOf(ch())!.series.stats.loads).toBe(loads);
+      forgetReadings(ch());
+      expect((await expectEngine("1d")).values.min.flat()).toContain(-50);
+
+      await post(server, token, [
+        { sensor: "soil3", ts: t0 + 7 * MINUTE + 1, value: -7 }, // late, in an earlier bucket
+        { sensor: "soil4", ts: Date.now() - 1_000, value: 99 }, // now: today's bucket, a new 5-minute one
+      ]);
+      await expectEngine("1d");
+      await expectEngine("5m");
     });
 
     test("an aggregate rule's window is judged from the same copy, equal to the engine", async () => {

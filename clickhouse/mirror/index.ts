@@ -90,7 +90,7 @@ export function mirrorStats(ch: Clickhouse) {
   return mirrors ? { series: { ...mirrors.series.stats }, recent: { ...mirrors.recent.stats } } : undefined;
 }
 
-export type { HeldBuckets } from "./series";
+export type { BucketTotals, HeldBuckets } from "./series";
 export type { LatestSample } from "./latest";
 export type { WindowAggregate } from "./recent";
 export type { WrittenBatch } from "./writes";

@@ -31,6 +31,14 @@ export interface HeldBuckets {
   last: number[];
 }
 
+/** Per bucket of the caller's (index j: [starts[j], starts[j + 1])): what its readings add up to. */
+export interface BucketTotals {
+  sum: number[];
+  count: number[];
+  min: number[];
+  max: number[];
+}
+
 interface Entry {
   stepMs: number;
   /** Covers every reading from here on (epoch ms, a bucket start). */
@@ -94,6 +102,36 @@ export class SeriesMirror {
     const answer = new Map<string, HeldBuckets>();
     for (const id of sensorIds) answer.set(id, slice(loaded.get(id)!, fromMs, toMs));
     return answer;
+  }
+
+  /**
+   * Each sensor's sum, count, min and max over buckets of its own (`starts` ascending, each on
+   * this bucket size's grid, the last ending at toMs): a fleet's calendar days summed from hourly
+   * buckets. From memory where held from starts[0], else loaded like `load`.
+   */
+  async totals(sensorIds: readonly string[], stepMs: number, starts: readonly number[], toMs: number): Promise<Map<string, BucketTotals>> {
+    const fromMs = starts[0]!;
+    const entries = new Map<string, Entry>();
+    const missing: string[] = [];
+    this.stats.asked += sensorIds.length;
+    for (const id of sensorIds) {
+      const entry = this.#entries.get(id)?.get(stepMs);
+      if (!entry || entry.fromMs > fromMs) missing.push(id);
+      else {
+        entry.usedAt = ++this.#clock;
+        entries.set(id, entry);
+      }
+    }
+    this.stats.fromMemory += entries.size;
+    const held = [...entries.values()];
+    if (missing.length > 0) {
+      const loaded = await this.#gather(missing, stepMs, fromMs);
+      for (const id of missing) entries.set(id, loaded.get(id)!);
+    }
+    const totals = new Map<string, BucketTotals>();
+    for (const [id, entry] of entries) totals.set(id, regroup(entry, starts, toMs));
+    for (const entry of held) this.#trim(entry, fromMs);
+    return totals;
   }
 
   /** Loads waiting for the running one of their kind (`${stepMs}/${fromMs}`), and the running ones. */
@@ -242,6 +280,20 @@ function pushBucket(e: Entry, at: number, start: number, value: number, ts: numb
   e.count.splice(at, 0, 1);
   e.last.splice(at, 0, value);
   e.lastTs.splice(at, 0, ts);
+}
+
+function regroup(e: Entry, starts: readonly number[], toMs: number): BucketTotals {
+  const n = starts.length;
+  const out: BucketTotals = { sum: new Array(n).fill(0), count: new Array(n).fill(0), min: new Array(n).fill(Infinity), max: new Array(n).fill(-Infinity) };
+  let j = 0;
+  for (let i = lowerBound(e.t, starts[0]!); i < e.t.length && e.t[i]! < toMs; i++) {
+    while (j + 1 < n && e.t[i]! >= starts[j + 1]!) j++;
+    out.sum[j]! += e.sum[i]!;
+    out.count[j]! += e.count[i]!;
+    if (e.min[i]! < out.min[j]!) out.min[j] = e.min[i]!;
+    if (e.max[i]! > out.max[j]!) out.max[j] = e.max[i]!;
+  }
+  return out;
 }
 
 function slice(e: Entry, fromMs: number, toMs: number): HeldBuckets {

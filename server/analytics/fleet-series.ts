@@ -1,11 +1,12 @@
 import { queryFleetSeries } from "../../clickhouse/analytics/fleet-series";
+import { mirrorsOf, type BucketTotals } from "../../clickhouse/mirror";
 import type { Source } from "../../clickhouse/analytics/sources";
 import type { Metric } from "../../shared/metrics";
 import { MAX_FLEET_CELLS, type Bucket, type FleetSeriesInput } from "../../shared/schemas/analytics";
 import { AppError } from "../platform";
 import type { AnalyticsDeps } from "./deps";
 import { planOf, sensorColumns, type SensorColumns } from "./latest";
-import { nextBucketStart, planSeries } from "./plan";
+import { nextBucketStart, planSeries, rawRetentionStart, type SeriesPlan } from "./plan";
 import { metricSensors } from "./metric-scope";
 
 /**
@@ -59,26 +60,41 @@ export async function fleetSeriesOf(deps: AnalyticsDeps, siteId: string, input: 
   }
 
   const list = planOf(scope.sensors);
-  const rows = await queryFleetSeries(deps.ch, { sensorIds: list.ids, from: plan.from, to: plan.to, source: plan.source, bucket: plan.kind, timezone: scope.timezone });
   const buckets = starts.length;
   const grid = <T>(fill: T) => Array.from({ length: sensorCount }, () => new Array<T>(buckets).fill(fill));
   const avg = grid<number | null>(null);
   const min = grid<number | null>(null);
   const max = grid<number | null>(null);
   const count = grid<number>(0);
-  // Fixed buckets are found by arithmetic; calendar ones (days of 23 or 25 hours) by their start.
-  const step = plan.kind.kind === "fixed" ? plan.kind.seconds * 1000 : 0;
-  const first = plan.from.getTime();
-  const calendar = step === 0 ? new Map(starts.map((t, j) => [t, j])) : undefined;
-  for (let row = 0; row < rows.sensor_id.length; row++) {
-    const i = list.placeOf.get(rows.sensor_id[row]!) ?? -1;
-    const t = rows.t[row]! * 1000;
-    const j = calendar ? (calendar.get(t) ?? -1) : (t - first) / step;
-    if (i < 0 || j < 0 || j >= buckets) continue; // cannot happen: the query filters by these ids and this range
-    avg[i]![j] = rows.mean[row]!;
-    min[i]![j] = rows.lo[row]!;
-    max[i]![j] = rows.hi[row]!;
-    count[i]![j] = Number(rows.n[row]!);
+  const held = heldFleet(deps, plan, list.ids, starts);
+  if (held) {
+    for (const [id, totals] of await held) {
+      const i = list.placeOf.get(id)!;
+      for (let j = 0; j < buckets; j++) {
+        const n = totals.count[j]!;
+        if (n === 0) continue;
+        avg[i]![j] = totals.sum[j]! / n;
+        min[i]![j] = totals.min[j]!;
+        max[i]![j] = totals.max[j]!;
+        count[i]![j] = n;
+      }
+    }
+  } else {
+    const rows = await queryFleetSeries(deps.ch, { sensorIds: list.ids, from: plan.from, to: plan.to, source: plan.source, bucket: plan.kind, timezone: scope.timezone });
+    // Fixed buckets are found by arithmetic; calendar ones (days of 23 or 25 hours) by their start.
+    const step = plan.kind.kind === "fixed" ? plan.kind.seconds * 1000 : 0;
+    const first = plan.from.getTime();
+    const calendar = step === 0 ? new Map(starts.map((t, j) => [t, j])) : undefined;
+    for (let row = 0; row < rows.sensor_id.length; row++) {
+      const i = list.placeOf.get(rows.sensor_id[row]!) ?? -1;
+      const t = rows.t[row]! * 1000;
+      const j = calendar ? (calendar.get(t) ?? -1) : (t - first) / step;
+      if (i < 0 || j < 0 || j >= buckets) continue; // cannot happen: the query filters by these ids and this range
+      avg[i]![j] = rows.mean[row]!;
+      min[i]![j] = rows.lo[row]!;
+      max[i]![j] = rows.hi[row]!;
+      count[i]![j] = Number(rows.n[row]!);
+    }
   }
   const answer: FleetSeriesAnswer = {
     from: plan.from.getTime(),
@@ -95,4 +111,28 @@ export async function fleetSeriesOf(deps: AnalyticsDeps, siteId: string, input: 
     answer.sensors = list.columns;
   }
   return answer;
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+/** Above this many buckets in one call (sensors × buckets of the copy's size) the engine aggregates instead: the copy would not hold them. */
+const MAX_HELD_BUCKETS = 200_000;
+
+/**
+ * A fleet's recent buckets come from the chart buckets kept in memory by ingest
+ * (clickhouse/mirror/series.ts), loading those not held yet: fixed buckets as they are, calendar
+ * days, weeks and months summed from hourly ones when they start on whole hours (every time zone
+ * but the half- and quarter-hour ones). Undefined where it cannot answer: another store, a range
+ * reaching back to within a day of the raw retention's end, or too many buckets to hold.
+ */
+function heldFleet(deps: AnalyticsDeps, plan: SeriesPlan, sensorIds: string[], starts: number[]): Promise<Map<string, BucketTotals>> | undefined {
+  const mirror = mirrorsOf(deps.ch)?.series;
+  const from = plan.from.getTime();
+  const to = plan.to.getTime();
+  if (!mirror || sensorIds.length === 0 || starts.length === 0) return undefined;
+  if (from < rawRetentionStart(deps.now, deps.rawRetentionDays).getTime() + DAY_MS) return undefined;
+  const step = plan.kind.kind === "fixed" ? plan.kind.seconds * 1000 : HOUR_MS;
+  if (plan.kind.kind !== "fixed" && (starts.some((t) => t % HOUR_MS !== 0) || to % HOUR_MS !== 0)) return undefined;
+  if (sensorIds.length * Math.ceil((to - from) / step) > MAX_HELD_BUCKETS) return undefined;
+  return mirror.totals(sensorIds, step, starts, to);
 }
