@@ -1,3 +1,4 @@
+import { EMBEDDED_READERS } from "../chdb-pool";
 import { queryColumns, type Clickhouse } from "../client";
 import { lowerBound } from "./sorted";
 import type { WriteClock, WrittenBatch } from "./writes";
@@ -53,6 +54,9 @@ interface Entry {
   usedAt: number;
 }
 
+/** Loads of one kind running at once: as many as the embedded engine has reading connections. */
+const PARALLEL_LOADS = EMBEDDED_READERS;
+
 /** At most this many buckets across entries (about 60 B each): the least recently read go first. */
 const MAX_BUCKETS = 600_000;
 
@@ -94,8 +98,9 @@ export class SeriesMirror {
   /**
    * Loads these sensors' buckets from fromMs on from the engine and answers [fromMs, toMs) with
    * them; keeps them when the load saw exactly the writes noted so far. Loads of one bucket size
-   * and start (every 24-hour chart asked within the same 5 minutes) that arrive while one is
-   * running go together in the next: under load, one query serves many charts.
+   * and start (every 24-hour chart asked within the same 5 minutes) run two at a time, one per
+   * reading connection of the engine; those arriving meanwhile go together in the next: under
+   * load, one query serves many charts.
    */
   async load(sensorIds: readonly string[], stepMs: number, fromMs: number, toMs: number): Promise<Map<string, HeldBuckets>> {
     const loaded = await this.#gather(sensorIds, stepMs, fromMs);
@@ -134,30 +139,38 @@ export class SeriesMirror {
     return totals;
   }
 
-  /** Loads waiting for the running one of their kind (`${stepMs}/${fromMs}`), and the running ones. */
-  #waiting = new Map<string, { ids: Set<string>; loaded: Promise<Map<string, Entry>> }>();
-  #running = new Map<string, Promise<unknown>>();
+  /** Per kind of load (`${stepMs}/${fromMs}`): how many run, and the group gathering for the next. */
+  #kinds = new Map<string, { running: number; waiting?: { ids: Set<string>; start: () => void; loaded: Promise<Map<string, Entry>> } }>();
 
   #gather(sensorIds: readonly string[], stepMs: number, fromMs: number): Promise<Map<string, Entry>> {
     const kind = `${stepMs}/${fromMs}`;
-    let waiting = this.#waiting.get(kind);
-    if (!waiting) {
+    let state = this.#kinds.get(kind);
+    if (!state) this.#kinds.set(kind, (state = { running: 0 }));
+    const kindState = state;
+    let group = kindState.waiting;
+    if (!group) {
       const ids = new Set<string>();
-      const loaded = (this.#running.get(kind) ?? Promise.resolve()).then(() => {
+      let start!: () => void;
+      const started = new Promise<void>((resolve) => (start = resolve));
+      const loaded = started.then(() => {
         // Sent now: later callers gather for the next one.
-        this.#waiting.delete(kind);
+        if (kindState.waiting?.ids === ids) kindState.waiting = undefined;
+        kindState.running++;
         const running = this.#query([...ids], stepMs, fromMs);
-        // The next one of the kind waits for this one, failed or not; the last one cleans up.
-        const settled: Promise<void> = running.then(done, done).then(() => {
-          if (this.#running.get(kind) === settled) this.#running.delete(kind);
+        // Failed or not, it makes room for the group waiting; the last one cleans up.
+        running.then(done, done).then(() => {
+          kindState.running--;
+          if (kindState.waiting) kindState.waiting.start();
+          else if (kindState.running === 0 && this.#kinds.get(kind) === kindState) this.#kinds.delete(kind);
         });
-        this.#running.set(kind, settled);
         return running;
       });
-      this.#waiting.set(kind, (waiting = { ids, loaded }));
+      kindState.waiting = group = { ids, start, loaded };
+      // Callers of this same turn join it; while PARALLEL_LOADS run, later ones gather for the next.
+      if (kindState.running < PARALLEL_LOADS) start();
     }
-    for (const id of sensorIds) waiting.ids.add(id);
-    return waiting.loaded;
+    for (const id of sensorIds) group.ids.add(id);
+    return group.loaded;
   }
 
   async #query(sensorIds: string[], stepMs: number, fromMs: number): Promise<Map<string, Entry>> {
