@@ -94,6 +94,25 @@ for (const engine of postgresEngines) {
       expect(latest).toEqual(await engineLatest());
     });
 
+    test("a sensor that never reported shows once it does, the same list asked again each time", async () => {
+      const { items } = await api.sensors.list.query({ siteId, limit: 100 });
+      const created = await api.sensors.create.mutate({ siteId, deviceId: items[0]!.deviceId, key: "late", metric: "temperature" });
+      sensorIds.late = created.id; // compared with the engine from here on
+      const before = await api.analytics.latest.query({ siteId });
+      const at = before.values.sensorId.indexOf(created.id);
+      expect(at).toBeGreaterThanOrEqual(0);
+      expect([before.values.value[at], before.values.ts[at], before.values.stale[at]]).toEqual([null, null, true]);
+      await post(server, deviceToken, [{ sensor: "late", ts: t0 + 7 * MINUTE, value: 17.5 }]);
+      const after = await api.analytics.latest.query({ siteId });
+      expect(after.values.sensorId).toEqual(before.values.sensorId); // the same list, its places kept
+      expect([after.values.value[at], after.values.ts[at]]).toEqual([17.5, t0 + 7 * MINUTE]);
+      // After the copy is dropped and loaded again, the same.
+      forgetReadings(server.stores.clickhouse);
+      const reloaded = await api.analytics.latest.query({ siteId });
+      expect([reloaded.values.value[at], reloaded.values.ts[at]]).toEqual([17.5, t0 + 7 * MINUTE]);
+      expect(await apiLatest()).toEqual(await engineLatest());
+    });
+
     test("reads, a reload and concurrent batches interleaved end where the engine ends", async () => {
       // Each sensor gets readings at distinct times, in shuffled batches sent 8 at a time, while
       // dashboards read and the copy is dropped and reloaded mid-way.

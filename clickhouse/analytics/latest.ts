@@ -1,5 +1,5 @@
 import { queryColumns, type Clickhouse } from "../client";
-import { mirrorsOf } from "../mirror";
+import { mirrorsOf, type LatestOfList } from "../mirror";
 
 /** One entry per sensor that ever reported. */
 export type LatestColumns = {
@@ -39,24 +39,32 @@ HAVING t_ms >= {since:Array(Int64)}[indexOf({ids:Array(UUID)}, sensor_id)]`,
 
 /**
  * The latest reading of each of these sensors that has one (in `since` order: taken at or after
- * the sensor's `since`): from this process's exact copy on embedded chDB (../mirror),
- * from the engine otherwise.
+ * the sensor's `since`): from this process's exact copy on embedded chDB (`heldLatest`), from
+ * the engine otherwise.
  */
 export async function queryLatest(ch: Clickhouse, sensorIds: string[], since?: number[]): Promise<LatestColumns> {
   if (sensorIds.length === 0) return { sensor_id: [], v: [], t_ms: [] };
-  const mirror = mirrorsOf(ch)?.latest;
-  if (mirror) {
-    const found = await mirror.read(sensorIds);
+  const held = await heldLatest(ch, sensorIds);
+  if (held) {
     const columns: LatestColumns = { sensor_id: [], v: [], t_ms: [] };
-    sensorIds.forEach((id, i) => {
-      const sample = found.get(id);
-      if (sample === undefined || (since && sample.ts < since[i]!)) return;
-      columns.sensor_id.push(id);
-      columns.v.push(sample.value);
-      columns.t_ms.push(sample.ts);
-    });
+    for (let i = 0; i < sensorIds.length; i++) {
+      const ts = held.ts[i]!;
+      if (Number.isNaN(ts) || (since && ts < since[i]!)) continue;
+      columns.sensor_id.push(sensorIds[i]!);
+      columns.v.push(held.value[i]!);
+      columns.t_ms.push(ts);
+    }
     return columns;
   }
   const { query, params } = since ? latestSinceSql(ch, sensorIds, since) : latestSql(ch, sensorIds);
   return (await queryColumns<LatestColumns>(ch, query, params)).columns;
+}
+
+/**
+ * On embedded chDB, the latest reading of each of these sensors in their order (NaN where none)
+ * from this process's exact copy (../mirror); undefined elsewhere. Callers asking for the same
+ * array of ids again (a site's list) get it by indexing, without a lookup per sensor.
+ */
+export function heldLatest(ch: Clickhouse, sensorIds: readonly string[]): Promise<LatestOfList> | undefined {
+  return mirrorsOf(ch)?.latest.readList(sensorIds);
 }

@@ -91,6 +91,6 @@ export function mirrorStats(ch: Clickhouse) {
 }
 
 export type { BucketTotals, HeldBuckets } from "./series";
-export type { LatestSample } from "./latest";
+export type { LatestOfList } from "./latest";
 export type { WindowAggregate } from "./recent";
 export type { WrittenBatch } from "./writes";

@@ -16,13 +16,24 @@ import type { WrittenBatch } from "./writes";
  * (ReplacingMergeTree keeps the last inserted row).
  */
 
-export interface LatestSample {
-  ts: number;
-  value: number;
+/** The latest reading of each sensor of a list, in the list's order: NaN time and value where none. */
+export interface LatestOfList {
+  ts: Float64Array;
+  value: Float64Array;
 }
 
 export class LatestMirror {
-  #values = new Map<string, LatestSample>();
+  /**
+   * Each sensor's place in the two columns. A dashboard asks for the same list of ids every few
+   * seconds (the site directory's own array): its places are found once, so a read is array
+   * indexing, not a hash lookup per sensor (measured: 2,000 lookups and a Map of the answer took
+   * about 1 ms of the server's thread per call, a third of a poll's cost).
+   */
+  #slots = new Map<string, number>();
+  #ts: Float64Array = new Float64Array(1024);
+  #value: Float64Array = new Float64Array(1024);
+  /** Each list's places (-1: no reading yet, looked up again next time), for this generation. */
+  #lists = new WeakMap<readonly string[], { generation: number; slots: Int32Array; unknown: number }>();
   /** Loaded (or loading) from the table; notes made while cold would be lost, so none are. */
   #warm = false;
   #loading: Promise<void> | undefined;
@@ -31,15 +42,31 @@ export class LatestMirror {
 
   constructor(private readonly ch: Clickhouse) {}
 
-  /** The latest reading of each of these sensors that has one. */
-  async read(sensorIds: readonly string[]): Promise<Map<string, LatestSample>> {
+  /** The latest reading of each of these sensors, in their order. */
+  async readList(sensorIds: readonly string[]): Promise<LatestOfList> {
     while (!this.#warm) await (this.#loading ??= this.#load());
-    const found = new Map<string, LatestSample>();
-    for (const id of sensorIds) {
-      const sample = this.#values.get(id);
-      if (sample) found.set(id, sample);
+    let list = this.#lists.get(sensorIds);
+    if (!list || list.generation !== this.#generation) {
+      list = { generation: this.#generation, slots: new Int32Array(sensorIds.length).fill(-1), unknown: sensorIds.length };
+      this.#lists.set(sensorIds, list);
     }
-    return found;
+    if (list.unknown > 0) {
+      list.unknown = 0;
+      for (let i = 0; i < sensorIds.length; i++) {
+        if (list.slots[i]! >= 0) continue;
+        const slot = this.#slots.get(sensorIds[i]!);
+        if (slot === undefined) list.unknown++;
+        else list.slots[i] = slot;
+      }
+    }
+    const out: LatestOfList = { ts: new Float64Array(sensorIds.length).fill(NaN), value: new Float64Array(sensorIds.length).fill(NaN) };
+    for (let i = 0; i < sensorIds.length; i++) {
+      const slot = list.slots[i]!;
+      if (slot < 0) continue;
+      out.ts[i] = this.#ts[slot]!;
+      out.value[i] = this.#value[slot]!;
+    }
+    return out;
   }
 
   note(batch: WrittenBatch): void {
@@ -51,7 +78,9 @@ export class LatestMirror {
     this.#generation++;
     this.#warm = false;
     this.#loading = undefined;
-    this.#values = new Map();
+    this.#slots = new Map();
+    this.#ts = new Float64Array(1024);
+    this.#value = new Float64Array(1024);
   }
 
   async #load(): Promise<void> {
@@ -72,7 +101,25 @@ export class LatestMirror {
 
   /** A later write wins a tie (`later`); a row loaded from the table does not beat a note. */
   #take(id: string, ts: number, value: number, later: boolean): void {
-    const current = this.#values.get(id);
-    if (current === undefined || ts > current.ts || (later && ts === current.ts)) this.#values.set(id, { ts, value });
+    let slot = this.#slots.get(id);
+    if (slot === undefined) {
+      slot = this.#slots.size;
+      if (slot === this.#ts.length) {
+        this.#ts = grown(this.#ts);
+        this.#value = grown(this.#value);
+      }
+      this.#slots.set(id, slot);
+    } else {
+      const current = this.#ts[slot]!;
+      if (ts < current || (ts === current && !later)) return;
+    }
+    this.#ts[slot] = ts;
+    this.#value[slot] = value;
   }
+}
+
+function grown(column: Float64Array): Float64Array {
+  const bigger = new Float64Array(column.length * 2);
+  bigger.set(column);
+  return bigger;
 }

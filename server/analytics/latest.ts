@@ -1,4 +1,5 @@
-import { queryLatest, type LatestColumns } from "../../clickhouse/analytics/latest";
+import { heldLatest, queryLatest, type LatestColumns } from "../../clickhouse/analytics/latest";
+import type { LatestOfList } from "../../clickhouse/mirror";
 import type { LatestInput } from "../../shared/schemas/analytics";
 import type { AnalyticsDeps } from "./deps";
 import { staleAfterMs } from "./freshness";
@@ -98,6 +99,26 @@ export function lineUp(plan: ListPlan, latest: LatestColumns, now: number): Late
   return values;
 }
 
+/** The same from the copy in memory, already in the plan's order (NaN where a sensor never reported). */
+function lineUpHeld(plan: ListPlan, held: LatestOfList, now: number): LatestValues {
+  const count = plan.ids.length;
+  const values: LatestValues = { sensorId: plan.ids.slice(), value: new Array(count), ts: new Array(count), ageSeconds: new Array(count), stale: new Array(count) };
+  for (let i = 0; i < count; i++) {
+    const ts = held.ts[i]!;
+    if (Number.isNaN(ts)) {
+      values.value[i] = values.ts[i] = values.ageSeconds[i] = null;
+      values.stale[i] = true;
+      continue;
+    }
+    const ageMs = now - ts;
+    values.value[i] = held.value[i]!;
+    values.ts[i] = ts;
+    values.ageSeconds[i] = Math.round(ageMs / 1000);
+    values.stale[i] = ageMs > plan.staleAfterMs[i]!;
+  }
+  return values;
+}
+
 /**
  * The latest value of every sensor of the site (or of some plants), with its age and staleness.
  * Dashboards poll this every few seconds for values whose sensors they already know, so the answer
@@ -110,9 +131,9 @@ export async function latestOf(deps: AnalyticsDeps, siteId: string, input: Lates
   // By plant: only what each sensor measured since it has been the plant's (a value taken before it
   // was moved here is the previous plant's).
   const since = input.plantIds ? scope.sensors.map((s) => sinceAssigned(s)) : undefined;
-  const latest = await queryLatest(deps.ch, plan.ids, since);
+  const held = since ? undefined : heldLatest(deps.ch, plan.ids);
   const now = deps.now.getTime();
-  const values = lineUp(plan, latest, now);
+  const values = held ? lineUpHeld(plan, await held, now) : lineUp(plan, await queryLatest(deps.ch, plan.ids, since), now);
   if (!input.withSensors) return { at: now, values };
   plan.columns ??= sensorColumns(scope.sensors);
   return { at: now, values, sensors: plan.columns };
