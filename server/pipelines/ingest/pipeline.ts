@@ -173,10 +173,13 @@ export class IngestPipeline {
   }
 
   /** The judged watermark, saved with the log's checkpoint (every second and at shutdown). */
-  saveJudged(): void {
-    if (!this.#unsaved) return;
+  saveJudged(): Promise<void> {
+    if (!this.#unsaved) return Promise.resolve();
     this.#unsaved = false;
-    this.wal.saveCheckpoint({ judged: this.#judged });
+    return this.wal.saveCheckpoint({ judged: this.#judged }).catch((error) => {
+      this.#unsaved = true; // tried again on the next save
+      this.log.error({ err: messageOf(error) }, "ingest: saving the judged checkpoint failed");
+    });
   }
 
   /** Resolves once every batch handed over so far has been judged. */
