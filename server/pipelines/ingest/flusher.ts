@@ -172,7 +172,7 @@ export class Flusher {
     let writing: Clickhouse | undefined;
     let noted: Clickhouse | undefined;
     try {
-      await this.wal.saveCheckpoint({ inFlight: { from, to } });
+      this.wal.saveCheckpoint({ inFlight: { from, to } });
       const ch = this.clickhouse();
       const format = this.options.insertFormat ?? (ch.kind === "chdb" ? "rowbinary" : "tsv");
       const written = range.map(writtenBatch);
@@ -191,7 +191,7 @@ export class Flusher {
       }
       [noted, writing] = [writing, undefined];
       this.stats.insertMs += performance.now() - started;
-      await this.wal.saveCheckpoint({ flushed: to, inFlight: null });
+      this.wal.saveCheckpoint({ flushed: to, inFlight: null });
     } catch (error) {
       // Part of it may have landed (a rollup, the latest values): the copies in memory load again.
       if (writing) readingsRewritten(writing);

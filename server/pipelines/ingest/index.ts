@@ -51,7 +51,7 @@ export function createIngest(stores: Stores, directory: SiteDirectory, limits: I
       // A new log on stores that never took a device's batch (a new installation, a reset): no
       // batch can be a retry of one acknowledged before the log, so none is looked up for that.
       if (opened.created && wal.checkpoint.since !== 0 && !(await anyDeviceBatchStored(stores.clickhouse))) {
-        await wal.coverAllHistory();
+        wal.coverAllHistory();
         ledger.historyFrom(0);
       }
       const recent = await recentBatches(stores.clickhouse, limits.dedupBatches);
@@ -64,7 +64,7 @@ export function createIngest(stores: Stores, directory: SiteDirectory, limits: I
     }));
   activity.start();
   const pipeline: IngestPipeline = new IngestPipeline(sensors, ledger, wal, flusher, activity, start, (siteId) => directory.loaded(siteId)?.sensors, log.child({ component: "ingest" }), events);
-  const saveTimer = setInterval(() => void pipeline.saveJudged(), 1_000);
+  const saveTimer = setInterval(() => pipeline.saveJudged(), 1_000);
   saveTimer.unref?.();
 
   return {
@@ -87,7 +87,7 @@ export function createIngest(stores: Stores, directory: SiteDirectory, limits: I
       await flusher.drain();
       flusher.stop();
       await pipeline.judged();
-      await pipeline.saveJudged();
+      pipeline.saveJudged();
       await wal.close();
       await activity.stop();
     },

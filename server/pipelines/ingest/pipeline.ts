@@ -173,13 +173,10 @@ export class IngestPipeline {
   }
 
   /** The judged watermark, saved with the log's checkpoint (every second and at shutdown). */
-  saveJudged(): Promise<void> {
-    if (!this.#unsaved) return Promise.resolve();
+  saveJudged(): void {
+    if (!this.#unsaved) return;
     this.#unsaved = false;
-    return this.wal.saveCheckpoint({ judged: this.#judged }).catch((error) => {
-      this.#unsaved = true; // tried again on the next save
-      this.log.error({ err: messageOf(error) }, "ingest: saving the judged checkpoint failed");
-    });
+    this.wal.saveCheckpoint({ judged: this.#judged });
   }
 
   /** Resolves once every batch handed over so far has been judged. */

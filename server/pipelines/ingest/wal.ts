@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeSync, writevSync } from "node:fs";
-import { open as openFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 
 /**
@@ -104,9 +103,6 @@ export class WriteAheadLog {
   #closed = false;
   /** Syncs done, for tests and metrics. */
   syncs = 0;
-  /** The checkpoint writes, one after the other; and the one queued, not started yet (it writes the state as it is when it starts). */
-  #writing: Promise<void> = Promise.resolve();
-  #queued: Promise<void> | undefined;
 
   private constructor(dir: string, checkpoint: WalCheckpoint, segments: Segment[], nextSeq: number, options: WalOptions) {
     this.dir = dir;
@@ -174,45 +170,21 @@ export class WriteAheadLog {
     return { seq, durable };
   }
 
-  /**
-   * Records what has been done with the log at once, and persists it off the server's thread:
-   * resolves once a checkpoint holding this update is on disk, after which the segments nothing
-   * needs any more are deleted. Writes happen one at a time; updates made while one is queued
-   * go out with it. (Written synchronously, each checkpoint's two fsyncs held the thread that
-   * answers every request for 2–3 ms, 5–16 ms one time in ten and up to 48 ms, measured beside
-   * 200 k readings/s.) Rejects if the write fails; the next update tries again.
-   */
-  saveCheckpoint(update: Partial<Omit<WalCheckpoint, "logId" | "since">>): Promise<void> {
+  /** Persists what has been done with the log and deletes the segments nothing needs any more. */
+  saveCheckpoint(update: Partial<Omit<WalCheckpoint, "logId" | "since">>): void {
     this.#checkpoint = { ...this.#checkpoint, ...update };
-    return this.#save();
-  }
-
-  #save(): Promise<void> {
-    if (!this.#queued) {
-      const queued: Promise<void> = this.#writing.then(() => {
-        if (this.#queued === queued) this.#queued = undefined;
-        return this.#persist();
-      });
-      this.#queued = queued;
-      this.#writing = queued.catch(() => {});
-    }
-    return this.#queued;
-  }
-
-  async #persist(): Promise<void> {
-    const checkpoint = this.#checkpoint;
-    await writeCheckpointAsync(this.dir, checkpoint);
-    const done = Math.min(checkpoint.flushed, checkpoint.judged);
+    writeCheckpoint(this.dir, this.#checkpoint);
+    const done = Math.min(this.#checkpoint.flushed, this.#checkpoint.judged);
     // The segment being appended to stays.
     while (this.#segments.length > 1 && this.#segments[0]!.lastSeq <= done) {
-      await rm(join(this.dir, this.#segments.shift()!.name), { force: true });
+      rmSync(join(this.dir, this.#segments.shift()!.name), { force: true });
     }
   }
 
   /** The log was created when no batch had ever been acknowledged: it holds (or held) every one. */
-  coverAllHistory(): Promise<void> {
+  coverAllHistory(): void {
     this.#checkpoint = { ...this.#checkpoint, since: 0 };
-    return this.#save();
+    writeCheckpoint(this.dir, this.#checkpoint);
   }
 
   /** Lets every append made so far reach the disk, then closes the segments. */
@@ -221,7 +193,6 @@ export class WriteAheadLog {
     if (this.#current) this.#current.retiring = true;
     this.#sync();
     while (this.#syncing) await this.#syncing;
-    await this.#writing;
     for (const file of this.#files.splice(0)) closeSync(file.fd);
     this.#current = undefined;
   }
@@ -371,25 +342,6 @@ function writeCheckpoint(dir: string, checkpoint: WalCheckpoint): void {
   }
   renameSync(tmp, join(dir, CHECKPOINT));
   syncDirectory(dir);
-}
-
-/** writeCheckpoint through the I/O threads. */
-async function writeCheckpointAsync(dir: string, checkpoint: WalCheckpoint): Promise<void> {
-  const tmp = join(dir, `${CHECKPOINT}.tmp`);
-  const file = await openFile(tmp, "w");
-  try {
-    await file.writeFile(JSON.stringify(checkpoint));
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(tmp, join(dir, CHECKPOINT));
-  const directory = await openFile(dir, "r");
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
-  }
 }
 
 function syncDirectory(dir: string): void {
