@@ -15,9 +15,9 @@ import type { WriteClock, WrittenBatch } from "./writes";
  * Loading must see exactly the writes the entry will not hear of. A load reads the engine's raw
  * readings; it is kept only when no write of its sensors was under way when it began and none
  * began before it ended (the write clock, ./writes.ts): then the engine's snapshot holds every
- * write of them noted before and none noted after. Otherwise its rows still answer the call that asked, and the next call
- * loads again. Embedded chDB only, like the latest values (./latest.ts): elsewhere other
- * servers write too.
+ * write of them noted before and none noted after. Otherwise its rows still answer the call that
+ * asked, and the next call loads again. Embedded chDB only, like the latest values
+ * (./latest.ts): elsewhere other servers write too.
  */
 
 /** A sensor's buckets as columns, index i of each array describing the same bucket (what analytics.series answers). */
