@@ -75,47 +75,42 @@ export function planOf(list: readonly ScopedSensor[]): ListPlan {
   return plan;
 }
 
-/** The engine's latest rows (only sensors that reported, in any order) as the answer's columns, in the plan's order. */
-export function lineUp(plan: ListPlan, latest: LatestColumns, now: number): LatestValues {
+/** Every sensor of the plan as never reported, for the readings to fill in. */
+function neverReported(plan: ListPlan): LatestValues {
   const count = plan.ids.length;
-  // Every sensor starts as never reported; the rows fill in theirs.
-  const values: LatestValues = {
+  return {
     sensorId: plan.ids.slice(),
     value: new Array<number | null>(count).fill(null),
     ts: new Array<number | null>(count).fill(null),
     ageSeconds: new Array<number | null>(count).fill(null),
     stale: new Array<boolean>(count).fill(true),
   };
+}
+
+/** Sensor `place` of the plan read `value` at `ts`. */
+function fillIn(values: LatestValues, plan: ListPlan, place: number, ts: number, value: number, now: number): void {
+  const ageMs = now - ts;
+  values.value[place] = value;
+  values.ts[place] = ts;
+  values.ageSeconds[place] = Math.round(ageMs / 1000);
+  values.stale[place] = ageMs > plan.staleAfterMs[place]!;
+}
+
+/** The engine's latest rows (only sensors that reported, in any order) as the answer's columns, in the plan's order. */
+export function lineUp(plan: ListPlan, latest: LatestColumns, now: number): LatestValues {
+  const values = neverReported(plan);
   for (let row = 0; row < latest.sensor_id.length; row++) {
     const place = plan.placeOf.get(latest.sensor_id[row]!);
     if (place === undefined) continue; // not asked about: cannot happen (the query filters by the list)
-    const ts = latest.t_ms[row]!;
-    const ageMs = now - ts;
-    values.value[place] = latest.v[row]!;
-    values.ts[place] = ts;
-    values.ageSeconds[place] = Math.round(ageMs / 1000);
-    values.stale[place] = ageMs > plan.staleAfterMs[place]!;
+    fillIn(values, plan, place, latest.t_ms[row]!, latest.v[row]!, now);
   }
   return values;
 }
 
 /** The same from the copy in memory, already in the plan's order (NaN where a sensor never reported). */
 function lineUpHeld(plan: ListPlan, held: LatestOfList, now: number): LatestValues {
-  const count = plan.ids.length;
-  const values: LatestValues = { sensorId: plan.ids.slice(), value: new Array(count), ts: new Array(count), ageSeconds: new Array(count), stale: new Array(count) };
-  for (let i = 0; i < count; i++) {
-    const ts = held.ts[i]!;
-    if (Number.isNaN(ts)) {
-      values.value[i] = values.ts[i] = values.ageSeconds[i] = null;
-      values.stale[i] = true;
-      continue;
-    }
-    const ageMs = now - ts;
-    values.value[i] = held.value[i]!;
-    values.ts[i] = ts;
-    values.ageSeconds[i] = Math.round(ageMs / 1000);
-    values.stale[i] = ageMs > plan.staleAfterMs[i]!;
-  }
+  const values = neverReported(plan);
+  for (let i = 0; i < plan.ids.length; i++) if (!Number.isNaN(held.ts[i]!)) fillIn(values, plan, i, held.ts[i]!, held.value[i]!, now);
   return values;
 }
 
