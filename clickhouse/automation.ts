@@ -1,6 +1,6 @@
 import { queryRows, type Clickhouse } from "./client";
 import { queryLatest } from "./analytics/latest";
-import { mirrorsOf } from "./mirror";
+import { aggregateValue, mirrorsOf } from "./mirror";
 
 /**
  * The ClickHouse reads of the automation (aggregate, offline and battery rules, automatic watering
@@ -28,7 +28,7 @@ export async function aggregateBySensor(ch: Clickhouse, sensorIds: string[], fn:
   if (!recent || to - from > HELD_WINDOW_MS) return queryAggregates(ch, sensorIds, fn, from, to);
   const { aggregates, unheld } = await recent.aggregates(sensorIds, from, to + 1);
   const values = unheld.length > 0 ? await queryAggregates(ch, unheld, fn, from, to) : new Map<string, number>();
-  for (const [id, a] of aggregates) if (a.count > 0) values.set(id, fn === "avg" ? a.sum / a.count : fn === "min" ? a.min : a.max);
+  for (const [id, a] of aggregates) if (a.count > 0) values.set(id, aggregateValue(a, fn));
   return values;
 }
 

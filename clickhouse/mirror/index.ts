@@ -92,5 +92,5 @@ export function mirrorStats(ch: Clickhouse) {
 
 export type { BucketTotals, HeldBuckets } from "./series";
 export type { LatestOfList } from "./latest";
-export type { WindowAggregate } from "./recent";
+export { aggregateValue, type WindowAggregate } from "./recent";
 export type { WrittenBatch } from "./writes";

@@ -23,6 +23,11 @@ export interface WindowAggregate {
   max: number;
 }
 
+/** The aggregate a crossing or an aggregate rule asks for, of a window with readings. */
+export function aggregateValue(a: WindowAggregate, fn: "avg" | "min" | "max"): number {
+  return fn === "avg" ? a.sum / a.count : fn === "min" ? a.min : a.max;
+}
+
 interface Entry {
   /** Holds every reading from here on (epoch ms). */
   fromMs: number;

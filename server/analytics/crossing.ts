@@ -1,6 +1,6 @@
 import { queryCrossing, type CrossingColumns, type CrossingQuery, type WindowPiece } from "../../clickhouse/analytics/crossing";
 import type { Clickhouse } from "../../clickhouse/client";
-import { mirrorsOf } from "../../clickhouse/mirror";
+import { aggregateValue, mirrorsOf } from "../../clickhouse/mirror";
 import type { CrossingInput } from "../../shared/schemas/analytics";
 import { AppError } from "../platform";
 import type { AnalyticsDeps } from "./deps";
@@ -129,7 +129,7 @@ async function heldCrossing(ch: Clickhouse, q: CrossingQuery): Promise<CrossingC
   const rows: { id: string; v: number; n: number }[] = [];
   for (const [id, a] of aggregates) {
     if (a.count === 0) continue;
-    const v = q.aggregate === "avg" ? a.sum / a.count : q.aggregate === "min" ? a.min : a.max;
+    const v = aggregateValue(a, q.aggregate);
     if (q.comparison === "below" ? v < q.threshold : v > q.threshold) rows.push({ id, v, n: a.count });
   }
   if (unheld.length > 0) {
