@@ -148,8 +148,10 @@ for (const engine of postgresEngines) {
       const recent = mirrorsOf(ch())!.recent;
       expect(recent.holds(ids.soil5!, from)).toBe(false);
       expect(recent.holds(ids.soil1!, from)).toBe(true);
+      const tooMany = recent.stats.tooMany;
       const answer = await apiCrossing(from, to, "max", "above", -1);
       expect(answer.n[answer.sensor_id.indexOf(ids.soil5!)]).toBe(5_000);
+      expect(recent.stats.tooMany).toBe(tooMany); // asked of the engine again without loading it first
     });
 
     test("a fleet's days and 5-minute buckets come from memory once loaded, equal to the engine's, kept by ingest", async () => {

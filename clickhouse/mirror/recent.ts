@@ -40,11 +40,15 @@ interface Entry {
 const MAX_READINGS = 1_000_000;
 /** A sensor with more readings than this from the start of the window it was loaded for is left to the engine. */
 const MAX_LOADED = 4_096;
+/** How long a sensor found with too many readings goes straight to the engine before a load is tried again. */
+const BUSY_RETRY_MS = 10 * 60_000;
 /** An entry grown past this by writes keeps its newer half (its start moves on). */
 const MAX_HELD = 2 * MAX_LOADED;
 
 export class RecentMirror {
   #entries = new Map<string, Entry>();
+  /** Sensors found with too many readings to hold, and until when (epoch ms) they go straight to the engine. */
+  #tooBusy = new Map<string, number>();
   #readings = 0;
   #clock = 0;
   /** Counted in sensors: asked for, answered from memory, loaded, and of those kept, not kept (a write overlapped) or too many readings. */
@@ -62,8 +66,14 @@ export class RecentMirror {
   async aggregates(sensorIds: readonly string[], fromMs: number, toMs: number): Promise<{ aggregates: Map<string, WindowAggregate>; unheld: string[] }> {
     const aggregates = new Map<string, WindowAggregate>();
     const missing: string[] = [];
+    const busy: string[] = [];
+    const now = Date.now();
     this.stats.asked += sensorIds.length;
     for (const id of sensorIds) {
+      if ((this.#tooBusy.get(id) ?? 0) > now) {
+        busy.push(id);
+        continue;
+      }
       const entry = this.#entries.get(id);
       if (!entry || entry.fromMs > fromMs) {
         missing.push(id);
@@ -74,10 +84,12 @@ export class RecentMirror {
       this.#trim(entry, fromMs);
     }
     this.stats.fromMemory += aggregates.size;
-    if (missing.length === 0) return { aggregates, unheld: [] };
+    if (missing.length === 0) return { aggregates, unheld: busy };
     const { loaded, unheld } = await this.#load(missing, fromMs);
     for (const [id, entry] of loaded) aggregates.set(id, aggregate(entry, fromMs, toMs));
-    return { aggregates, unheld };
+    // Not loaded again for a while: each load would copy MAX_LOADED of their readings for nothing.
+    for (const id of unheld) this.#tooBusy.set(id, Date.now() + BUSY_RETRY_MS);
+    return { aggregates, unheld: [...busy, ...unheld] };
   }
 
   /** Whether a sensor's readings are held from fromMs or earlier (tests, diagnostics). */
@@ -138,6 +150,7 @@ export class RecentMirror {
 
   forget(): void {
     this.#entries = new Map();
+    this.#tooBusy = new Map();
     this.#readings = 0;
   }
 
