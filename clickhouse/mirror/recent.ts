@@ -10,7 +10,7 @@ import type { WriteClock, WrittenBatch } from "./writes";
  *
  * An entry holds every reading of one sensor from some instant on, in time order, so any window
  * starting there or later is answered exactly, whatever its edges (to the millisecond). Loads are
- * kept as in ./series.ts: only when no write of their sensors overlapped them (./writes.ts).
+ * kept as in ./series.ts: each sensor's part only when no write of it overlapped the load (./writes.ts).
  * A sensor with more than MAX_LOADED readings from the window's start (one reporting many times
  * a second) is not held: the caller asks the engine for it, which aggregates without copying.
  */
@@ -128,10 +128,13 @@ export class RecentMirror {
     this.stats.loads++;
     this.stats.loaded += sensorIds.length;
     this.stats.tooMany += unheld.length;
-    if (exact) {
-      for (const [id, entry] of loaded) this.#keep(id, entry);
-      this.stats.kept += loaded.size;
-    } else this.stats.notKept += loaded.size;
+    for (const [id, entry] of loaded) {
+      if (!exact(id)) this.stats.notKept++;
+      else {
+        this.#keep(id, entry);
+        this.stats.kept++;
+      }
+    }
     return { loaded, unheld };
   }
 

@@ -13,9 +13,9 @@ import type { WriteClock, WrittenBatch } from "./writes";
  * one more reading: sum, min, max, count, and the newest reading's value and time.
  *
  * Loading must see exactly the writes the entry will not hear of. A load reads the engine's raw
- * readings; it is kept only when no write of its sensors was under way when it began and none
- * began before it ended (the write clock, ./writes.ts): then the engine's snapshot holds every
- * write of them noted before and none noted after. Otherwise its rows still answer the call that
+ * readings; a sensor's part of it is kept only when no write of that sensor was under way when it
+ * began and none began before it ended (the write clock, ./writes.ts): then the engine's snapshot
+ * holds every write of it noted before and none noted after. Otherwise its rows still answer the call that
  * asked, and the next call loads again. Embedded chDB only, like the latest values
  * (./latest.ts): elsewhere other servers write too.
  */
@@ -100,10 +100,11 @@ export class SeriesMirror {
    * them; keeps them when the load saw exactly the writes noted so far. Loads of one bucket size
    * and start (every 24-hour chart asked within the same 5 minutes) run two at a time, one per
    * reading connection of the engine; those arriving meanwhile go together in the next: under
-   * load, one query serves many charts.
+   * load, one query serves many charts. `companions` are loaded and kept along, not answered: the
+   * sensors the caller expects to be asked for next.
    */
-  async load(sensorIds: readonly string[], stepMs: number, fromMs: number, toMs: number): Promise<Map<string, HeldBuckets>> {
-    const loaded = await this.#gather(sensorIds, stepMs, fromMs);
+  async load(sensorIds: readonly string[], stepMs: number, fromMs: number, toMs: number, companions: readonly string[] = []): Promise<Map<string, HeldBuckets>> {
+    const loaded = await this.#gather(companions.length > 0 ? [...sensorIds, ...companions] : sensorIds, stepMs, fromMs);
     const answer = new Map<string, HeldBuckets>();
     for (const id of sensorIds) answer.set(id, slice(loaded.get(id)!, fromMs, toMs));
     return answer;
@@ -199,11 +200,14 @@ export class SeriesMirror {
     }
     this.stats.loads++;
     this.stats.loaded += sensorIds.length;
-    if (exact) {
-      // Kept ones may take a write's readings before a caller slices them: only writes this load did not see.
-      for (const [id, entry] of loaded) this.#keep(id, entry);
-      this.stats.kept += sensorIds.length;
-    } else this.stats.notKept += sensorIds.length;
+    // Kept ones may take a write's readings before a caller slices them: only writes this load did not see.
+    for (const [id, entry] of loaded) {
+      if (!exact(id)) this.stats.notKept++;
+      else {
+        this.#keep(id, entry);
+        this.stats.kept++;
+      }
+    }
     return loaded;
   }
 

@@ -10,10 +10,10 @@ export interface WrittenBatch {
   rows(): readonly DecodedRow[];
 }
 
-/** A running load's sensors, overlapped once a write of one of them begins (or anything is forgotten). */
+/** A running load's sensors, and those of them a write began of while it ran (all, once anything is forgotten). */
 interface Watch {
   readonly sensorIds: ReadonlySet<string>;
-  overlapped: boolean;
+  overlapped: Set<string> | "all";
 }
 
 interface Write {
@@ -24,10 +24,11 @@ interface Write {
 
 /**
  * Which writes of readings are under way, for loads that must know exactly which writes the
- * engine's snapshot held (./series.ts, ./recent.ts). A load of some sensors that began with no
- * write of them under way, and ended before any write of them began (or anything was forgotten),
- * saw every write of them noted before it and none after: writes of other sensors, the usual case
- * while a busy fleet reports, cannot change what it read.
+ * engine's snapshot held (./series.ts, ./recent.ts). What a load read of a sensor for which no
+ * write was under way when it began, and none began before it ended (nor was anything
+ * forgotten), holds every write of that sensor noted before it and none after: writes of other
+ * sensors, the usual case while a busy fleet reports, cannot change it. So a load of many sensors
+ * keeps all of them but those a write overlapped.
  *
  * Writes end in the order they began (ingest's flusher sends one INSERT at a time).
  */
@@ -38,7 +39,7 @@ export class WriteClock {
   begin(batches: readonly Pick<WrittenBatch, "sensorIds">[]): void {
     const write: Write = { batches };
     this.#inFlight.push(write);
-    for (const watch of this.#watches) if (!watch.overlapped && touches(write, watch)) watch.overlapped = true;
+    for (const watch of this.#watches) overlap(write, watch);
   }
 
   /** After the oldest write's batches were noted (or forgotten, when it failed). */
@@ -47,32 +48,36 @@ export class WriteClock {
   }
 
   forgot(): void {
-    for (const watch of this.#watches) watch.overlapped = true;
+    for (const watch of this.#watches) watch.overlapped = "all";
   }
 
   /**
-   * Runs a load of these sensors and says whether it saw exactly the writes of them noted before
-   * it (then what it read can be kept and brought up to date by the writes noted after).
+   * Runs a load of these sensors and says, per sensor, whether it saw exactly the writes of it
+   * noted before it (then what it read of it can be kept and brought up to date by the writes
+   * noted after).
    */
-  async watched<T>(sensorIds: readonly string[], load: () => Promise<T>): Promise<{ result: T; exact: boolean }> {
-    const watch: Watch = { sensorIds: new Set(sensorIds), overlapped: false };
-    watch.overlapped = this.#inFlight.some((write) => touches(write, watch));
+  async watched<T>(sensorIds: readonly string[], load: () => Promise<T>): Promise<{ result: T; exact: (sensorId: string) => boolean }> {
+    const watch: Watch = { sensorIds: new Set(sensorIds), overlapped: new Set() };
+    for (const write of this.#inFlight) overlap(write, watch);
     this.#watches.add(watch);
     try {
       const result = await load();
-      return { result, exact: !watch.overlapped };
+      const overlapped = watch.overlapped;
+      return { result, exact: (id) => overlapped !== "all" && !overlapped.has(id) };
     } finally {
       this.#watches.delete(watch);
     }
   }
 }
 
-function touches(write: Write, watch: Watch): boolean {
+/** Marks the watch's sensors the write touches. */
+function overlap(write: Write, watch: Watch): void {
+  const overlapped = watch.overlapped;
+  if (overlapped === "all") return;
   if (!write.sensors) {
     write.sensors = new Set();
     for (const batch of write.batches) for (const id of batch.sensorIds) write.sensors.add(id);
   }
   const [small, large] = write.sensors.size < watch.sensorIds.size ? [write.sensors, watch.sensorIds] : [watch.sensorIds, write.sensors];
-  for (const id of small) if (large.has(id)) return true;
-  return false;
+  for (const id of small) if (large.has(id)) overlapped.add(id);
 }
