@@ -240,6 +240,32 @@ for (const engine of postgresEngines) {
       await server.settled();
       for (const key of ["temp", "light"]) expectSameChart(await apiChart(key, now), await engineChart(key, now));
     });
+
+    test("a chart loads its device's other sensors along: their charts then come from memory, equal to the engine's", async () => {
+      const ch = server.stores.clickhouse;
+      const series = mirrorsOf(ch)!.series;
+      const now = Date.now();
+      const from = Math.floor((now - DAY) / 300_000) * 300_000;
+      for (const key of keys) await post(server, deviceToken, history(key, 3, now - 10 * MINUTE), false);
+      await server.settled();
+      forgetReadings(ch);
+      const loads = series.stats.loads;
+      await apiChart("light", now);
+      expect(series.stats.loads).toBe(loads + 1);
+      for (const key of keys) expect(series.holds(sensorIds[key]!, 300_000, from)).toBe(true);
+      for (const key of keys) expectSameChart(await apiChart(key, now), await engineChart(key, now));
+      expect(series.stats.loads).toBe(loads + 1);
+
+      // A gateway of 17 sensors: its charts load one by one (no query for sixteen that nobody opens).
+      const gateway = await api.devices.provision.mutate({ siteId, name: "gateway" });
+      const gatewayKeys = Array.from({ length: 17 }, (_, i) => `g${i}`);
+      await post(server, gateway.token, gatewayKeys.map((sensor, i) => ({ sensor, ts: now - 5 * MINUTE, value: i })));
+      const { items } = await api.sensors.list.query({ siteId, deviceId: gateway.device.id, limit: 100 });
+      const g0 = items.find((s) => s.key === "g0")!.id;
+      await api.analytics.series.query({ siteId, sensorIds: [g0], from: new Date(now - DAY), to: new Date(now), bucket: "5m" });
+      expect(series.holds(g0, 300_000, from)).toBe(true);
+      expect(items.filter((s) => s.id !== g0 && series.holds(s.id, 300_000, from))).toEqual([]);
+    });
   });
 }
 

@@ -63,6 +63,8 @@ export async function siteScope(
 /** A selection by plant: which plant (and metric) each sensor's windows are cut for. */
 export interface Selection extends SiteScope {
   plant?: { plantId: string; metric?: string | undefined };
+  /** A selection by sensor ids: the site's sensors by device (what else a chart's device has). */
+  sensorsByDevice?: SiteFacts["sensorsByDevice"];
 }
 
 /**
@@ -78,7 +80,7 @@ export async function selectedSensors(
   if (selection.sensorIds) {
     const ids = [...new Set(selection.sensorIds)];
     const site = await siteHaving(deps, siteId, (s) => ids.every((id) => s.sensors.has(id)), "sensor", "sensorIds");
-    return { siteId, timezone: site.timezone, sensors: ids.map((id) => site.sensors.get(id)!) };
+    return { siteId, timezone: site.timezone, sensors: ids.map((id) => site.sensors.get(id)!), sensorsByDevice: site.sensorsByDevice };
   }
   const plantId = selection.plantId!;
   const site = await siteHaving(deps, siteId, (s) => s.plants.has(plantId), "plant", "plantId");

@@ -92,7 +92,7 @@ export async function seriesOf(deps: AnalyticsDeps, siteId: string, input: Serie
     windows: selected.windows,
   };
   const buckets = new Map<string, SeriesBuckets>();
-  const held = heldSeries(deps, plan, query, rawStart);
+  const held = heldSeries(deps, plan, query, rawStart, scope);
   if (held) {
     for (const [id, b] of await held) buckets.set(id, b);
   } else if (query.sensorIds.length > 0) {
@@ -121,7 +121,7 @@ export async function seriesOf(deps: AnalyticsDeps, siteId: string, input: Serie
  * windows, or a range reaching back to within a day of the raw retention's end (the copy is
  * loaded from raw readings, which expire there).
  */
-function heldSeries(deps: AnalyticsDeps, plan: SeriesPlan, query: SeriesQuery, rawStart: number): Promise<Map<string, SeriesBuckets>> | undefined {
+function heldSeries(deps: AnalyticsDeps, plan: SeriesPlan, query: SeriesQuery, rawStart: number, scope: Selection): Promise<Map<string, SeriesBuckets>> | undefined {
   const mirror = mirrorsOf(deps.ch)?.series;
   if (!mirror || plan.kind.kind !== "fixed" || query.percentiles || query.windows || query.sensorIds.length === 0) return undefined;
   const from = plan.from.getTime();
@@ -131,7 +131,31 @@ function heldSeries(deps: AnalyticsDeps, plan: SeriesPlan, query: SeriesQuery, r
   const held = mirror.read(query.sensorIds, step, from, to);
   const missing = query.sensorIds.filter((id) => !held.has(id));
   if (missing.length === 0) return Promise.resolve(held);
-  return mirror.load(missing, step, from, to).then((loaded) => new Map([...held, ...loaded]));
+  const companions = companionsOf(scope, missing).filter((id) => !mirror.holds(id, step, from));
+  return mirror.load(missing, step, from, to, companions).then((loaded) => new Map([...held, ...loaded]));
+}
+
+/** Devices with more sensors than this (gateways, bridges) have their charts loaded one by one. */
+const COMPANIONS_PER_DEVICE = 16;
+
+/**
+ * The other sensors of the devices of the charts being loaded. A device's sensors tend to be
+ * charted together (a panel per sensor of a bed or a device, each panel its own call), and loading
+ * them in the same query costs little more than one: the embedded engine's price is per query (5–7
+ * ms for any read of the readings table) much more than per sensor of a device reporting every
+ * few seconds. So the device's next chart is answered from memory.
+ */
+function companionsOf(scope: Selection, missing: readonly string[]): string[] {
+  if (!scope.sensorsByDevice) return [];
+  const asked = new Map(scope.sensors.map((s) => [s.id, s]));
+  const devices = new Set(missing.map((id) => asked.get(id)!.deviceId));
+  const companions: string[] = [];
+  for (const deviceId of devices) {
+    const sensors = scope.sensorsByDevice.get(deviceId);
+    if (!sensors || sensors.size > COMPANIONS_PER_DEVICE) continue;
+    for (const sensor of sensors.values()) if (!asked.has(sensor.id)) companions.push(sensor.id);
+  }
+  return companions;
 }
 
 const DAY_MS = 86_400_000;
