@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeSync, writevSync } from "node:fs";
+import { closeSync, fdatasync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writevSync } from "node:fs";
 import { join } from "node:path";
+import { CheckpointFile, syncDirectory } from "./checkpoint-file";
 
 /**
  * Ingest's write-ahead log: what a device's acknowledgement means.
@@ -45,7 +46,7 @@ export interface WalRecord extends WalBatch {
   newest?: { sensorIds: readonly string[]; latestTs: ArrayLike<number>; latestValues: ArrayLike<number> };
 }
 
-/** What has been done with the log: persisted in `checkpoint.json`, replaced atomically. */
+/** What has been done with the log: persisted in a checkpoint file (./checkpoint-file.ts). */
 export interface WalCheckpoint {
   /** Names this log in ClickHouse's insert deduplication tokens (a log per DATA_DIR). */
   logId: string;
@@ -98,15 +99,17 @@ export class WriteAheadLog {
   #files: OpenFile[] = [];
   #nextSeq: number;
   #checkpoint: WalCheckpoint;
+  #checkpointFile: CheckpointFile<WalCheckpoint>;
   #syncing: Promise<void> | undefined;
   #failed: Error | undefined;
   #closed = false;
   /** Syncs done, for tests and metrics. */
   syncs = 0;
 
-  private constructor(dir: string, checkpoint: WalCheckpoint, segments: Segment[], nextSeq: number, options: WalOptions) {
+  private constructor(dir: string, checkpoint: WalCheckpoint, checkpointFile: CheckpointFile<WalCheckpoint>, segments: Segment[], nextSeq: number, options: WalOptions) {
     this.dir = dir;
     this.#checkpoint = checkpoint;
+    this.#checkpointFile = checkpointFile;
     this.#segments = segments;
     this.#nextSeq = nextSeq;
     this.#segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
@@ -115,7 +118,7 @@ export class WriteAheadLog {
   /** Opens (or creates) the log in `dir` and reads back every record still in it, oldest first. */
   static open(dir: string, options: WalOptions = {}): { wal: WriteAheadLog; records: WalRecord[]; checkpoint: WalCheckpoint; created: boolean } {
     mkdirSync(dir, { recursive: true });
-    const { checkpoint, created } = readCheckpoint(dir);
+    const { checkpoint, file: checkpointFile, created } = readCheckpoint(dir);
     const segments: Segment[] = [];
     const records: WalRecord[] = [];
     let nextSeq = Math.max(checkpoint.flushed, checkpoint.judged) + 1;
@@ -135,7 +138,7 @@ export class WriteAheadLog {
       for (const r of read) records.push(r);
       nextSeq = Math.max(nextSeq, read.at(-1)!.seq + 1);
     }
-    const wal = new WriteAheadLog(dir, checkpoint, segments, nextSeq, options);
+    const wal = new WriteAheadLog(dir, checkpoint, checkpointFile, segments, nextSeq, options);
     return { wal, records, checkpoint: { ...checkpoint }, created };
   }
 
@@ -173,7 +176,7 @@ export class WriteAheadLog {
   /** Persists what has been done with the log and deletes the segments nothing needs any more. */
   saveCheckpoint(update: Partial<Omit<WalCheckpoint, "logId" | "since">>): void {
     this.#checkpoint = { ...this.#checkpoint, ...update };
-    writeCheckpoint(this.dir, this.#checkpoint);
+    this.#checkpointFile.save(this.#checkpoint);
     const done = Math.min(this.#checkpoint.flushed, this.#checkpoint.judged);
     // The segment being appended to stays.
     while (this.#segments.length > 1 && this.#segments[0]!.lastSeq <= done) {
@@ -184,7 +187,7 @@ export class WriteAheadLog {
   /** The log was created when no batch had ever been acknowledged: it holds (or held) every one. */
   coverAllHistory(): void {
     this.#checkpoint = { ...this.#checkpoint, since: 0 };
-    writeCheckpoint(this.dir, this.#checkpoint);
+    this.#checkpointFile.save(this.#checkpoint);
   }
 
   /** Lets every append made so far reach the disk, then closes the segments. */
@@ -195,6 +198,7 @@ export class WriteAheadLog {
     while (this.#syncing) await this.#syncing;
     for (const file of this.#files.splice(0)) closeSync(file.fd);
     this.#current = undefined;
+    this.#checkpointFile.close();
   }
 
   #rotate(): void {
@@ -316,41 +320,11 @@ function uuidString(bytes: Uint8Array): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-const CHECKPOINT = "checkpoint.json";
-
-function readCheckpoint(dir: string): { checkpoint: WalCheckpoint; created: boolean } {
-  try {
-    const saved = JSON.parse(readFileSync(join(dir, CHECKPOINT), "utf8")) as WalCheckpoint;
-    return { checkpoint: { logId: saved.logId, since: saved.since, flushed: saved.flushed ?? 0, judged: saved.judged ?? 0, inFlight: saved.inFlight ?? null }, created: false };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`write-ahead log checkpoint unreadable: ${(error as Error).message}`);
-    const fresh: WalCheckpoint = { logId: randomUUID(), since: Date.now(), flushed: 0, judged: 0, inFlight: null };
-    writeCheckpoint(dir, fresh);
-    return { checkpoint: fresh, created: true };
-  }
-}
-
-/** Written to a new file, synced, renamed over the old one, and the directory synced: never half a checkpoint. */
-function writeCheckpoint(dir: string, checkpoint: WalCheckpoint): void {
-  const tmp = join(dir, `${CHECKPOINT}.tmp`);
-  const fd = openSync(tmp, "w");
-  try {
-    writeSync(fd, JSON.stringify(checkpoint));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, CHECKPOINT));
-  syncDirectory(dir);
-}
-
-function syncDirectory(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+function readCheckpoint(dir: string): { checkpoint: WalCheckpoint; file: CheckpointFile<WalCheckpoint>; created: boolean } {
+  const { file, saved, created } = CheckpointFile.open<WalCheckpoint>(dir, () => ({ logId: randomUUID(), since: Date.now(), flushed: 0, judged: 0, inFlight: null }));
+  // Checkpoints of earlier versions lack the later fields.
+  const checkpoint = { logId: saved.logId, since: saved.since, flushed: saved.flushed ?? 0, judged: saved.judged ?? 0, inFlight: saved.inFlight ?? null };
+  return { checkpoint, file, created };
 }
 
 /** Bytes the log holds on disk (for status and tests). */
