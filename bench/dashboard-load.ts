@@ -43,7 +43,11 @@ export interface DashboardResult {
   chart: QueryKindResult;
   /** Both kinds together: what the "dashboard queries per second" counts. */
   all: QueryKindResult;
+  /** Both kinds by when they were sent, in windows of WINDOW_SECONDS: a cold start against steady state. */
+  windows: { fromSecond: number; calls: number; p50: number; p99: number; max: number }[];
 }
+
+const WINDOW_SECONDS = 10;
 
 const spec = JSON.parse(readFileSync(process.argv[2]!, "utf8")) as DashboardSpec;
 const HOUR = 3_600_000;
@@ -85,6 +89,8 @@ async function chart(): Promise<number> {
   }
 }
 
+/** Every answered call: when it was sent (ms after the start) and how long it took. */
+const sent: [at: number, ms: number][] = [];
 const kinds = {
   latest: { times: [] as number[], errors: 0, values: 0, firstError: undefined as string | undefined },
   chart: { times: [] as number[], errors: 0, values: 0, firstError: undefined as string | undefined },
@@ -93,7 +99,9 @@ async function timed(kind: keyof typeof kinds, call: () => Promise<number>): Pro
   const started = performance.now();
   try {
     const values = await call();
-    kinds[kind].times.push(performance.now() - started);
+    const took = performance.now() - started;
+    kinds[kind].times.push(took);
+    sent.push([started - loadStarted, took]);
     kinds[kind].values += values;
   } catch (error) {
     kinds[kind].errors++;
@@ -102,6 +110,7 @@ async function timed(kind: keyof typeof kinds, call: () => Promise<number>): Pro
 }
 
 const started = performance.now();
+const loadStarted = started;
 const deadline = started + spec.seconds * 1000;
 
 async function poller(): Promise<void> {
@@ -137,10 +146,18 @@ const summary = (times: number[], errors: number, values: number, firstError?: s
   callsPerSecond: round(times.length / seconds, 1),
   latenciesMs: percentiles(times),
 });
+const windows: DashboardResult["windows"] = [];
+for (let from = 0; from < spec.seconds; from += WINDOW_SECONDS) {
+  const times = sent.filter(([at]) => at >= from * 1000 && at < (from + WINDOW_SECONDS) * 1000).map(([, took]) => took);
+  if (times.length === 0) continue;
+  const p = percentiles(times);
+  windows.push({ fromSecond: from, calls: times.length, p50: p.p50, p99: p.p99, max: p.max });
+}
 const result: DashboardResult = {
   target: spec.target,
   latest: summary(kinds.latest.times, kinds.latest.errors, kinds.latest.values, kinds.latest.firstError),
   chart: summary(kinds.chart.times, kinds.chart.errors, kinds.chart.values, kinds.chart.firstError),
   all: summary([...kinds.latest.times, ...kinds.chart.times], kinds.latest.errors + kinds.chart.errors, kinds.latest.values + kinds.chart.values),
+  windows,
 };
 console.log(JSON.stringify(result));

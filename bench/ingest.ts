@@ -498,6 +498,10 @@ function printReport(report: ReturnType<typeof summarize>, vm: Victoria) {
       const r = m.dashboards.verdant[kind].latenciesMs.p99 / Math.max(1e-9, m.dashboards.victoria[kind].latenciesMs.p99);
       console.log(`  ${pad(kind === "all" ? "all queries" : kind === "latest" ? "latest values" : "24 h charts", 14)} ${part("victoria")}; ${part("verdant")}; p99 ${ratio(r)}`);
     }
+    for (const t of ["victoria", "verdant"] as const) {
+      const w = m.dashboards[t].windows;
+      if (w.length > 1) console.log(`  ${pad(NAMES[t], 14)} p99 by ${w[1]!.fromSecond - w[0]!.fromSecond} s of sending: ${w.map((x) => ms(x.p99)).join(", ")}`);
+    }
     console.log(`  ${m.target}`);
   }
 }
