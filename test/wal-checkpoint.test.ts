@@ -91,3 +91,49 @@ test("a checkpoint of the earlier format (checkpoint.json) is taken over, then t
   expect(reopened.checkpoint).toEqual({ logId: "log-1", since: 5, flushed: 9, judged: 3, inFlight: { from: 10, to: 12 } });
   await reopened.wal.close();
 });
+
+/** A batch of `rows` readings (their bytes do not matter to the log). */
+function batch(rows: number): Parameters<WriteAheadLog["append"]>[0] {
+  return {
+    deviceId: "00000000-0000-4000-8000-000000000001",
+    siteId: "00000000-0000-4000-8000-000000000002",
+    batchId: `b-${Math.random()}`,
+    batchHash: 1n,
+    receivedAt: 1,
+    timestamped: true,
+    rows,
+    minTs: 1,
+    maxTs: 1,
+    payload: new Uint8Array(rows * 48),
+  };
+}
+
+const segments = (dir: string) => readdirSync(dir).filter((n) => n.startsWith("segment-")).sort();
+
+test("a segment is removed at the first checkpoint after it is both flushed and judged, in the same run or the next", async () => {
+  const dir = tempDir();
+  const { wal } = WriteAheadLog.open(dir, { segmentBytes: 1000 });
+  // 500-reading batches of 24 KB: every append after the first starts a segment of its own.
+  const seqs: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const { seq, durable } = wal.append(batch(500));
+    await durable;
+    seqs.push(seq);
+  }
+  expect(segments(dir)).toHaveLength(4);
+  // Flushed but not yet judged by the automation: nothing may go.
+  wal.saveCheckpoint({ flushed: seqs[2]! });
+  await wal.close();
+  expect(segments(dir)).toHaveLength(4);
+
+  const reopened = WriteAheadLog.open(dir, { segmentBytes: 1000 });
+  expect(reopened.records.map((r) => r.seq)).toEqual(seqs);
+  const kept = segments(dir);
+  // The first two are judged now too; the third and the one being appended to stay.
+  reopened.wal.saveCheckpoint({ judged: seqs[1]! });
+  await reopened.wal.close();
+  expect(segments(dir)).toEqual(kept.slice(2));
+  const last = WriteAheadLog.open(dir);
+  expect(last.records.map((r) => r.seq)).toEqual(seqs.slice(2));
+  await last.wal.close();
+});
